@@ -1,0 +1,1 @@
+"""From detections to alerts: scoring, the alert document, and where alerts are kept."""

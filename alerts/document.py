@@ -1,0 +1,97 @@
+"""Build the alert document analysts see in Kibana and the console (schema: trailhound/schemas/alert).
+
+The document follows Elastic Common Schema where ECS has a field, so analysts search alerts the way they
+search everything else in Kibana; Trailhound's own fields live under ``trailhound``. The ``event.id`` is
+derived from what the alert is about, never from time or randomness, so replaying a post after a crash
+or ingesting a file twice finds the same alert instead of raising a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from alerts.scoring import Assessment
+from trailhound.timefmt import iso
+
+__all__ = ["CONTENT_RULE", "alert_id", "build_alert"]
+
+CONTENT_RULE = {"id": "trailhound.content-risk", "name": "Trafficking risk in post content"}
+
+_CATEGORY_WORDS = {
+    "youth": "youth language",
+    "third_party_control": "third-party control",
+    "movement": "movement language",
+    "coercion": "restriction or coercion",
+    "price": "price anomaly",
+    "multiple_people": "several people in one ad",
+    "obfuscation": "obscured contact details",
+    "labour": "labour-trafficking signs",
+}
+
+
+def alert_id(rule_id: str, *subjects: str) -> str:
+    """A stable id for the alert a rule raises about these subjects (post keys, an entity…)."""
+    digest = hashlib.sha256("\x1f".join((rule_id, *sorted(subjects))).encode("utf-8"))
+    return digest.hexdigest()[:32]
+
+
+def _describe(assessment: Assessment) -> str:
+    words = [_CATEGORY_WORDS.get(c, c.replace("_", " ")) for c in assessment.categories]
+    if not words:
+        words = [f"{name.replace('_', ' ')}: {text}" for name, text in assessment.explanations.items()]
+    return " + ".join(words) if words else "combined detector score"
+
+
+def build_alert(enriched: dict[str, Any], assessment: Assessment, versions: dict[str, str],
+                now: float) -> dict[str, Any]:
+    """The alert document for one post that the assessment says is worth an analyst's time."""
+    post = enriched["post"]
+    key = enriched["post_key"]
+    entities = enriched.get("entities", {})
+    location = post.get("location") or {}
+    place = location.get("city") or location.get("region") or location.get("country")
+    where = f" in {place}" if place else ""
+    message = (
+        f"{assessment.severity.capitalize()}-risk post {key}{where}: {_describe(assessment)} "
+        f"(score {assessment.score:.2f})"
+    )
+    doc: dict[str, Any] = {
+        "@timestamp": iso(now),
+        "message": message,
+        "event": {
+            "kind": "alert",
+            "id": alert_id(CONTENT_RULE["id"], key),
+            "severity": assessment.severity_number,
+            "risk_score": assessment.risk_score,
+            "created": iso(now),
+            "ingested": iso(enriched["ingested_ts"]),
+            "category": ["threat"],
+        },
+        "rule": {**CONTENT_RULE, "version": versions.get("patterns", "none"), "category": "content"},
+        "tags": ["trailhound", *assessment.categories],
+        "trailhound": {
+            "post_ids": [key],
+            "score": assessment.score,
+            "severity": assessment.severity,
+            "categories": list(assessment.categories),
+            "indicators": [i.to_json() for i in assessment.indicators],
+            "detectors": assessment.detector_scores,
+            "explanations": assessment.explanations,
+            "entity": {
+                "key": enriched.get("entity_key"),
+                "phones": list(entities.get("phones", [])),
+                "emails": list(entities.get("emails", [])),
+                "handles": list(entities.get("handles", [])),
+                "cluster_id": None,
+            },
+            "location": location,
+            "source": post["source"],
+            "posted_at": post["posted_at"],
+            "versions": versions,
+            "status": "new",
+        },
+    }
+    if post.get("url"):
+        doc["url"] = {"full": post["url"]}
+    return doc

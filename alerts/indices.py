@@ -1,0 +1,164 @@
+"""The Elasticsearch indices Trailhound writes, designed to work on a minimal and a full node alike.
+
+No data streams, ILM, ingest pipelines or custom analyzers (the local integ-test distribution has none):
+- ``trailhound-alerts`` is an alias over ``trailhound-alerts-000001`` so alert status can be updated in
+  place later and the index rolled over by hand when it grows;
+- ``trailhound-posts`` is an alias over monthly ``trailhound-posts-YYYY.MM`` indices (append-only;
+  retention = deleting old months), each created from one composable template;
+- ``trailhound-feedback`` keeps every analyst verdict so models can be rebuilt from history.
+Keyword fields carry what analysts filter and aggregate on; ``text`` fields what they search in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch, Elasticsearch
+
+from trailhound.config import Settings
+
+__all__ = ["ensure_indices", "ensure_indices_async", "posts_index_for", "templates"]
+
+KEYWORD = {"type": "keyword", "ignore_above": 1024}
+TEXT_WITH_KEYWORD = {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 1024}}}
+LOCATION = {"properties": {"city": KEYWORD, "region": KEYWORD, "country": KEYWORD}}
+ENTITIES = {"properties": {
+    "phones": KEYWORD, "emails": KEYWORD, "handles": KEYWORD, "locations": KEYWORD,
+    "ages": {"type": "integer"}, "contact_obfuscated": {"type": "boolean"},
+    "prices": {"type": "object", "enabled": False},
+}}
+
+ALERT_MAPPING: dict[str, Any] = {
+    "dynamic": "false",
+    "properties": {
+        "@timestamp": {"type": "date"},
+        "message": {"type": "text"},
+        "tags": KEYWORD,
+        "url": {"properties": {"full": KEYWORD}},
+        "event": {"properties": {
+            "kind": KEYWORD, "id": KEYWORD, "severity": {"type": "integer"},
+            "risk_score": {"type": "float"}, "created": {"type": "date"}, "ingested": {"type": "date"},
+            "category": KEYWORD,
+        }},
+        "rule": {"properties": {"id": KEYWORD, "name": KEYWORD, "version": KEYWORD, "category": KEYWORD}},
+        "trailhound": {"properties": {
+            "post_ids": KEYWORD,
+            "score": {"type": "float"},
+            "severity": KEYWORD,
+            "categories": KEYWORD,
+            "indicators": {"properties": {
+                "pattern_id": KEYWORD, "category": KEYWORD, "evidence": TEXT_WITH_KEYWORD,
+                "span": {"type": "integer"}, "weight": {"type": "float"}, "description": {"type": "text"},
+            }},
+            "detectors": {"type": "object", "dynamic": "true"},
+            "explanations": {"type": "object", "dynamic": "true"},
+            "entity": {"properties": {
+                "key": KEYWORD, "phones": KEYWORD, "emails": KEYWORD, "handles": KEYWORD, "cluster_id": KEYWORD,
+            }},
+            "location": LOCATION,
+            "source": KEYWORD,
+            "posted_at": {"type": "date"},
+            "versions": {"type": "object", "dynamic": "true"},
+            "status": KEYWORD,
+        }},
+    },
+    "dynamic_templates": [
+        {"detector_scores": {"path_match": "trailhound.detectors.*", "mapping": {"type": "float"}}},
+        {"explanation_texts": {"path_match": "trailhound.explanations.*", "mapping": {"type": "text"}}},
+        {"version_names": {"path_match": "trailhound.versions.*", "mapping": KEYWORD}},
+    ],
+}
+
+POST_MAPPING: dict[str, Any] = {
+    "dynamic": "false",
+    "properties": {
+        "@timestamp": {"type": "date"},
+        "post_key": KEYWORD,
+        "id": KEYWORD,
+        "source": KEYWORD,
+        "posted_at": {"type": "date"},
+        "ingested_at": {"type": "date"},
+        "title": {"type": "text"},
+        "body": {"type": "text"},
+        "normalized_text": {"type": "text"},
+        "url": KEYWORD,
+        "author": KEYWORD,
+        "lang": KEYWORD,
+        "location": LOCATION,
+        "contact": {"properties": {"phones": KEYWORD, "emails": KEYWORD, "handles": KEYWORD}},
+        "images": {"properties": {"phash": KEYWORD}},
+        "entities": ENTITIES,
+        "entity_key": KEYWORD,
+        "score": {"type": "float"},
+        "detectors": {"type": "object", "dynamic": "true"},
+        "alert_id": KEYWORD,
+        "pattern_ids": KEYWORD,
+    },
+    "dynamic_templates": [
+        {"detector_scores": {"path_match": "detectors.*", "mapping": {"type": "float"}}},
+    ],
+}
+
+FEEDBACK_MAPPING: dict[str, Any] = {
+    "dynamic": "false",
+    "properties": {
+        "@timestamp": {"type": "date"},
+        "post_id": KEYWORD, "alert_id": KEYWORD, "label": KEYWORD, "analyst": KEYWORD,
+        "at": {"type": "date"}, "note": {"type": "text"}, "learned": {"type": "boolean"},
+        "refused_reason": KEYWORD,
+    },
+}
+
+SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"}
+
+
+def templates(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Composable index templates by name; the index patterns follow the settings' namespace."""
+    def template(name: str, mapping: dict[str, Any], joins_alias: bool = False) -> dict[str, Any]:
+        body: dict[str, Any] = {"settings": SETTINGS, "mappings": mapping}
+        if joins_alias:
+            body["aliases"] = {settings.index(name): {}}
+        return {
+            "index_patterns": [f"{settings.index(name)}-*"],
+            "priority": 200,
+            "template": body,
+            "_meta": {"managed_by": "trailhound"},
+        }
+
+    return {
+        settings.index("alerts"): template("alerts", ALERT_MAPPING),
+        settings.index("posts"): template("posts", POST_MAPPING, joins_alias=True),
+        settings.index("feedback"): template("feedback", FEEDBACK_MAPPING),
+    }
+
+
+def posts_index_for(settings: Settings, posted_at: str) -> str:
+    """The monthly posts index a post belongs in, from its own date so replays land in the same place."""
+    return f"{settings.index('posts')}-{posted_at[:4]}.{posted_at[5:7]}"
+
+
+def _first_indices(settings: Settings) -> dict[str, dict[str, Any]]:
+    return {
+        f"{settings.index('alerts')}-000001": {"aliases": {settings.index("alerts"): {"is_write_index": True}}},
+        f"{settings.index('feedback')}-000001": {"aliases": {settings.index("feedback"): {"is_write_index": True}}},
+    }
+
+
+def ensure_indices(es: Elasticsearch, settings: Settings) -> None:
+    """Install templates and create the alias-backed indices if missing (safe to repeat)."""
+    for name, body in templates(settings).items():
+        es.indices.put_index_template(name=name, **body)
+    for index, body in _first_indices(settings).items():
+        alias = next(iter(body["aliases"]))
+        if not es.indices.exists_alias(name=alias):
+            es.options(ignore_status=400).indices.create(index=index, **body)
+
+
+async def ensure_indices_async(es: AsyncElasticsearch, settings: Settings) -> None:
+    """The same as :func:`ensure_indices` for the asyncio worker."""
+    for name, body in templates(settings).items():
+        await es.indices.put_index_template(name=name, **body)
+    for index, body in _first_indices(settings).items():
+        alias = next(iter(body["aliases"]))
+        if not await es.indices.exists_alias(name=alias):
+            await es.options(ignore_status=400).indices.create(index=index, **body)

@@ -1,0 +1,85 @@
+"""Turn what the detectors said about one post into one decision: alert or not, how sure, how severe.
+
+Detectors only report evidence; this module owns the judgement so that it can be read, tuned and
+tested in one place. The rule is a weighted noisy-OR: each detector contributes ``weight × score`` as an
+independent chance that the post is a trafficking case, so two moderate, independent signals add up
+while one weak one stays weak. An alert also needs evidence an analyst can check (at least one
+indicator or a model explanation): nothing is raised on an unexplained number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from detectors.base import Detection, Indicator
+
+__all__ = ["Assessment", "DETECTOR_WEIGHTS", "SEVERITY_LEVELS", "assess", "severity_for"]
+
+DETECTOR_WEIGHTS: Mapping[str, float] = MappingProxyType({
+    "patterns": 1.0,
+    "text_model": 0.8,
+    "entity_anomaly": 0.3,
+})
+"""How far each detector is trusted on its own; a detector missing here counts with weight 0.5."""
+
+SEVERITY_LEVELS: tuple[tuple[float, str, int], ...] = (
+    (0.9, "critical", 4),
+    (0.75, "high", 3),
+    (0.6, "medium", 2),
+    (0.0, "low", 1),
+)
+"""Score floor → severity name and the numeric ECS ``event.severity``."""
+
+
+def severity_for(score: float) -> tuple[str, int]:
+    """The severity band of a combined score."""
+    for floor, name, number in SEVERITY_LEVELS:
+        if score >= floor:
+            return name, number
+    return "low", 1
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The combined judgement on one post, with everything needed to explain it."""
+
+    score: float
+    severity: str
+    severity_number: int
+    should_alert: bool
+    indicators: tuple[Indicator, ...]
+    categories: tuple[str, ...]
+    detector_scores: dict[str, float] = field(default_factory=dict)
+    explanations: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def risk_score(self) -> float:
+        return round(self.score * 100, 1)
+
+
+def assess(detections: Iterable[Detection], threshold: float,
+           weights: Mapping[str, float] = DETECTOR_WEIGHTS) -> Assessment:
+    """Combine detections; ``should_alert`` when the score reaches ``threshold`` with checkable evidence."""
+    detections = list(detections)
+    miss_all = 1.0
+    for detection in detections:
+        contribution = min(1.0, max(0.0, weights.get(detection.detector, 0.5) * detection.score))
+        miss_all *= 1.0 - contribution
+    score = round(1.0 - miss_all, 4)
+    indicators = tuple(i for d in detections for i in d.indicators)
+    categories = tuple(sorted({i.category for i in indicators}))
+    explanations = {d.detector: d.explanation for d in detections if d.explanation}
+    has_evidence = bool(indicators) or bool(explanations)
+    severity, number = severity_for(score)
+    return Assessment(
+        score=score,
+        severity=severity,
+        severity_number=number,
+        should_alert=score >= threshold and has_evidence,
+        indicators=indicators,
+        categories=categories,
+        detector_scores={d.detector: round(d.score, 4) for d in detections},
+        explanations=explanations,
+    )

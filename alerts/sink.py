@@ -1,0 +1,109 @@
+"""A bulk Elasticsearch sink that never drops a document because Elasticsearch was briefly away.
+
+The stream worker calls :meth:`ElasticsearchSink.add` per document and :meth:`flush` once per batch;
+Kafka offsets move on only after ``flush`` returned, so a crash replays the batch and deterministic
+document ids make the replay harmless. Transient failures (connection refused, timeouts, 429, 5xx) are
+retried with exponential back-off by ``tenacity`` for as long as it takes, which stalls the stream
+instead of losing data; documents Elasticsearch rejects for good (a mapping conflict) come back to the
+caller so it can dead-letter them with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from elasticsearch import ApiError, AsyncElasticsearch, TransportError
+from tenacity import AsyncRetrying, retry_if_exception, wait_exponential
+
+__all__ = ["BulkResult", "ElasticsearchSink", "TransientBulkError"]
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
+
+
+class TransientBulkError(RuntimeError):
+    """Some documents hit a temporary failure and must be sent again."""
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, ApiError):
+        return exc.meta.status in TRANSIENT_STATUSES
+    return isinstance(exc, TransportError | TransientBulkError)
+
+
+@dataclass
+class BulkResult:
+    """What one flush did: ids newly written, ids that already existed (create), and lasting failures."""
+
+    written: list[str] = field(default_factory=list)
+    already_present: list[str] = field(default_factory=list)
+    failed: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+
+
+@dataclass
+class _Pending:
+    action: dict[str, Any]
+    source: dict[str, Any]
+
+
+class ElasticsearchSink:
+    """Collects index/create actions and writes them with one bulk request per flush."""
+
+    def __init__(self, es: AsyncElasticsearch, max_wait_s: float = 30.0) -> None:
+        self.es = es
+        self.max_wait_s = max_wait_s
+        self._pending: list[_Pending] = []
+
+    def add(self, index: str, doc_id: str, source: dict[str, Any], create_only: bool = False) -> None:
+        """Queue a document; ``create_only`` keeps an existing document (e.g. an alert's later status)."""
+        op = "create" if create_only else "index"
+        self._pending.append(_Pending({op: {"_index": index, "_id": doc_id}}, source))
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    async def flush(self) -> BulkResult:
+        """Write everything queued, retrying transient failures until they succeed."""
+        result = BulkResult()
+        batch, self._pending = self._pending, []
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_is_transient),
+            wait=wait_exponential(multiplier=0.2, max=self.max_wait_s),
+            before_sleep=lambda state: log.warning(
+                "Elasticsearch bulk write failed (%s); retrying", state.outcome.exception() if state.outcome else "?"
+            ),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                await self._send(batch, result)
+        return result
+
+    async def _send(self, batch: list[_Pending], result: BulkResult) -> None:
+        """Send ``batch``; on a partial failure leave only the documents still to send in it and raise."""
+        if not batch:
+            return
+        operations: list[dict[str, Any]] = []
+        for pending in batch:
+            operations.extend((pending.action, pending.source))
+        response = await self.es.bulk(operations=operations, refresh=False)
+        retry: list[_Pending] = []
+        for pending, item in zip(batch, response["items"], strict=True):
+            op, outcome = next(iter(item.items()))
+            status = outcome.get("status", 0)
+            doc_id = outcome.get("_id", "")
+            if status in (200, 201):
+                result.written.append(doc_id)
+            elif status == 409 and op == "create":
+                result.already_present.append(doc_id)
+            elif status in TRANSIENT_STATUSES:
+                retry.append(pending)
+            else:
+                reason = outcome.get("error", {}).get("reason", f"HTTP {status}")
+                result.failed.append((pending.source, f"elasticsearch rejected {doc_id}: {reason}"))
+        batch[:] = retry
+        if retry:
+            raise TransientBulkError(f"{len(retry)} documents hit a temporary failure")

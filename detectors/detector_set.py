@@ -1,0 +1,55 @@
+"""The detectors one worker runs, swappable while the worker keeps streaming.
+
+A new pattern library (published on the ``patterns`` topic) or a new model state (after an analyst's
+verdict) replaces the old one between two posts: readers always see one complete, consistent version,
+and every alert records the versions that raised it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from detectors.base import Detection
+from detectors.library import PatternLibrary
+from detectors.matcher import PatternDetector, PatternMatcher
+
+__all__ = ["DetectorSet"]
+
+log = logging.getLogger(__name__)
+
+
+class DetectorSet:
+    """Pattern matcher plus the online models, with the versions currently in force."""
+
+    def __init__(self, library: PatternLibrary, models: Any | None = None) -> None:
+        self.models = models
+        self.library = library
+        self._patterns = self._build_patterns(library)
+
+    def _build_patterns(self, library: PatternLibrary) -> PatternDetector:
+        weight_of = self.models.pattern_precision.weight_of if self.models is not None else None
+        return PatternDetector(PatternMatcher(library), weight_of=weight_of)
+
+    def use_library(self, library: PatternLibrary) -> None:
+        """Swap in a new pattern library (compiled before the swap, so a failure keeps the old one)."""
+        detector = self._build_patterns(library)
+        self.library, self._patterns = library, detector
+        log.info("pattern library %s in use (%d patterns)", library.version, len(library.patterns))
+
+    def use_models(self, models: Any) -> None:
+        self.models = models
+        self._patterns = self._build_patterns(self.library)
+
+    def versions(self) -> dict[str, str]:
+        versions = {"patterns": self.library.version}
+        if self.models is not None:
+            versions["models"] = self.models.version
+        return versions
+
+    def score(self, enriched: dict[str, Any]) -> list[Detection]:
+        """Every detector's view of one enriched post."""
+        detections = [self._patterns.score_one(enriched)]
+        if self.models is not None:
+            detections.extend(self.models.score_all(enriched))
+        return detections

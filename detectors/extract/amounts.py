@@ -1,0 +1,159 @@
+"""Prices/rates and stated ages: the two numbers in an ad that carry meaning beyond contact details.
+
+Prices feed the price-anomaly and unrealistic-pay patterns (an hourly rate far below the local norm,
+"$5,000 a week, no experience"); stated ages feed the youth patterns ("age 16 anywhere in the ad").
+Both are small regular grammars over the normalised text, so the standard ``re`` module is enough.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["FoundAge", "FoundPrice", "Price", "find_ages", "find_prices"]
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """An amount with its currency (ISO code, ``roses``, or ``""`` if unstated) and rate unit."""
+
+    amount: float
+    currency: str
+    unit: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"amount": self.amount, "currency": self.currency, "unit": self.unit}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Price:
+        return cls(float(data["amount"]), str(data["currency"]), data.get("unit"))
+
+
+@dataclass(frozen=True, slots=True)
+class FoundPrice:
+    price: Price
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class FoundAge:
+    age: int
+    start: int
+    end: int
+
+
+_NUMBER = r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?(?:\s?(k)\b)?"
+_CURRENCY_BEFORE = r"(us\$|\$|usd|€|eur|£|gbp)"
+_CURRENCY_AFTER = (
+    r"(\$|usd|dollars?|bucks|€|eur|euros?|£|gbp|pounds?|roses?|🌹 :rose:|:rose:|donations?)"
+)
+_UNIT = (
+    r"(?:\s?(?:/|per|an?|for|each|every|the)?\s?"
+    r"(half hour|half|hh|30 ?min(?:utes|s)?|qv|qk|quick visit|quickie|hour|hr|h|60 ?min(?:utes|s)?|"
+    r"session|overnight|ovn|night|day|daily|week|weekly|wk|month|monthly|mo|year|yearly|yr|annually)\b)?"
+)
+_PRICE_BEFORE = re.compile(rf"{_CURRENCY_BEFORE}\s?{_NUMBER}{_UNIT}")
+_PRICE_AFTER = re.compile(rf"(?<![\d.,$])\b{_NUMBER}\s?{_CURRENCY_AFTER}{_UNIT}")
+_RATE_ONLY = re.compile(r"(?<![\d.,$])\b(\d{2,4})\s?(hh|hr|qv|qk|ovn)\b")
+_CURRENCIES = {
+    "$": "USD", "us$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD",
+    "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "£": "GBP", "gbp": "GBP", "pound": "GBP",
+    "pounds": "GBP", "rose": "roses", "roses": "roses", "🌹 :rose:": "roses", ":rose:": "roses",
+    "donation": "", "donations": "",
+}
+_UNITS = {
+    "half hour": "half_hour", "half": "half_hour", "hh": "half_hour", "qv": "quick_visit",
+    "qk": "quick_visit", "quick visit": "quick_visit", "quickie": "quick_visit", "hour": "hour",
+    "hr": "hour", "h": "hour", "session": "session", "overnight": "overnight", "ovn": "overnight",
+    "night": "overnight", "day": "day", "daily": "day", "week": "week", "weekly": "week", "wk": "week",
+    "month": "month", "monthly": "month", "mo": "month", "year": "year", "yearly": "year",
+    "yr": "year", "annually": "year",
+}
+
+
+def _unit(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if raw.startswith("30"):
+        return "half_hour"
+    if raw.startswith("60"):
+        return "hour"
+    return _UNITS[raw]
+
+
+def _amount(whole: str, cents: str | None, k: str | None) -> float:
+    value = float(whole.replace(",", "")) + (float("0." + cents) if cents else 0.0)
+    return value * 1000 if k else value
+
+
+_UNIT_BEFORE = re.compile(
+    r"(half hour|hh|qv|qk|quick visit|quickie|hour|hr|session|overnight|ovn|night|day|week|month)"
+    r"\s?[:=\-]?\s?(?:for |is |only |just )?$"
+)
+
+
+def _with_unit_before(found: FoundPrice, text: str) -> FoundPrice:
+    """``overnight $150``: take the rate unit written just before an amount that has none after it."""
+    if found.price.unit is not None:
+        return found
+    m = _UNIT_BEFORE.search(text, max(0, found.start - 24), found.start)
+    if m is None:
+        return found
+    price = Price(found.price.amount, found.price.currency, _unit(m.group(1)))
+    return FoundPrice(price, m.start(), found.end)
+
+
+def find_prices(text: str) -> list[FoundPrice]:
+    """Amounts with a currency word/sign, and bare rates such as ``150hr``."""
+    found: list[FoundPrice] = []
+    for m in _PRICE_BEFORE.finditer(text):
+        price = Price(_amount(m.group(2), m.group(3), m.group(4)), _CURRENCIES[m.group(1)], _unit(m.group(5)))
+        found.append(FoundPrice(price, m.start(), m.end()))
+    taken = [(p.start, p.end) for p in found]
+    for m in _PRICE_AFTER.finditer(text):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
+        price = Price(_amount(m.group(1), m.group(2), m.group(3)), _CURRENCIES[m.group(4)], _unit(m.group(5)))
+        found.append(FoundPrice(price, m.start(), m.end()))
+        taken.append((m.start(), m.end()))
+    for m in _RATE_ONLY.finditer(text):
+        if any(a <= m.start() < b for a, b in taken) or int(m.group(1)) < 40:
+            continue
+        found.append(FoundPrice(Price(float(m.group(1)), "", _unit(m.group(2))), m.start(), m.end()))
+    found = [_with_unit_before(p, text) for p in found]
+    found.sort(key=lambda p: p.start)
+    return found
+
+
+_TEEN_WORDS = {
+    "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+    "eighteen": 18, "nineteen": 19, "twenty": 20,
+}
+_AGE_PATTERNS = (
+    re.compile(r"(?<![\d$.,])\b(\d{2})\s?(?:yo|y/o|y\.o\.?|yrs?\.? old|years? old|year-old|yr-old)(?![a-z])"),
+    re.compile(r"\bage[ds]?\s?[:=\-]?\s?(\d{2})\b(?!\s?(?:\+|and up|or older|and over|to \d))"),
+    re.compile(r"(?<![\d$.,])\b(\d{2})\s?(?:years|yrs)\b(?!\s?(?:of|in|experience|exp|ago|with|on|at|"
+               r"for|service|working|old\b))"),
+    re.compile(r"\bi(?:'m| am|m)\s(?:only\s|just\s)?(\d{2})\b(?!\s?(?:min|\$|usd|hrs?|k\b|%|am|pm|:|'|\.\d|/))"),
+    re.compile(r"\b(?:just|barely|only) turned (\d{2})\b"),
+    re.compile(r"\b(" + "|".join(_TEEN_WORDS) + r")(?:[ -]years?[ -]old|\s?yo|\s?y/o)\b"),
+    re.compile(r"\b(?:just|barely|only) turned (" + "|".join(_TEEN_WORDS) + r")\b"),
+)
+
+
+def find_ages(text: str) -> list[FoundAge]:
+    """Ages the ad states about its subject (10–79), written as digits or teen number words."""
+    found: list[FoundAge] = []
+    taken: list[tuple[int, int]] = []
+    for pattern in _AGE_PATTERNS:
+        for m in pattern.finditer(text):
+            raw = m.group(1)
+            age = _TEEN_WORDS[raw] if raw in _TEEN_WORDS else int(raw)
+            if not 10 <= age <= 79 or any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            found.append(FoundAge(age, m.start(), m.end()))
+            taken.append((m.start(), m.end()))
+    found.sort(key=lambda a: a.start)
+    return found

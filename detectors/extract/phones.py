@@ -1,0 +1,177 @@
+"""Find phone numbers however they are written, and say when they were written to evade.
+
+Ads spell numbers as ``5five5``, ``two oh one``, ``O1OO``, keycap emoji or one digit per word, and
+split them across the text. We read the normalised text as *chains* of digit-like atoms (digits,
+English and Spanish number words, ``o``/``l``/``i`` standing for 0/1), then let Google's
+``phonenumbers`` library decide which digit runs are real numbers and format them as E.164, so the
+same contact written five ways becomes one key. ``phonenumbers`` is used because numbering plans
+change and it is the maintained reference for them.
+
+An obscured number is itself a trafficking indicator (Lugo-Graulich et al. 2024), so every number
+found also says whether it was written evasively.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+
+from detectors.normalize import NormalizedText
+
+__all__ = ["FoundPhone", "find_phones", "parse_phone"]
+
+_WORD_DIGITS = {
+    "zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "cero": "0", "uno": "1", "dos": "2", "tres": "3",
+    "cuatro": "4", "cinco": "5", "seis": "6", "siete": "7", "ocho": "8", "nueve": "9",
+    "o": "0", "l": "1", "i": "1",
+}
+_ATOM = "|".join(sorted((re.escape(w) for w in _WORD_DIGITS), key=len, reverse=True))
+_ATOM_RE = re.compile(rf"\d|{_ATOM}")
+_SEP = r"[\s\-.()/_,*:]{0,3}"
+_CHAIN = re.compile(rf"(?<![a-z])(\+\s?)?(?:\d|{_ATOM})(?:{_SEP}(?:\d|{_ATOM}))*(?![a-z])")
+_DIGIT = re.compile(r"\d")
+_NUMBER_WORD = re.compile(r"\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|cero|uno|dos|tres|"
+                          r"cuatro|cinco|seis|siete|ocho|nueve)")
+_PLAIN_CHARS = frozenset("0123456789 +-.()/")
+_MAX_FRAGMENT_GAP = 30
+
+
+@dataclass(frozen=True, slots=True)
+class FoundPhone:
+    """One number found in the normalised text: E.164, where, and whether it was disguised."""
+
+    e164: str
+    start: int
+    end: int
+    obfuscated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Chain:
+    start: int
+    end: int
+    plus: bool
+    groups: tuple[tuple[str, int, int], ...]  # (digits, start, end) per atom group
+    disguised: bool  # used number words or letters for digits
+
+    @property
+    def digits(self) -> str:
+        return "".join(g[0] for g in self.groups)
+
+
+def parse_phone(raw: str, region: str = "US") -> str | None:
+    """E.164 for a number written plainly (e.g. a post's contact field), or ``None`` if invalid."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _chains(text: str) -> list[_Chain]:
+    chains = []
+    for m in _CHAIN.finditer(text):
+        groups: list[tuple[str, int, int]] = []
+        disguised = False
+        last_end = -1
+        for atom in _ATOM_RE.finditer(text, m.start(), m.end()):
+            token = atom.group()
+            digit = token if token.isdigit() else _WORD_DIGITS[token]
+            disguised = disguised or not token.isdigit()
+            if groups and atom.start() == last_end and token.isdigit() and text[atom.start() - 1].isdigit():
+                d, s, _ = groups[-1]
+                groups[-1] = (d + digit, s, atom.end())
+            else:
+                groups.append((digit, atom.start(), atom.end()))
+            last_end = atom.end()
+        if sum(len(g[0]) for g in groups) >= 3:
+            chains.append(_Chain(m.start(), m.end(), bool(m.group(1)), tuple(groups), disguised))
+    return chains
+
+
+def _valid(digits: str, plus: bool, region: str) -> str | None:
+    return parse_phone(("+" + digits) if plus else digits, region)
+
+
+def _numbers_in(chain: _Chain, region: str) -> list[tuple[str, int, int]]:
+    """Valid numbers inside one chain, trying every group boundary as a start (left to right)."""
+    found: list[tuple[str, int, int]] = []
+    groups = chain.groups
+    i = 0
+    while i < len(groups):
+        digits = ""
+        hit = None
+        for j in range(i, len(groups)):
+            digits += groups[j][0]
+            if len(digits) > 15:
+                break
+            if len(digits) < 7:
+                continue
+            e164 = _valid(digits, chain.plus and i == 0, region)
+            if e164:
+                hit = (e164, groups[i][1], groups[j][2], j)
+                if len(digits) >= 10:
+                    break
+        if hit:
+            found.append(hit[:3])
+            i = hit[3] + 1
+        else:
+            i += 1
+    return found
+
+
+def _disguised_in_original(norm: NormalizedText, start: int, end: int) -> bool:
+    written, _ = norm.evidence(start, end)
+    if any(c not in _PLAIN_CHARS for c in written):
+        return True
+    return len(re.findall(r"\d+", written)) > 4
+
+
+def find_phones(norm: NormalizedText, region: str = "US") -> list[FoundPhone]:
+    """Every valid phone number in ``norm.text``, in order of appearance."""
+    text = norm.text
+    if len(_DIGIT.findall(text)) < 3 and not _NUMBER_WORD.search(text):
+        return []
+    chains = _chains(text)
+    found: list[FoundPhone] = []
+    leftovers: list[_Chain] = []
+    for chain in chains:
+        numbers = _numbers_in(chain, region)
+        for e164, s, e in numbers:
+            obfuscated = chain.disguised or _disguised_in_original(norm, s, e)
+            found.append(FoundPhone(e164, s, e, obfuscated))
+        if not numbers and 3 <= len(chain.digits) < 10:
+            leftovers.append(chain)
+    found.extend(_split_numbers(leftovers, text, region))
+    found.sort(key=lambda p: p.start)
+    return found
+
+
+def _split_numbers(fragments: list[_Chain], text: str, region: str) -> list[FoundPhone]:
+    """Numbers broken into pieces with words between them ("201 555 text me 0123")."""
+    found: list[FoundPhone] = []
+    i = 0
+    while i < len(fragments):
+        digits = fragments[i].digits
+        hit = None
+        for j in range(i + 1, min(i + 3, len(fragments))):
+            gap = text[fragments[j - 1].end : fragments[j].start]
+            if len(gap) > _MAX_FRAGMENT_GAP:
+                break
+            digits += fragments[j].digits
+            if len(digits) >= 10:
+                e164 = _valid(digits, fragments[i].plus, region)
+                if e164:
+                    hit = (e164, j)
+                break
+        if hit:
+            found.append(FoundPhone(hit[0], fragments[i].start, fragments[hit[1]].end, True))
+            i = hit[1] + 1
+        else:
+            i += 1
+    return found

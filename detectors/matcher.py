@@ -1,0 +1,316 @@
+"""Match a whole pattern library against a post in one pass, and turn the hits into a detection.
+
+Why Hyperscan: the library grows to thousands of phrases and regexes, and a loop of ``re.search``
+calls costs time in proportion to the library size for every post. Hyperscan (Intel's multi-pattern
+regex engine, via the ``hyperscan`` package) compiles every literal and regex into one database and
+scans a post once, whatever the number of patterns. We measured it against ``pyahocorasick`` plus a
+regex stage (``bench/patterns.py``): Aho-Corasick only handles literals, so every regex still needs its
+own scan, and Hyperscan was faster at every library size while keeping one code path.
+
+Hyperscan only tells us *which* expressions matched (single-match mode, the cheapest). For the few
+patterns that did, a small confirmation stage runs the same expression with Python's ``re`` to get the
+exact span, which is mapped back to the original text for the analyst. Expressions Hyperscan cannot
+compile exactly (look-arounds, back-references) are compiled in its *prefilter* mode, a superset,
+and the confirmation stage makes them exact. Proximity and entity rules (an age of at most 17, an
+obscured phone number) are evaluated in Python on the already-extracted entities.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import hyperscan
+
+from detectors.base import Detection, Indicator
+from detectors.extract import Entities, Mention, extract_entities
+from detectors.library import REGEX_FLAGS, EntityRule, ExampleFailure, LibraryError, Pattern, PatternLibrary
+from detectors.normalize import NormalizedText, normalize
+from detectors.pattern_score import combine_evidence
+
+__all__ = ["PatternDetector", "PatternMatcher", "compile_engine", "enriched_view", "literal_regex"]
+
+_BASE_FLAGS = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_CASELESS
+_WORD_GAP = r"[^a-z0-9]{1,3}"
+_MAX_COUNT_EVIDENCE = 160
+_NEEDS_PREFILTER = re.compile(r"\(\?<?[=!]|\\[1-9]")  # look-arounds and back-references
+
+
+def literal_regex(phrase: str) -> str:
+    """A literal phrase as a regex over normalised text: folded like posts, whole words, loose gaps."""
+    folded = normalize(phrase).text.strip()
+    if not folded:
+        raise ValueError(f"literal {phrase!r} is empty after normalisation")
+    words = folded.split(" ")
+    body = _WORD_GAP.join(re.escape(w) for w in words)
+    left = r"\b" if folded[0].isalnum() else ""
+    right = r"\b" if folded[-1].isalnum() else ""
+    return f"{left}{body}{right}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Expr:
+    pattern: int  # index into library.patterns
+    form: int  # index into pattern.forms
+    side: str  # "" for literal/regex/emoji, "a"/"b" for a near rule
+    regex: str
+
+
+@dataclass
+class _Engine:
+    """The compiled database, its expressions, and their confirmation regexes."""
+
+    database: hyperscan.Database
+    exprs: list[_Expr]
+    confirm: list[re.Pattern[str]]
+    entity_forms: list[tuple[int, int]]  # (pattern index, form index) of entity rules
+
+
+def _expressions(library: PatternLibrary) -> tuple[list[_Expr], list[tuple[int, int]]]:
+    exprs: list[_Expr] = []
+    entity_forms: list[tuple[int, int]] = []
+    for pi, pattern in enumerate(library.patterns):
+        for fi, form in enumerate(pattern.forms):
+            if form.kind in ("literal", "emoji"):
+                try:
+                    exprs.append(_Expr(pi, fi, "", literal_regex(form.text)))
+                except ValueError as exc:
+                    raise LibraryError(str(exc), file=pattern.file, pattern_id=pattern.id) from exc
+            elif form.kind == "regex":
+                exprs.append(_Expr(pi, fi, "", form.text))
+            elif form.kind == "near" and form.near is not None:
+                exprs.append(_Expr(pi, fi, "a", form.near.a))
+                exprs.append(_Expr(pi, fi, "b", form.near.b))
+            else:
+                entity_forms.append((pi, fi))
+    return exprs, entity_forms
+
+
+def _compile_database(regexes: list[str], flags: list[int]) -> hyperscan.Database:
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(expressions=[r.encode() for r in regexes], ids=list(range(len(regexes))), flags=flags)
+    return database
+
+
+def compile_engine(library: PatternLibrary) -> _Engine:
+    """Compile the library into one Hyperscan database; name the pattern if an expression fails."""
+    exprs, entity_forms = _expressions(library)
+    regexes = [e.regex for e in exprs]
+    flags = [_BASE_FLAGS | hyperscan.HS_FLAG_PREFILTER if _NEEDS_PREFILTER.search(r) else _BASE_FLAGS
+             for r in regexes]
+    if exprs:
+        try:
+            database = _compile_database(regexes, flags)
+        except hyperscan.error:
+            flags = [_single_flags(library, e) for e in exprs]
+            database = _compile_database(regexes, flags)
+    else:
+        database = None
+    confirm = [re.compile(e.regex, REGEX_FLAGS) for e in exprs]
+    return _Engine(database, exprs, confirm, entity_forms)
+
+
+def _single_flags(library: PatternLibrary, expr: _Expr) -> int:
+    """Find the flags one expression compiles with: exact if possible, else prefilter, else fail."""
+    for flags in (_BASE_FLAGS, _BASE_FLAGS | hyperscan.HS_FLAG_PREFILTER):
+        try:
+            _compile_database([expr.regex], [flags])
+            return flags
+        except hyperscan.error as exc:
+            error = exc
+    pattern = library.patterns[expr.pattern]
+    raise LibraryError(f"the matching engine cannot compile {expr.regex!r}: {error}", file=pattern.file,
+                       pattern_id=pattern.id)
+
+
+class PatternMatcher:
+    """The compiled library: ``match`` finds every pattern a post shows, with evidence as written."""
+
+    def __init__(self, library: PatternLibrary) -> None:
+        self.library = library
+        engine = library._engine if library._engine is not None else compile_engine(library)
+        self._engine: _Engine = engine
+
+    @property
+    def version(self) -> str:
+        return self.library.version
+
+    def _hits(self, text: str) -> set[int]:
+        hits: set[int] = set()
+        if self._engine.database is None or not text:
+            return hits
+
+        def on_match(expr_id: int, _from: int, _to: int, _flags: int, _ctx: Any) -> None:
+            hits.add(expr_id)
+
+        self._engine.database.scan(text.encode("utf-8", "replace"), match_event_handler=on_match)
+        return hits
+
+    def match(self, norm: NormalizedText, entities: Entities) -> list[Indicator]:
+        """One indicator per pattern shown in the post, in order of where its evidence starts."""
+        text = norm.text
+        spans: dict[int, tuple[int, int]] = {}
+        near_sides: dict[tuple[int, int], set[str]] = {}
+        engine = self._engine
+        for expr_id in self._hits(text):
+            expr = engine.exprs[expr_id]
+            if expr.side:
+                near_sides.setdefault((expr.pattern, expr.form), set()).add(expr.side)
+                continue
+            m = engine.confirm[expr_id].search(text)
+            if m is not None and m.end() > m.start():
+                _keep_first(spans, expr.pattern, (m.start(), m.end()))
+        for (pi, fi), sides in near_sides.items():
+            if len(sides) == 2 and pi not in spans:
+                span = self._near(pi, fi, text)
+                if span is not None:
+                    _keep_first(spans, pi, span)
+        for pi, fi in engine.entity_forms:
+            rule = self.library.patterns[pi].forms[fi].entity
+            if rule is not None:
+                span = _entity_span(rule, entities)
+                if span is not None:
+                    _keep_first(spans, pi, span)
+        indicators = [self._indicator(pi, span, norm) for pi, span in spans.items()]
+        indicators.sort(key=lambda i: (i.span[0], i.pattern_id))
+        return indicators
+
+    def _near(self, pi: int, fi: int, text: str) -> tuple[int, int] | None:
+        rule = self.library.patterns[pi].forms[fi].near
+        assert rule is not None
+        a_spans = [m.span() for _, m in zip(range(20), re.finditer(rule.a, text, REGEX_FLAGS), strict=False)]
+        b_spans = [m.span() for _, m in zip(range(20), re.finditer(rule.b, text, REGEX_FLAGS), strict=False)]
+        best: tuple[int, tuple[int, int]] | None = None
+        for a in a_spans:
+            for b in b_spans:
+                first, second = (a, b) if a[0] <= b[0] else (b, a)
+                gap = len(text[first[1] : second[0]].split()) if second[0] > first[1] else 0
+                if gap <= rule.within and (best is None or gap < best[0]):
+                    best = (gap, (min(a[0], b[0]), max(a[1], b[1])))
+        return None if best is None else best[1]
+
+    def _indicator(self, pi: int, span: tuple[int, int], norm: NormalizedText) -> Indicator:
+        pattern: Pattern = self.library.patterns[pi]
+        evidence, original = norm.evidence(*span)
+        return Indicator(pattern.id, pattern.category, evidence, original, pattern.weight, pattern.description)
+
+    def check_examples(self) -> list[ExampleFailure]:
+        """Every positive example must raise its pattern and every negative must not."""
+        failures: list[ExampleFailure] = []
+        for pattern in self.library.patterns:
+            for kind, texts in (("positive", pattern.positive), ("negative", pattern.negative)):
+                for text in texts:
+                    norm = normalize(text)
+                    found = {i.pattern_id: i for i in self.match(norm, extract_entities(norm))}
+                    if kind == "positive" and pattern.id not in found:
+                        failures.append(ExampleFailure(pattern.id, kind, text, "the pattern did not match"))
+                    elif kind == "negative" and pattern.id in found:
+                        failures.append(ExampleFailure(pattern.id, kind, text,
+                                                       f"the pattern matched {found[pattern.id].evidence!r}"))
+        return failures
+
+
+def _keep_first(spans: dict[int, tuple[int, int]], pi: int, span: tuple[int, int]) -> None:
+    if pi not in spans or span[0] < spans[pi][0]:
+        spans[pi] = span
+
+
+def _entity_span(rule: EntityRule, entities: Entities) -> tuple[int, int] | None:
+    """The normalised-text span of the first mention satisfying ``rule``, or ``None``."""
+
+    def within(value: float) -> bool:
+        return (rule.min is None or value >= rule.min) and (rule.max is None or value <= rule.max)
+
+    if rule.kind == "age":
+        return _first_span(m for m in entities.mentions_of("age") if within(float(m.value)))
+    if rule.kind == "contact_obfuscated":
+        return _first_span(m for m in entities.mentions if m.obfuscated and m.kind in ("phone", "email", "handle"))
+    if rule.kind == "price":
+        pairs = zip(entities.mentions_of("price"), entities.prices, strict=False)
+        return _first_span(
+            m for m, p in pairs
+            if within(p.amount) and (not rule.units or p.unit in rule.units)
+            and (not rule.currencies or p.currency in rule.currencies)
+        )
+    if rule.kind == "count":
+        mentions = entities.mentions_of(rule.of)
+        distinct: dict[str, Mention] = {}
+        for m in mentions:
+            distinct.setdefault(m.value, m)
+        if rule.min is None or len(distinct) < rule.min:
+            return None
+        placed = [m for m in distinct.values() if m.start >= 0]
+        if not placed:
+            return None
+        last = placed[min(int(rule.min), len(placed)) - 1]
+        if last.end - placed[0].start <= _MAX_COUNT_EVIDENCE:
+            return (placed[0].start, last.end)
+        return (placed[0].start, placed[0].end)
+    return None
+
+
+def _first_span(mentions: Any) -> tuple[int, int] | None:
+    for m in mentions:
+        if m.start >= 0:
+            return (m.start, m.end)
+    return None
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def enriched_view(record: dict[str, Any]) -> tuple[NormalizedText, Entities]:
+    """Decode an enriched record (or normalise a raw post) into what the matcher reads."""
+    if "normalized" in record:
+        norm = NormalizedText.from_json(record["normalized"])
+    else:
+        post = record.get("post", record)
+        title = (post.get("title") or "").strip()
+        norm = normalize(f"{title}\n\n{post['body']}" if title else post["body"])
+    if "entities" in record:
+        return norm, Entities.from_json(record["entities"])
+    return norm, extract_entities(norm)
+
+
+WeightHook = Callable[[str, float], float]
+
+
+class PatternDetector:
+    """The known-pattern detector: library matches combined into one explained score in [0, 1]."""
+
+    name = "patterns"
+
+    def __init__(self, matcher: PatternMatcher, weight_of: WeightHook | None = None) -> None:
+        self.matcher = matcher
+        self.weight_of = weight_of
+
+    def replace_matcher(self, matcher: PatternMatcher) -> None:
+        """Swap in a newly published library (hot reload); the next post uses it."""
+        self.matcher = matcher
+
+    def score_one(self, post: dict[str, Any]) -> Detection:
+        norm, entities = enriched_view(post)
+        return self.score(norm, entities)
+
+    def score(self, norm: NormalizedText, entities: Entities) -> Detection:
+        matcher = self.matcher
+        indicators = matcher.match(norm, entities)
+        if self.weight_of is not None:
+            hook = self.weight_of
+            indicators = [replace(i, weight=min(max(float(hook(i.pattern_id, i.weight)), 0.0), 1.0))
+                          for i in indicators]
+        labels = {cid: c.label for cid, c in matcher.library.categories.items()}
+        result = combine_evidence(indicators, labels)
+        return Detection(
+            detector=self.name,
+            score=result.score,
+            indicators=tuple(indicators),
+            explanation=result.explanation,
+            details={
+                "library_version": matcher.version,
+                "categories": list(result.categories),
+                "category_scores": dict(result.category_scores),
+            },
+        )

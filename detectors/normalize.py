@@ -1,0 +1,398 @@
+"""Normalise ad text so that evasive spellings match the same patterns as plain text.
+
+Ads are written to slip past keyword filters: ``ｙｏｕｎｇ``, ``уоung`` (Cyrillic letters), ``y.o.u.n.g``,
+``y0ung``, ``yooouung``, zero-width characters between letters, emoji used as codes. :func:`normalize`
+folds all of these into one lower-case, mostly-ASCII form that the pattern library is written against,
+and keeps a map back to the original so every piece of evidence can be shown to the analyst exactly as
+it was written.
+
+Design: the text passes through a short list of steps; each step is a regular-expression scan that
+yields a few *edits* (replace ``[a, b)`` by a string). Untouched stretches keep a linear map to the
+original, so the map is a short list of segments rather than one integer per character, and it is
+small enough to travel inside the enriched Kafka record. Unicode folding uses the standard library's
+``unicodedata`` (NFKC covers fullwidth, mathematical and circled letters); the emoji names come from
+the ``emoji`` package, which tracks the Unicode emoji list so we do not have to.
+
+Leetspeak is folded only inside words that mix letters with a few digits (``n3w``, ``t33n``), never in
+pure numbers, in ``number + unit`` tokens (``22yo``, ``150hr``) or in tokens spelling digits with words
+(``5five5``), so that ages, prices and phone numbers survive for entity extraction.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import emoji
+
+__all__ = ["NormalizedText", "normalize"]
+
+Segment = tuple[int, int, int, int]
+"""``(out_start, out_len, src_start, src_len)``; linear when both lengths are equal, else atomic."""
+
+Edit = tuple[int, int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedText:
+    """A post's text as written (``original``) and as matched (``text``), with a map between them."""
+
+    original: str
+    text: str
+    segments: tuple[Segment, ...] = field(repr=False, compare=False)
+    _starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_starts", tuple(seg[0] for seg in self.segments))
+
+    def _segment_at(self, pos: int) -> Segment:
+        return self.segments[max(bisect_right(self._starts, pos) - 1, 0)]
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map ``text[start:end]`` back to the span of ``original`` it was made from."""
+        if not self.segments:
+            return (0, 0)
+        start = min(max(start, 0), len(self.text))
+        end = min(max(end, start), len(self.text))
+        o, n, s, m = self._segment_at(start)
+        src_start = s + (start - o) if n == m else s
+        if end == start:
+            return (src_start, src_start)
+        o, n, s, m = self._segment_at(end - 1)
+        src_end = s + (end - o) if n == m else s + m
+        return (src_start, max(src_end, src_start))
+
+    def evidence(self, start: int, end: int) -> tuple[str, tuple[int, int]]:
+        """The original text behind ``text[start:end]`` and its original span."""
+        a, b = self.original_span(start, end)
+        return self.original[a:b], (a, b)
+
+    def to_json(self) -> dict[str, Any]:
+        """Compact JSON form: the map is a flat list of segment quadruples, empty when identical."""
+        identity = self.text == self.original and self.segments == ((0, len(self.text), 0, len(self.text)),)
+        flat = [] if identity else [v for seg in self.segments for v in seg]
+        return {"original": self.original, "text": self.text, "map": flat}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NormalizedText:
+        original, text, flat = data["original"], data["text"], data.get("map") or []
+        if not flat:
+            if not text:
+                return cls(original, text, ())
+            if text != original:
+                raise ValueError("normalised text differs from the original but carries no map")
+            return cls(original, text, ((0, len(text), 0, len(text)),) if text else ())
+        if len(flat) % 4:
+            raise ValueError("normalised-text map must hold groups of four integers")
+        segs = tuple(tuple(flat[i : i + 4]) for i in range(0, len(flat), 4))
+        return cls(original, text, segs)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------------
+# The mapped string a step works on
+
+
+class _Mapped:
+    """A working string and its segments back to the original; steps replace it edit by edit."""
+
+    __slots__ = ("segs", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.segs: list[Segment] = [(0, len(text), 0, len(text))] if text else []
+
+    def _src_start(self, pos: int, starts: list[int]) -> int:
+        o, n, s, m = self.segs[max(bisect_right(starts, pos) - 1, 0)]
+        return s + (pos - o) if n == m else s
+
+    def _src_end(self, pos: int, starts: list[int]) -> int:
+        o, n, s, m = self.segs[max(bisect_right(starts, pos - 1) - 1, 0)]
+        return s + (pos - o) if n == m else s + m
+
+    def apply(self, edits: Iterable[Edit]) -> None:
+        edits = list(edits)
+        if not edits:
+            return
+        starts = [seg[0] for seg in self.segs]
+        parts: list[str] = []
+        segs: list[Segment] = []
+        pos = out = 0
+        text = self.text
+        for a, b, repl in edits:
+            if a > pos:
+                parts.append(text[pos:a])
+                self._copy(pos, a, out, starts, segs)
+                out += a - pos
+            if repl:
+                if b > a:
+                    s, e = self._src_start(a, starts), self._src_end(b, starts)
+                else:
+                    s = e = self._src_start(a, starts) if a < len(text) else self._src_end(a, starts)
+                _push(segs, (out, len(repl), s, e - s))
+                parts.append(repl)
+                out += len(repl)
+            pos = b
+        if pos < len(text):
+            parts.append(text[pos:])
+            self._copy(pos, len(text), out, starts, segs)
+        self.text = "".join(parts)
+        self.segs = segs
+
+    def _copy(self, a: int, b: int, out: int, starts: list[int], segs: list[Segment]) -> None:
+        i = max(bisect_right(starts, a) - 1, 0)
+        while i < len(self.segs):
+            o, n, s, m = self.segs[i]
+            if o >= b:
+                break
+            lo, hi = max(a, o), min(b, o + n)
+            if hi > lo:
+                if n == m:
+                    _push(segs, (out + lo - a, hi - lo, s + lo - o, hi - lo))
+                else:
+                    _push(segs, (out + lo - a, hi - lo, s, m))
+            i += 1
+
+
+def _push(segs: list[Segment], seg: Segment) -> None:
+    if segs:
+        o, n, s, m = segs[-1]
+        if n == m and seg[1] == seg[3] and o + n == seg[0] and s + m == seg[2]:
+            segs[-1] = (o, n + seg[1], s, m + seg[3])
+            return
+    segs.append(seg)
+
+
+# --------------------------------------------------------------------------------------------------
+# Character folding tables
+
+_KEYCAP = re.compile("([0-9#*])\ufe0f?\u20e3")
+_FLAG = re.compile("[\U0001f1e6-\U0001f1ff]{2}")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+_INVISIBLE = frozenset(
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b"
+    "\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\u206a\u206b\u206c"
+    "\u206d\u206e\u206f\u3164\ufeff\uffa0" + "".join(chr(c) for c in range(0xFE00, 0xFE10))
+    + "".join(chr(c) for c in range(0x1F3FB, 0x1F400))  # skin-tone modifiers
+    + "".join(chr(c) for c in range(0xE0000, 0xE0080))  # tag characters
+)
+_COMBINING_RANGES = ((0x0300, 0x036F), (0x0483, 0x0489), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF),
+                     (0x20D0, 0x20FF), (0xFE20, 0xFE2F))
+
+# Latin-script look-alikes NFKC leaves alone (small capitals, IPA letters): always folded.
+_LATIN_LOOKALIKES = {
+    "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ꜰ": "f", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j",
+    "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ǫ": "q", "ʀ": "r", "ꜱ": "s", "ᴛ": "t",
+    "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z", "ı": "i", "ɑ": "a", "ɡ": "g", "ɩ": "i", "ɒ": "a",
+    "ʋ": "v", "ɯ": "w", "ß": "ss", "ø": "o", "đ": "d", "ħ": "h", "ł": "l", "ŧ": "t", "ƀ": "b",
+}
+# Cyrillic and Greek letters that look like Latin ones (after case folding): folded only inside
+# words made of nothing but Latin letters and such look-alikes, so real Russian or Greek survives.
+_SCRIPT_CONFUSABLES = {
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
+    "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w",
+    "ү": "y", "һ": "h", "ӏ": "l", "ь": "b", "ɡ": "g", "п": "n", "г": "r", "ш": "w",
+    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
+    "υ": "u", "χ": "x", "γ": "y", "ω": "w", "μ": "u", "ϲ": "c", "ϳ": "j", "ѵ": "v", "ѡ": "w", "ԍ": "g",
+}
+_WORD = re.compile(r"\w+")
+
+
+def _is_combining(ch: str) -> bool:
+    c = ord(ch)
+    return any(lo <= c <= hi for lo, hi in _COMBINING_RANGES)
+
+
+@lru_cache(maxsize=8192)
+def _emoji_name(ch: str) -> str | None:
+    if ord(ch[0]) < 0x2190:
+        return None
+    data = emoji.EMOJI_DATA.get(ch)
+    if data is None:
+        return None
+    return data["en"].casefold()
+
+
+@lru_cache(maxsize=16384)
+def _fold_char(ch: str) -> str:
+    """Fold one non-ASCII character: emoji keep their glyph and gain a stable name."""
+    if ch in _INVISIBLE or _is_combining(ch):
+        return ""
+    name = _emoji_name(ch)
+    if name is not None:
+        return f" {ch} {name} "
+    out = unicodedata.normalize("NFKC", ch).casefold()
+    if out.isascii():
+        return out
+    out = "".join(c for c in unicodedata.normalize("NFD", out) if not _is_combining(c))
+    out = "".join(_LATIN_LOOKALIKES.get(c, c) for c in out)
+    if out.isascii():
+        return out
+    # Letters such as "ñ" decompose above; keep other scripts as they are (re-composed).
+    return unicodedata.normalize("NFC", out)
+
+
+def _unicode_edits(text: str) -> Iterator[Edit]:
+    for run in _NON_ASCII_RUN.finditer(text):
+        base = run.start()
+        for i, ch in enumerate(run.group()):
+            folded = _fold_char(ch)
+            if folded != ch:
+                yield (base + i, base + i + 1, folded)
+
+
+def _keycap_edits(text: str) -> Iterator[Edit]:
+    for m in _KEYCAP.finditer(text):
+        yield (m.start(), m.end(), m.group(1))
+
+
+def _flag_edits(text: str) -> Iterator[Edit]:
+    for m in _FLAG.finditer(text):
+        data = emoji.EMOJI_DATA.get(m.group())
+        if data is not None:
+            yield (m.start(), m.end(), f" {m.group()} {data['en'].casefold()} ")
+
+
+def _confusable_edits(text: str) -> Iterator[Edit]:
+    for m in _WORD.finditer(text):
+        word = m.group()
+        if word.isascii():
+            continue
+        if all(c.isascii() or c in _SCRIPT_CONFUSABLES for c in word):
+            base = m.start()
+            for i, c in enumerate(word):
+                if not c.isascii():
+                    yield (base + i, base + i + 1, _SCRIPT_CONFUSABLES[c])
+
+
+# --------------------------------------------------------------------------------------------------
+# ASCII-level steps
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_SPACED = re.compile(r"(?<![a-z0-9])[a-z0-9](?:[ .\-_*~+|/\\]{1,3}[a-z0-9](?![a-z0-9])){2,}")
+_SEPARATOR = re.compile(r"[ .\-_*~+|/\\]{1,3}")
+_WHITESPACE = re.compile(r"\s{2,}|[^\S ]")
+_SQUEEZE = re.compile(r"([a-z])\1{2,}")
+_LEET_TOKEN = re.compile(r"[a-z0-9$!|]*(?:[a-z][0-9$!|]|[0-9$|][a-z])[a-z0-9$!|]*")
+_NUMBER_WORDS = (
+    r"zero|one|two|three|four|five|six|seven|eight|nine|ten|cero|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve"
+)
+_NUMBER_WORD = re.compile(_NUMBER_WORDS)
+_UNIT_TOKEN = re.compile(
+    r"\d+(?:yo|yrs?|y|hrs?|h|hh|mins?|m|k|am|pm|st|nd|rd|th|x|qv|qk|gfe|pics?|girls?|ladies|days?|"
+    r"nights?|hours?|weeks?|months?|usd|eur|gbp|roses?|dollars?|bucks|some|ft|in|cm|kg|lbs?|dd|ddd|"
+    r"[a-h]{1,3})"
+)
+_LEET_DIGITS = {"0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "!": "i", "|": "l"}
+_VOWELS = frozenset("aeiouy")
+_L_ONSETS = frozenset("bcfgps")
+
+
+def _spacing_edits(text: str) -> Iterator[Edit]:
+    for m in _SPACED.finditer(text):
+        seps = list(_SEPARATOR.finditer(m.group()))
+        usual = Counter(s.group() for s in seps).most_common(1)[0][0]
+        base = m.start()
+        for s in seps:
+            a, b = base + s.start(), base + s.end()
+            yield (a, b, "" if s.group() == usual else " ")
+
+
+def _whitespace_edits(text: str) -> Iterator[Edit]:
+    for m in _WHITESPACE.finditer(text):
+        if m.group() != " ":
+            yield (m.start(), m.end(), " ")
+
+
+def _squeeze_edits(text: str) -> Iterator[Edit]:
+    for m in _SQUEEZE.finditer(text):
+        yield (m.start() + 1, m.end(), "")
+
+
+def _one_as_letter(prev: str, nxt: str) -> str:
+    """Decide whether a ``1`` inside a word stands for ``l`` or ``i`` from its neighbours."""
+    if not prev:
+        return "l" if nxt in _VOWELS else "i"
+    if nxt in _VOWELS:
+        if prev in _VOWELS:
+            return "l"
+        return "l" if prev in _L_ONSETS else "i"
+    return "l" if prev in _VOWELS else "i"
+
+
+def _spells_digits(tok: str) -> bool:
+    """True for tokens such as ``5five5`` or ``fiveo1``: digits mixed with number words, not leet."""
+    rest = _NUMBER_WORD.sub("", tok)
+    return rest != tok and not any(c.isalpha() and c not in "oli" for c in rest)
+
+
+def _leet_edits(text: str) -> Iterator[Edit]:
+    for m in _LEET_TOKEN.finditer(text):
+        tok = m.group()
+        if _UNIT_TOKEN.fullmatch(tok) or _spells_digits(tok):
+            continue
+        digits = sum(c.isdigit() for c in tok)
+        letters = sum(c.isalpha() for c in tok)
+        if digits >= letters and set(c for c in tok if c.isalpha()) <= {"o", "l", "i"}:
+            continue  # a number written with letter look-alikes: leave it to phone extraction
+        base = m.start()
+        i, n = 0, len(tok)
+        while i < n:
+            j = i
+            while j < n and not tok[j].isalpha():
+                j += 1
+            if j > i:
+                yield from _leet_run(tok, i, j, base)
+                i = j
+            else:
+                i += 1
+
+
+def _leet_run(tok: str, i: int, j: int, base: int) -> Iterator[Edit]:
+    """Fold one run ``tok[i:j]`` of non-letters when it sits where a letter should be."""
+    run = tok[i:j]
+    leading, trailing = i == 0, j == len(tok)
+    if len(run) > 2 or ((leading or trailing) and len(run) > 1):
+        return
+    if trailing and (i < 2 or run in "!$"):
+        return  # "b4", "hi!" and similar stay as written; "tw0", "fiv3" fold
+    if leading and (run in "!|" or tok[j:] in {"st", "nd", "rd", "th"}):
+        return
+    for k, ch in enumerate(run):
+        if ch == "1":
+            prev = tok[i + k - 1] if i + k > 0 else ""
+            out = _one_as_letter(prev, tok[i + k + 1] if i + k + 1 < len(tok) else "")
+        else:
+            out = _LEET_DIGITS.get(ch, "")
+        if out:
+            yield (base + i + k, base + i + k + 1, out)
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def normalize(text: str, *, fold_leet: bool = True) -> NormalizedText:
+    """Fold ``text`` for matching; see the module docstring for what is folded and why.
+
+    ``fold_leet=False`` skips leetspeak and repeated-letter squeezing, for values whose exact
+    letters and digits matter (e-mail addresses and handles such as ``jane7``).
+    """
+    work = _Mapped(text)
+    if not text.isascii():
+        work.apply(_keycap_edits(work.text))
+        work.apply(_flag_edits(work.text))
+        work.apply(_unicode_edits(work.text))
+        if not work.text.isascii():
+            work.apply(_confusable_edits(work.text))
+    work.text = work.text.translate(_ASCII_LOWER)  # length-preserving, so the map is unchanged
+    work.apply(_spacing_edits(work.text))
+    work.apply(_whitespace_edits(work.text))
+    if fold_leet:
+        work.apply(_leet_edits(work.text))
+        work.apply(_squeeze_edits(work.text))
+    return NormalizedText(text, work.text, tuple(work.segs))

@@ -1,0 +1,233 @@
+"""Behavioural anomaly per contact: bursts of posts, many cities, many different texts.
+
+Why it exists: a trafficking network shows itself less in any one ad than in how its contact behaves —
+one phone posting dozens of ads across five cities in a day, with a different persona's text in each.
+Investigators link ads by shared contacts for exactly this reason. For each post we look up its
+entity (``entity_key``: phone, e-mail, handle or author) and describe the entity's last 24 hours with
+*rate* features: posts per hour and per day, distinct cities, distinct texts, hours since its previous
+post. River's :class:`~river.anomaly.HalfSpaceTrees` scores how unusual that description is among all
+entities, learning unsupervised from every post.
+
+Design choices, measured on the synthetic feed (``tests/unit/test_online_entity_anomaly.py`` and
+``bench/learning.py``):
+
+* Half-space trees split a fixed feature range; they are weak when anomalies arrive packed together
+  as single points, so every feature is a per-entity *rate over a window*, where a burst shows as a
+  large value rather than as many ordinary-looking points.
+* Features are ``log1p`` counts with fixed ``limits`` instead of a learned ``MinMaxScaler``: a
+  min-max range is set by the most extreme entity ever seen, so one huge circuit would squash every
+  later entity into a corner of the space and blunt the detector; known log ranges do not move.
+* Half-space-tree scores are not probabilities (ordinary posts score around 0.6), so the detector
+  reports ``(raw - median) / (p99 - median)`` over the last ``calibration_window`` raw scores, clipped
+  to [0, 1]: the typical entity scores 0, the most unusual one in a hundred scores 1. The raw score
+  stays in ``details["raw_score"]``.
+* Per-entity state is bounded: at most ``max_events`` recent events per entity, entities idle for
+  longer than ``ttl_s`` are forgotten, and at most ``max_entities`` are kept (least recently seen
+  dropped first).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections import OrderedDict, deque
+from datetime import datetime
+from typing import Any
+
+from river import anomaly, stats
+
+from detectors.base import Detection
+from detectors.online.features import normalized_text
+
+__all__ = ["EntityAnomaly", "EntityWindow"]
+
+_DAY = 86_400.0
+_HOUR = 3_600.0
+_DIGITS = re.compile(r"[\d\s\W_]+")
+# log1p of the largest count we expect to distinguish; larger values are clipped to the edge.
+_LIMITS = {
+    "posts_1h": (0.0, math.log1p(20)),
+    "posts_24h": (0.0, math.log1p(100)),
+    "cities_24h": (0.0, math.log1p(12)),
+    "texts_24h": (0.0, math.log1p(50)),
+    "quick_repost": (0.0, 1.0),
+}
+
+
+class EntityWindow:
+    """The recent events of one entity: ``(timestamp, city, text fingerprint)``."""
+
+    __slots__ = ("events", "last_seen")
+
+    def __init__(self, max_events: int) -> None:
+        self.events: deque[tuple[float, str, int]] = deque(maxlen=max_events)
+        self.last_seen = 0.0
+
+    def describe(self, ts: float, city: str, fingerprint: int) -> dict[str, float]:
+        """Raw counts over the window ending at ``ts``, counting the event ``(ts, city, fingerprint)``."""
+        day = [e for e in self.events if ts - _DAY <= e[0] <= ts]
+        cities = {e[1] for e in day if e[1]} | ({city} if city else set())
+        texts = {e[2] for e in day} | {fingerprint}
+        hour = sum(1 for e in day if e[0] >= ts - _HOUR)
+        previous = max((e[0] for e in self.events if e[0] <= ts), default=None)
+        gap_h = (ts - previous) / _HOUR if previous is not None else None
+        return {
+            "posts_1h": float(hour + 1),
+            "posts_24h": float(len(day) + 1),
+            "cities_24h": float(len(cities)),
+            "texts_24h": float(len(texts)),
+            "gap_h": -1.0 if gap_h is None else gap_h,
+        }
+
+
+def _features(raw: dict[str, float]) -> dict[str, float]:
+    gap = raw["gap_h"]
+    return {
+        "posts_1h": min(math.log1p(raw["posts_1h"] - 1), _LIMITS["posts_1h"][1]),
+        "posts_24h": min(math.log1p(raw["posts_24h"] - 1), _LIMITS["posts_24h"][1]),
+        "cities_24h": min(math.log1p(max(raw["cities_24h"] - 1, 0)), _LIMITS["cities_24h"][1]),
+        "texts_24h": min(math.log1p(raw["texts_24h"] - 1), _LIMITS["texts_24h"][1]),
+        # 1 for a repost within minutes, fading to 0 after a few hours; 0 for a first post.
+        "quick_repost": 0.0 if gap < 0 else math.exp(-gap),
+    }
+
+
+def _timestamp(post: dict[str, Any]) -> float:
+    ts = post.get("posted_ts")
+    if isinstance(ts, int | float):
+        return float(ts)
+    raw = post.get("post", {}).get("posted_at", "")
+    try:
+        return datetime.fromisoformat(str(raw).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def _city(post: dict[str, Any]) -> str:
+    location = (post.get("post") or {}).get("location") or {}
+    if location.get("city"):
+        return str(location["city"]).strip().casefold()
+    for loc in (post.get("entities") or {}).get("locations") or []:
+        name = loc.get("city") or loc.get("name") if isinstance(loc, dict) else loc
+        if name:
+            return str(name).strip().casefold()
+    return ""
+
+
+def _fingerprint(post: dict[str, Any]) -> int:
+    """Same text modulo numbers, spacing and punctuation → same fingerprint (template reuse counts once)."""
+    return zlib.crc32(_DIGITS.sub(" ", normalized_text(post)).strip().encode("utf-8"))
+
+
+class EntityAnomaly:
+    """Unsupervised per-entity behaviour score; ``learn_one`` is called for every post."""
+
+    name = "entity_anomaly"
+
+    def __init__(
+        self,
+        n_trees: int = 25,
+        height: int = 8,
+        window_size: int = 250,
+        max_entities: int = 200_000,
+        max_events: int = 256,
+        ttl_s: float = 7 * _DAY,
+        calibration_window: int = 2000,
+        seed: int = 7,
+    ) -> None:
+        self.model = anomaly.HalfSpaceTrees(
+            n_trees=n_trees, height=height, window_size=window_size, limits=dict(_LIMITS), seed=seed
+        )
+        self.max_entities = max_entities
+        self.max_events = max_events
+        self.ttl_s = ttl_s
+        self._entities: OrderedDict[str, EntityWindow] = OrderedDict()
+        self._clock = 0.0
+        self.learned = 0
+        # score_one → learn_one on the same post (the worker's loop) reuses the description and raw
+        # score; any learn_one invalidates it because the entity's window has changed.
+        self._last: tuple[dict[str, Any], tuple[str, float, str, int, dict[str, float]], float] | None = None
+        self._median = stats.RollingQuantile(0.5, window_size=calibration_window)
+        self._high = stats.RollingQuantile(0.99, window_size=calibration_window)
+
+    def _calibrated(self, raw: float) -> float:
+        median, high = self._median.get(), self._high.get()
+        if median is None or high is None or high - median < 1e-6:
+            return 0.0
+        return min(1.0, max(0.0, (raw - median) / (high - median)))
+
+    def __len__(self) -> int:
+        return len(self._entities)
+
+    def _describe(self, post: dict[str, Any]) -> tuple[str, float, str, int, dict[str, float]]:
+        key = str(post.get("entity_key") or "")
+        ts, city, fp = _timestamp(post), _city(post), _fingerprint(post)
+        window = self._entities.get(key)
+        if window is None:
+            raw = {"posts_1h": 1.0, "posts_24h": 1.0, "cities_24h": 1.0 if city else 0.0, "texts_24h": 1.0,
+                   "gap_h": -1.0}
+        else:
+            raw = window.describe(ts, city, fp)
+        return key, ts, city, fp, raw
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_last"] = None
+        return state
+
+    def _raw(self, post: dict[str, Any]) -> tuple[tuple[str, float, str, int, dict[str, float]], float]:
+        last = self._last
+        if last is not None and last[0] is post:
+            return last[1], last[2]
+        described = self._describe(post)
+        raw_score = float(self.model.score_one(_features(described[4])))
+        self._last = (post, described, raw_score)
+        return described, raw_score
+
+    def score_one(self, post: dict[str, Any]) -> Detection:
+        (key, _, _, _, raw), raw_score = self._raw(post)
+        if not self.learned:
+            raw_score = 0.0
+        score = self._calibrated(raw_score)
+        explanation = (
+            f"contact seen in {int(raw['cities_24h'])} cities in 24 h, {int(raw['posts_24h'])} posts "
+            f"({int(raw['posts_1h'])} in the last hour), {int(raw['texts_24h'])} different texts"
+        )
+        details = {"entity_key": key, "raw_score": raw_score, **raw}
+        return Detection(self.name, score, explanation=explanation, details=details)
+
+    def learn_one(self, post: dict[str, Any], label: str | None = None) -> None:
+        """Add the post to its entity's window and teach the trees what this behaviour looks like."""
+        (key, ts, city, fp, raw), raw_score = self._raw(post)
+        self._last = None
+        x = _features(raw)
+        self._median.update(raw_score)
+        self._high.update(raw_score)
+        self.model.learn_one(x)
+        self.learned += 1
+        window = self._entities.get(key)
+        if window is None:
+            window = self._entities[key] = EntityWindow(self.max_events)
+        else:
+            self._entities.move_to_end(key)
+        window.events.append((ts, city, fp))
+        window.last_seen = max(window.last_seen, ts)
+        self._clock = max(self._clock, ts)
+        self._evict()
+
+    def forget_entities(self) -> None:
+        """Drop every entity's window but keep what the trees learned (used after a warm start)."""
+        self._entities.clear()
+        self._clock = 0.0
+
+    def _evict(self) -> None:
+        entities = self._entities
+        while len(entities) > self.max_entities:
+            entities.popitem(last=False)
+        # Least recently seen first: stop at the first entity still inside the ttl.
+        while entities:
+            key, window = next(iter(entities.items()))
+            if self._clock - window.last_seen <= self.ttl_s:
+                break
+            del entities[key]

@@ -1,0 +1,186 @@
+"""The Faust application: three agents, each reading one topic and writing the next.
+
+``posts.raw`` → **enrich** → ``posts.enriched`` → **detect** → ``alerts`` → **index_alerts** →
+Elasticsearch. Processing is at-least-once: offsets advance only after an agent's output is written,
+and every output is idempotent (alert ids and post document ids are deterministic), which is safer than
+faust's ``exactly_once`` mode with its open duplicate bugs. Pattern libraries and verdicts are read by
+every worker outside the consumer group (:mod:`streams.broadcast`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+import faust
+from elasticsearch import AsyncElasticsearch
+from faust.web import Request, Response, View
+from prometheus_client import generate_latest
+
+from alerts.document import build_alert
+from alerts.indices import ensure_indices_async
+from alerts.scoring import assess
+from alerts.sink import ElasticsearchSink
+from detectors.detector_set import DetectorSet
+from ingest.producer import dead_letter_headers
+from streams.enrich import enrich_post
+from streams.metrics import PipelineMetrics
+from streams.pattern_updates import PatternUpdates
+from streams.post_documents import post_document
+from streams.topics import ensure_topics
+from trailhound.config import Settings
+from trailhound.schemas import InvalidRecord, parse_post
+from trailhound.timefmt import parse_rfc3339
+
+__all__ = ["Pipeline", "build_app"]
+
+log = logging.getLogger(__name__)
+
+PROMETHEUS_TEXT = "text/plain; version=0.0.4"  # aiohttp sets the charset itself
+BATCH_SIZE = 500
+BATCH_WITHIN_S = 0.25
+
+
+class Pipeline:
+    """Everything the agents share in one worker process: settings, clients, detectors, metrics."""
+
+    def __init__(self, settings: Settings, detectors: DetectorSet, metrics: PipelineMetrics) -> None:
+        self.settings = settings
+        self.detectors = detectors
+        self.metrics = metrics
+        self.es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30, retry_on_timeout=True)
+
+    def assess(self, enriched: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """Score one enriched post; return (alert or None, post document for the posts index)."""
+        detections = self.detectors.score(enriched)
+        assessment = assess(detections, self.settings.alert_threshold)
+        versions = self.detectors.versions()
+        alert = build_alert(enriched, assessment, versions, time.time()) if assessment.should_alert else None
+        return alert, post_document(enriched, assessment, alert, self.settings)
+
+
+def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetrics | None = None) -> faust.App:
+    """A configured Faust app with its agents, web views and background tasks."""
+    metrics = metrics or PipelineMetrics()
+    pipeline = Pipeline(settings, detectors, metrics)
+    app = faust.App(
+        "trailhound" + (f"-{settings.namespace}" if settings.namespace else ""),
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        value_serializer="raw",
+        key_serializer="raw",
+        store="memory://",
+        web_port=settings.worker_web_port,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        stream_wait_empty=False,
+        stream_buffer_maxsize=16384,
+        broker_commit_every=2000,
+        broker_commit_interval=1.0,
+        producer_acks=-1,
+    )
+    app.pipeline = pipeline  # type: ignore[attr-defined]
+    raw_topic = app.topic(settings.topic("posts.raw"))
+    enriched_topic = app.topic(settings.topic("posts.enriched"))
+    dlq_topic = app.topic(settings.topic("posts.dlq"))
+    alerts_topic = app.topic(settings.topic("alerts"))
+    posts_sink = ElasticsearchSink(pipeline.es)
+    alerts_sink = ElasticsearchSink(pipeline.es)
+    pattern_updates = PatternUpdates(settings, detectors, metrics)
+
+    async def dead_letter(raw: bytes, reason: str, stage: str, origin: str) -> None:
+        metrics.posts_rejected.labels(stage=stage).inc()
+        await dlq_topic.send(key=origin.encode(), value=raw, headers=dead_letter_headers(reason, stage, origin))
+
+    @app.agent(raw_topic)
+    async def enrich(stream: faust.Stream) -> None:
+        async for event in stream.events():
+            raw: bytes = event.value
+            metrics.posts_consumed.labels(stage="enrich").inc()
+            origin = f"{event.message.topic}:{event.message.partition}:{event.message.offset}"
+            try:
+                post = parse_post(raw, settings.max_post_bytes)
+                enriched = enrich_post(post, event.message.timestamp)
+            except InvalidRecord as exc:
+                await dead_letter(raw, exc.reason, "enrich", origin)
+                continue
+            except Exception as exc:  # a post that breaks enrichment must not stop the stream
+                log.exception("enrichment failed for %s", origin)
+                await dead_letter(raw, f"enrichment failed: {exc!r}", "enrich", origin)
+                continue
+            await enriched_topic.send(
+                key=enriched["entity_key"].encode("utf-8"),
+                value=json.dumps(enriched, ensure_ascii=False).encode("utf-8"),
+            )
+
+    @app.agent(enriched_topic)
+    async def detect(stream: faust.Stream) -> None:
+        async for batch in stream.take(BATCH_SIZE, within=BATCH_WITHIN_S):
+            for raw in batch:
+                metrics.posts_consumed.labels(stage="detect").inc()
+                enriched = json.loads(raw)
+                alert, document = pipeline.assess(enriched)
+                posts_sink.add(document["_index"], document["_id"], document["_source"])
+                if alert is not None:
+                    await alerts_topic.send(
+                        key=alert["event"]["id"].encode("ascii"),
+                        value=json.dumps(alert, ensure_ascii=False).encode("utf-8"),
+                    )
+            result = await posts_sink.flush()
+            for source, reason in result.failed:
+                await dead_letter(json.dumps(source).encode(), reason, "index-posts", source.get("post_key", "?"))
+
+    @app.agent(alerts_topic)
+    async def index_alerts(stream: faust.Stream) -> None:
+        async for batch in stream.take(BATCH_SIZE, within=BATCH_WITHIN_S):
+            by_id: dict[str, dict[str, Any]] = {}
+            for raw in batch:
+                alert = json.loads(raw)
+                by_id[alert["event"]["id"]] = alert
+                alerts_sink.add(settings.index("alerts"), alert["event"]["id"], alert, create_only=True)
+            result = await alerts_sink.flush()
+            now = time.time()
+            for alert_id in result.written:
+                alert = by_id[alert_id]
+                metrics.alerts_raised.labels(severity=alert["trailhound"]["severity"]).inc()
+                ingested = alert["event"].get("ingested")
+                if ingested:
+                    metrics.latency.observe(max(0.0, now - parse_rfc3339(ingested)))
+            metrics.alerts_duplicate.inc(len(result.already_present))
+            for source, reason in result.failed:
+                log.error("alert %s could not be indexed: %s", source["event"]["id"], reason)
+
+    @app.page("/metrics")
+    class MetricsView(View):
+        async def get(self, request: Request) -> Response:
+            return self.bytes(generate_latest(metrics.registry), content_type=PROMETHEUS_TEXT)
+
+    @app.page("/healthz")
+    class HealthView(View):
+        async def get(self, request: Request) -> Response:
+            return self.json({"status": "ok", "versions": detectors.versions()})
+
+    @app.task
+    async def prepare() -> None:
+        await ensure_indices_async(pipeline.es, settings)
+        asyncio.ensure_future(pattern_updates.run())
+
+    @app.timer(5.0)
+    async def report_lag() -> None:
+        consumer = app.consumer
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            position = await consumer.position(tp) if hasattr(consumer, "position") else None
+            if highwater is not None and position is not None:
+                metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
+                    max(0, highwater - position))
+
+    return app
+
+
+def prepare_kafka(settings: Settings) -> None:
+    """Create the topics before the worker subscribes (Faust is told not to declare them itself)."""
+    ensure_topics(settings)

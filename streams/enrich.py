@@ -1,0 +1,59 @@
+"""Turn a validated raw post into the enriched record every detector reads.
+
+Normalisation and entity extraction run once here, not once per detector, and the result travels on
+``posts.enriched`` keyed by the post's main contact, so that all posts of one phone/e-mail/handle meet on
+one partition for the per-entity detectors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from detectors.extract import extract_entities
+from detectors.normalize import normalize
+from trailhound.schemas import post_key
+from trailhound.timefmt import parse_rfc3339
+
+__all__ = ["entity_key", "enrich_post", "post_text"]
+
+
+def post_text(post: dict[str, Any]) -> str:
+    """The text detectors read: title and body, in the order a reader sees them."""
+    title = (post.get("title") or "").strip()
+    return f"{title}\n\n{post['body']}" if title else post["body"]
+
+
+def entity_key(entities: dict[str, Any], post: dict[str, Any]) -> str:
+    """The contact a post is keyed by: phone, then e-mail, handle, author, and the post itself last."""
+    for kind, field in (("phone", "phones"), ("email", "emails"), ("handle", "handles")):
+        values = entities.get(field) or []
+        if values:
+            return f"{kind}:{sorted(values)[0]}"
+    if post.get("author"):
+        return f"author:{post['source']}:{post['author']}"
+    return f"post:{post_key(post)}"
+
+
+def enrich_post(post: dict[str, Any], ingested_ts: float) -> dict[str, Any]:
+    """The enriched record: original post, normalised text with its map back, entities and keys."""
+    norm = normalize(post_text(post))
+    hints = {"contact": post.get("contact") or {}, "location": post.get("location") or {}}
+    if (post.get("location") or {}).get("country"):
+        hints["country"] = post["location"]["country"]
+    entities = extract_entities(norm, hints).to_json()
+    return {
+        "post": post,
+        "post_key": post_key(post),
+        "normalized": norm.to_json(),
+        "entities": entities,
+        "entity_key": entity_key(entities, post),
+        "posted_ts": _epoch(post["posted_at"], ingested_ts),
+        "ingested_ts": ingested_ts,
+    }
+
+
+def _epoch(rfc3339: str, fallback: float) -> float:
+    try:
+        return parse_rfc3339(rfc3339)
+    except ValueError:
+        return fallback

@@ -1,0 +1,79 @@
+"""Publishing pattern libraries to the compacted ``patterns`` topic, and following it in every worker.
+
+Analysts change what Trailhound looks for without a redeploy: ``trailhound patterns publish DIR``
+checks the library (structure and every example) and produces it under one key, so the compacted topic
+always holds the latest version. Each worker reads the topic from the start and swaps in every version
+that validates again on arrival; a malformed one is logged and refused, and the last good library stays.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from detectors.library import LibraryError, PatternLibrary
+from kafka import KafkaProducer
+
+from detectors.detector_set import DetectorSet
+from streams.broadcast import BroadcastReader
+from streams.metrics import PipelineMetrics
+from trailhound.config import Settings
+
+__all__ = ["LIBRARY_KEY", "PatternUpdates", "publish_library"]
+
+log = logging.getLogger(__name__)
+
+LIBRARY_KEY = b"pattern-library"
+
+
+def publish_library(settings: Settings, library: PatternLibrary, publisher: str) -> dict[str, Any]:
+    """Run the library's examples and publish it; raise :class:`LibraryError` if any example fails."""
+    failures = library.run_examples()
+    if failures:
+        shown = "\n".join(f"  - {failure}" for failure in failures[:20])
+        more = f"\n  … and {len(failures) - 20} more" if len(failures) > 20 else ""
+        raise LibraryError(f"{len(failures)} pattern examples fail; not published:\n{shown}{more}")
+    envelope = {"library": library.to_json(), "published_by": publisher, "published_at": time.time()}
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", max_request_size=16 << 20,
+                             compression_type="gzip", client_id="trailhound-patterns")
+    try:
+        producer.send(settings.topic("patterns"), key=LIBRARY_KEY,
+                      value=json.dumps(envelope).encode("utf-8")).get(timeout=30)
+    finally:
+        producer.close(timeout=10)
+    return {"version": library.version, "patterns": len(library.patterns)}
+
+
+class PatternUpdates:
+    """Applies each published library version to this worker's detectors."""
+
+    def __init__(self, settings: Settings, detectors: DetectorSet, metrics: PipelineMetrics) -> None:
+        self.settings = settings
+        self.detectors = detectors
+        self.metrics = metrics
+        self.reader = BroadcastReader(settings.kafka_bootstrap, settings.topic("patterns"), self.apply,
+                                      client_id="trailhound-patterns-follower")
+        self._show(detectors.library.version)
+
+    def _show(self, version: str) -> None:
+        self.metrics.pattern_library.clear()
+        self.metrics.pattern_library.labels(version=version).set(1)
+
+    async def run(self) -> None:
+        await self.reader.run()
+
+    async def apply(self, record: ConsumerRecord) -> None:
+        try:
+            envelope = json.loads(record.value)
+            library = PatternLibrary.from_json(envelope["library"])
+        except (LibraryError, ValueError, KeyError, TypeError) as exc:
+            log.error("refused pattern library at offset %s: %s; keeping %s", record.offset, exc,
+                      self.detectors.library.version)
+            return
+        if library.version == self.detectors.library.version:
+            return
+        self.detectors.use_library(library)
+        self._show(library.version)

@@ -1,0 +1,82 @@
+"""The Kafka topics of the pipeline, declared once, and the admin step that creates them.
+
+Topic names are logical (``posts.raw``); :meth:`trailhound.config.Settings.topic` turns them into real
+names so that tests and demos can run side by side under a namespace. Records are keyed by entity
+(normalised contact) from ``posts.enriched`` on, so everything about one contact lands on one partition.
+Creation uses kafka-python's admin client: it is synchronous, which suits a one-off CLI step, and it
+negotiates protocol versions with Kafka 4.x.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from trailhound.config import Settings
+
+__all__ = ["TOPICS", "TopicSpec", "ensure_topics"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """What a topic carries and how Kafka must keep it."""
+
+    name: str
+    purpose: str
+    compacted: bool = False
+    single_partition: bool = False
+
+    def config(self) -> dict[str, str]:
+        if self.compacted:
+            return {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1", "segment.ms": "600000"}
+        return {"retention.ms": str(14 * 24 * 3600 * 1000)}
+
+
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec("posts.raw", "validated posts as accepted at ingest, keyed by source:id"),
+    TopicSpec("posts.enriched", "normalised posts with extracted entities, keyed by entity"),
+    TopicSpec("posts.dlq", "rejected input with the reason in headers and the original bytes as value"),
+    TopicSpec("alerts", "scored, explained alerts keyed by event.id"),
+    TopicSpec("feedback", "analysts' verdicts; every worker reads all of it", single_partition=True),
+    TopicSpec("feedback.dlq", "rejected verdicts with the reason"),
+    TopicSpec("patterns", "published pattern-library versions (latest wins)", compacted=True,
+              single_partition=True),
+)
+
+
+def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str]:
+    """Create every missing pipeline topic; return the names created now."""
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id="trailhound-admin",
+        request_timeout_ms=int(timeout_s * 1000),
+    )
+    try:
+        existing = set(admin.list_topics())
+        wanted = [
+            NewTopic(
+                name=settings.topic(spec.name),
+                num_partitions=1 if spec.single_partition else settings.partitions,
+                replication_factor=1,
+                topic_configs=spec.config(),
+            )
+            for spec in TOPICS
+            if settings.topic(spec.name) not in existing
+        ]
+        created: list[str] = []
+        for topic in wanted:
+            try:
+                admin.create_topics([topic], timeout_ms=int(timeout_s * 1000))
+                created.append(topic.name)
+            except TopicAlreadyExistsError:
+                pass
+        if created:
+            log.info("created topics %s", ", ".join(created))
+        return created
+    finally:
+        admin.close()

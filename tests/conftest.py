@@ -1,0 +1,148 @@
+"""Shared fixtures: the real local stack for integration tests, and workers run as real processes.
+
+The session's servers are started through the same ``stack.manager.up`` a user runs (reusing servers
+already running, e.g. a demo) and only the ones this session started are stopped at the end. Every test
+session works under its own namespace, so its topics and indices never mix with a demo's, and they are
+deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from elasticsearch import Elasticsearch
+from kafka.admin import KafkaAdminClient
+
+from tests.helpers import free_port
+from trailhound.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def stack_settings() -> Iterator[Settings]:
+    """Settings for a running Kafka + Elasticsearch with a fresh namespace for this session."""
+    from stack.manager import ServerState, down, up
+    from trailhound.provision import prepare_servers
+
+    base = Settings.from_env()
+    report = up(base)
+    started = [server.name for server in report.servers if server.state is ServerState.STARTED]
+    settings = base.with_namespace(f"t{uuid.uuid4().hex[:8]}")
+    prepare_servers(settings)
+    try:
+        yield settings
+    finally:
+        _delete_namespace(settings)
+        if started:
+            down(base, only=started)
+
+
+def _delete_namespace(settings: Settings) -> None:
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        mine = [t for t in admin.list_topics() if t.startswith(settings.namespace + ".")]
+        if mine:
+            admin.delete_topics(mine)
+        admin.close()
+    except Exception as exc:  # cleanup must not hide the test result
+        print(f"could not delete test topics: {exc}", file=sys.stderr)
+    es = Elasticsearch(settings.elasticsearch_url)
+    try:
+        es.options(ignore_status=404).indices.delete(index=f"{settings.index('')}*", expand_wildcards="all")
+        for name in ("alerts", "posts", "feedback", "models"):
+            es.options(ignore_status=404).indices.delete_index_template(name=settings.index(name))
+    finally:
+        es.close()
+
+
+class WorkerProcess:
+    """A real ``trailhound worker`` process for one test module or test."""
+
+    def __init__(self, settings: Settings, log_path: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "ELASTICSEARCH_URL": settings.elasticsearch_url,
+            "TRAILHOUND_NAMESPACE": settings.namespace,
+            "TRAILHOUND_WORKER_PORT": str(self.port),
+            "TRAILHOUND_PARTITIONS": str(settings.partitions),
+            **(extra_env or {}),
+        }
+        self._log = log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "trailhound", "worker"], env=env, cwd=ROOT,
+            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        self.base_url = f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout_s: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(self.base_url + "/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"worker not ready after {timeout_s}s:\n{self.log_tail()}")
+
+    def metrics(self) -> str:
+        return httpx.get(self.base_url + "/metrics", timeout=5).text
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process.poll() is None:
+            if kill:
+                self.process.kill()
+            else:
+                self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._log.close()
+
+
+@pytest.fixture
+def start_worker(stack_settings: Settings, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start workers for one test; all are stopped when the test ends."""
+    workers: list[WorkerProcess] = []
+
+    def start(settings: Settings | None = None, extra_env: dict[str, str] | None = None) -> WorkerProcess:
+        worker = WorkerProcess(settings or stack_settings, tmp_path / f"worker-{len(workers)}.log", extra_env)
+        workers.append(worker)
+        worker.wait_ready()
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def es(stack_settings: Settings) -> Iterator[Elasticsearch]:
+    client = Elasticsearch(stack_settings.elasticsearch_url)
+    yield client
+    client.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "integration" in item.nodeid.split("/"):
+            item.add_marker(pytest.mark.integration)

@@ -1,0 +1,67 @@
+"""Small helpers the integration tests share: waiting for effects, reading topics, making posts."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from kafka import KafkaConsumer, TopicPartition
+
+from trailhound.config import Settings
+
+T = TypeVar("T")
+
+
+def wait_for(probe: Callable[[], T | None], timeout_s: float = 60.0, interval_s: float = 0.5,
+             what: str = "condition") -> T:
+    """Poll ``probe`` until it returns something truthy; fail with ``what`` after the timeout."""
+    deadline = time.monotonic() + timeout_s
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what} (last: {last!r})")
+
+
+def read_topic(settings: Settings, logical: str, timeout_s: float = 10.0) -> list[Any]:
+    """Every record currently in a topic (all partitions), read from the beginning."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                             consumer_timeout_ms=int(timeout_s * 1000))
+    topic = settings.topic(logical)
+    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    ends = consumer.end_offsets(partitions)
+    records = []
+    while any(consumer.position(tp) < ends[tp] for tp in partitions):
+        for batch in consumer.poll(timeout_ms=1000).values():
+            records.extend(batch)
+    consumer.close()
+    return records
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post(post_id: str, body: str, **extra: Any) -> dict[str, Any]:
+    return {"id": post_id, "source": "test-board", "posted_at": "2026-11-20T10:00:00Z", "body": body, **extra}
+
+
+def jsonl(*posts: dict[str, Any]) -> bytes:
+    return b"".join(json.dumps(p).encode() + b"\n" for p in posts)
+
+
+RISKY_BODY = (
+    "New girls just arrived, very young and sweet, fresh in town. My girls do not speak English and are "
+    "available 24/7, ask for her when you call. Text five five five, zero one two three four."
+)
+BENIGN_BODY = "Farmers market this Saturday: fresh produce, new potatoes and young carrots. Open 8 to 2."

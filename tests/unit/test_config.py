@@ -1,0 +1,41 @@
+"""Configuration from the environment: defaults, overrides, and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from trailhound.config import Settings, SettingsError
+
+
+def test_defaults_point_at_the_local_stack():
+    settings = Settings.from_env({})
+    assert settings.kafka_bootstrap == "127.0.0.1:9092"
+    assert settings.topic("posts.raw") == "posts.raw"
+    assert settings.index("alerts") == "trailhound-alerts"
+
+
+def test_namespace_separates_topics_and_indices():
+    settings = Settings.from_env({"TRAILHOUND_NAMESPACE": "demo2"})
+    assert settings.topic("alerts") == "demo2.alerts"
+    assert settings.index("posts") == "trailhound-demo2-posts"
+
+
+def test_overrides_and_analyst_list():
+    settings = Settings.from_env({"KAFKA_BOOTSTRAP": "kafka:9092", "ELASTICSEARCH_URL": "https://es:9200/",
+                                  "TRAILHOUND_ANALYSTS": "ana, bo ,", "TRAILHOUND_ALERT_THRESHOLD": "0.7"})
+    assert settings.elasticsearch_url == "https://es:9200"
+    assert settings.analysts == ("ana", "bo")
+    assert settings.alert_threshold == 0.7
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"TRAILHOUND_PARTITIONS": "many"}, "whole number"),
+    ({"TRAILHOUND_PARTITIONS": "0"}, "at least 1"),
+    ({"TRAILHOUND_ALERT_THRESHOLD": "1.5"}, "(0, 1]"),
+    ({"KAFKA_BOOTSTRAP": "localhost"}, "host:port"),
+    ({"ELASTICSEARCH_URL": "localhost:9200"}, "http"),
+])
+def test_bad_values_are_refused_with_the_variable_named(env, message):
+    with pytest.raises(SettingsError, match=None) as caught:
+        Settings.from_env(env)
+    assert message in str(caught.value)

@@ -1,0 +1,74 @@
+"""Entity behaviour: a contact touring many cities in a burst stands out; state stays bounded."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from detectors.online.entity_anomaly import EntityAnomaly
+
+START = 1_772_323_200.0  # 2026-03-01T00:00:00Z
+CITIES = ["Denver", "Phoenix", "Dallas", "Houston", "Atlanta", "Chicago", "Seattle", "Miami"]
+
+
+def _post(key: str, ts: float, city: str, text: str) -> dict[str, Any]:
+    return {
+        "post": {"id": f"{key}-{ts}", "body": text, "location": {"city": city}},
+        "normalized": {"original": text, "text": text.lower(), "map": []},
+        "entities": {},
+        "entity_key": key,
+        "posted_ts": ts,
+    }
+
+
+def _background(model: EntityAnomaly, rng: random.Random, days: int = 3) -> float:
+    """Ordinary entities: a few posts a day each, each from its home city, one text each."""
+    ts = START
+    for _ in range(days * 400):
+        ts += rng.expovariate(1 / 216)
+        who = rng.randrange(300)
+        post = _post(f"phone:+1312555{who:04d}", ts, CITIES[who % len(CITIES)], f"shop {who} open daily")
+        model.score_one(post)
+        model.learn_one(post)
+    return ts
+
+
+def test_a_touring_burst_scores_higher_than_a_steady_contact() -> None:
+    model = EntityAnomaly()
+    rng = random.Random(4)
+    ts = _background(model, rng)
+    burst, steady = "phone:+14155550199", "phone:+14155550188"
+    last_burst = last_steady = None
+    for i in range(30):  # 30 posts in 15 hours across 6 cities, a new persona text each time
+        post = _post(burst, ts + i * 1800, CITIES[i % 6], f"new girl {i} ask for her")
+        last_burst = model.score_one(post)
+        model.learn_one(post)
+    for day in range(5):  # one post a day, always the same city and text
+        post = _post(steady, ts - 5 * 86_400 + day * 86_400, "Denver", "bakery fresh bread daily")
+        last_steady = model.score_one(post)
+        model.learn_one(post)
+    assert last_burst is not None and last_steady is not None
+    assert last_burst.score > last_steady.score
+    assert last_burst.score >= 0.8
+    assert "6 cities in 24 h" in last_burst.explanation
+    assert last_burst.details["entity_key"] == burst
+
+
+def test_scoring_does_not_change_state() -> None:
+    model = EntityAnomaly()
+    rng = random.Random(5)
+    ts = _background(model, rng, days=1)
+    post = _post("phone:+14155550177", ts, "Miami", "hello")
+    known = len(model)
+    first = model.score_one(post)
+    assert model.score_one(post) == first
+    assert len(model) == known
+
+
+def test_entity_memory_is_bounded_by_count_and_age() -> None:
+    model = EntityAnomaly(max_entities=50, ttl_s=3600)
+    for i in range(200):
+        model.learn_one(_post(f"phone:{i}", START + i, "Denver", "x"))
+    assert len(model) == 50
+    model.learn_one(_post("phone:late", START + 10 * 3600, "Denver", "x"))
+    assert len(model) == 1

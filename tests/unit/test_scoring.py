@@ -1,0 +1,43 @@
+"""How detector outputs combine into one decision."""
+
+from __future__ import annotations
+
+from alerts.scoring import assess, severity_for
+from detectors.base import Detection, Indicator
+
+
+def indicator(category: str, weight: float = 0.5) -> Indicator:
+    return Indicator(f"{category}.x", category, "text", (0, 4), weight)
+
+
+def test_two_independent_moderate_signals_add_up_to_an_alert():
+    alone = assess([Detection("patterns", 0.4, (indicator("youth"),))], threshold=0.5)
+    together = assess([Detection("patterns", 0.4, (indicator("youth"),)),
+                       Detection("text_model", 0.4, explanation="tokens: fresh, girls")], threshold=0.5)
+    assert not alone.should_alert
+    assert together.should_alert
+    assert together.score > alone.score
+
+
+def test_no_alert_without_checkable_evidence():
+    result = assess([Detection("patterns", 0.0), Detection("mystery", 1.0)], threshold=0.5)
+    assert result.score >= 0.5
+    assert not result.should_alert
+
+
+def test_weak_detectors_cannot_raise_an_alert_alone():
+    result = assess([Detection("entity_anomaly", 1.0, explanation="40 posts in 5 cities")], threshold=0.5)
+    assert not result.should_alert
+
+
+def test_assessment_keeps_every_indicator_and_category():
+    result = assess([Detection("patterns", 0.95, (indicator("youth"), indicator("coercion"))),
+                     Detection("text_model", 0.7, explanation="x")], threshold=0.5)
+    assert result.categories == ("coercion", "youth")
+    assert len(result.indicators) == 2
+    assert result.detector_scores == {"patterns": 0.95, "text_model": 0.7}
+    assert result.severity == "critical" and result.severity_number == 4
+
+
+def test_severity_bands_are_ordered():
+    assert [severity_for(s)[0] for s in (0.1, 0.6, 0.8, 0.95)] == ["low", "medium", "high", "critical"]

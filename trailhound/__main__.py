@@ -1,0 +1,5 @@
+"""``python -m trailhound`` runs the command line."""
+
+from trailhound.cli import main
+
+main()

@@ -1,0 +1,247 @@
+"""The ``trailhound`` command: one entry point for operators, analysts and CI.
+
+Typer turns typed functions into commands with help texts, so every command documents itself
+(``trailhound --help``). Commands are thin: each parses its options, loads :class:`Settings` from the
+environment and calls the module that does the work.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from trailhound.config import Settings, SettingsError
+
+__all__ = ["main"]
+
+app = typer.Typer(help="Trailhound: streaming alerts for anti-trafficking analysts.", no_args_is_help=True,
+                  add_completion=False)
+stack_app = typer.Typer(help="Run the local Kafka + Elasticsearch stack.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Read alerts.", no_args_is_help=True)
+patterns_app = typer.Typer(help="Check and publish pattern libraries.", no_args_is_help=True)
+app.add_typer(stack_app, name="stack")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(patterns_app, name="patterns")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+@stack_app.command("up")
+def stack_up() -> None:
+    """Fetch (first time), start and wait for Kafka and Elasticsearch; create topics and indices."""
+    from trailhound.provision import prepare_stack
+
+    try:
+        report = prepare_stack(settings())
+    except Exception as exc:  # StackError and client errors carry their own explanation
+        raise fail(str(exc)) from None
+    out.print(report)
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop the demo worker, the ingest server, Kafka and Elasticsearch started by this stack."""
+    from stack.manager import down
+    from trailhound.background import stop_background
+
+    config = settings()
+    for name in ("worker", "ingest-server"):
+        if stop_background(config, name):
+            out.print(f"stopped {name}")
+    down(config)
+    out.print("stack stopped")
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Say what is running and where."""
+    from stack.manager import status
+    from trailhound.background import pid_of
+
+    config = settings()
+    out.print(status(config))
+    for name in ("worker", "ingest-server"):
+        pid = pid_of(config, name)
+        out.print(f"{name}: {'running, pid ' + str(pid) if pid else 'not running'}")
+
+
+@app.command()
+def worker(loglevel: Annotated[str, typer.Option(help="debug, info, warning")] = "info") -> None:
+    """Run a stream worker in the foreground (several may run against the same topics)."""
+    from detectors.library import LibraryError
+    from streams.worker import run_worker
+
+    try:
+        run_worker(settings(), loglevel)
+    except LibraryError as exc:
+        raise fail(f"the starting pattern library is invalid: {exc}") from None
+
+
+@app.command()
+def ingest(
+    path: Annotated[str, typer.Argument(help="A JSON-lines file of posts, or - for standard input")],
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on large files")] = True,
+) -> None:
+    """Validate posts and send them to posts.raw; invalid lines go to posts.dlq with the reason."""
+    from ingest.files import ingest_path
+    from ingest.producer import IngestError, PostIngestor
+
+    config = settings()
+    if path != "-" and not Path(path).is_file():
+        raise fail(f"no such file: {path}", 2)
+    try:
+        ingestor = PostIngestor(config)
+        try:
+            counts = ingest_path(ingestor, path, progress)
+        finally:
+            ingestor.close()
+    except IngestError as exc:
+        raise fail(str(exc)) from None
+    except Exception as exc:  # kafka-python raises NoBrokersAvailable etc. when Kafka is unreachable
+        raise fail(f"cannot reach Kafka at {config.kafka_bootstrap}: {exc}") from None
+    out.print(f"accepted {counts.accepted}, rejected {counts.rejected} (sent to {config.topic('posts.dlq')})")
+    for reason, count in sorted(counts.reasons.items()):
+        out.print(f"  {count} × {reason}")
+
+
+@app.command("ingest-server")
+def ingest_server() -> None:
+    """Serve POST /posts (JSON or JSON lines) for scrapers and partner feeds."""
+    from ingest.http import run_ingest_server
+
+    run_ingest_server(settings())
+
+
+@alerts_app.command("list")
+def alerts_list(
+    since: Annotated[str | None, typer.Option(help="e.g. now-1h or 2026-11-28T00:00:00Z")] = None,
+    severity: Annotated[str | None, typer.Option(help="minimum: low, medium, high, critical")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document per line")] = False,
+) -> None:
+    """Newest alerts first, with their evidence."""
+    from elasticsearch import Elasticsearch
+
+    from alerts.search import SEVERITY_NUMBER, list_alerts
+
+    if severity and severity not in SEVERITY_NUMBER:
+        raise fail(f"--severity must be one of {', '.join(SEVERITY_NUMBER)}", 2)
+    config = settings()
+    found = list_alerts(Elasticsearch(config.elasticsearch_url), config, since, severity, limit)
+    if as_json:
+        for alert in found:
+            sys.stdout.write(json.dumps(alert, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"{len(found)} alerts")
+    for column in ("time", "severity", "score", "post", "evidence"):
+        table.add_column(column)
+    for alert in found:
+        th = alert["trailhound"]
+        evidence = "; ".join(f"{i['category']}: “{i['evidence']}”" for i in th["indicators"][:4])
+        table.add_row(alert["@timestamp"][:19], th["severity"], f"{th['score']:.2f}", ", ".join(th["post_ids"]),
+                      evidence or next(iter(th.get("explanations", {}).values()), ""))
+    out.print(table)
+
+
+@patterns_app.command("validate")
+def patterns_validate(directory: Path) -> None:
+    """Load a pattern library and run every pattern's examples."""
+    from detectors.library import LibraryError, PatternLibrary
+
+    try:
+        library = PatternLibrary.load(directory)
+    except LibraryError as exc:
+        raise fail(str(exc)) from None
+    failures = library.run_examples()
+    for failure in failures:
+        err.print(f"  - {failure}")
+    if failures:
+        raise fail(f"{len(failures)} examples fail")
+    out.print(f"library {library.version}: {len(library.patterns)} patterns, all examples pass")
+
+
+@patterns_app.command("publish")
+def patterns_publish(
+    directory: Path,
+    publisher: Annotated[str, typer.Option(help="Who publishes (kept with the version)")] = "cli",
+) -> None:
+    """Validate a library and publish it; running workers switch to it within seconds."""
+    from detectors.library import LibraryError, PatternLibrary
+
+    from streams.pattern_updates import publish_library
+
+    try:
+        result = publish_library(settings(), PatternLibrary.load(directory), publisher)
+    except LibraryError as exc:
+        raise fail(str(exc)) from None
+    out.print(f"published library {result['version']} ({result['patterns']} patterns)")
+
+
+@app.command()
+def feedback(path: Annotated[Path, typer.Argument(help="JSON lines of verdicts (see feedback.schema.json)")]) -> None:
+    """Send analysts' verdicts to the models; malformed lines go to feedback.dlq with the reason."""
+    from ingest.verdicts import send_verdicts
+
+    if not path.is_file():
+        raise fail(f"no such file: {path}", 2)
+    config = settings()
+    try:
+        counts = send_verdicts(config, path)
+    except Exception as exc:
+        raise fail(f"cannot send verdicts to Kafka at {config.kafka_bootstrap}: {exc}") from None
+    out.print(f"sent {counts.accepted} verdicts, rejected {counts.rejected} (sent to "
+              f"{config.topic('feedback.dlq')})")
+    for reason, count in sorted(counts.reasons.items()):
+        out.print(f"  {count} × {reason}")
+
+
+@app.command()
+def synth(
+    n: Annotated[int, typer.Option("--n", min=1, help="How many posts")] = 1000,
+    seed: Annotated[int, typer.Option(help="Same seed, same posts")] = 7,
+    out_path: Annotated[str, typer.Option("--out", help="File to write, or - for stdout")] = "-",
+) -> None:
+    """Write synthetic labelled posts (JSON lines) for demos, tests and warm starts."""
+    from trailhound import synth as generator
+
+    if out_path == "-":
+        for post in generator.generate(n, seed):
+            sys.stdout.write(json.dumps(post, ensure_ascii=False) + "\n")
+    else:
+        generator.write_jsonl(Path(out_path), n, seed)
+        err.print(f"wrote {n} posts to {out_path}")
+
+
+@app.command()
+def demo() -> None:
+    """Start the local stack and a worker, replay the sample feed, and show the alerts it raised."""
+    from trailhound.demo import run_demo
+
+    try:
+        run_demo(settings(), out)
+    except Exception as exc:
+        raise fail(str(exc)) from None
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,103 @@
+"""Every tunable of Trailhound, read once from environment variables into one frozen object.
+
+Operators configure a deployment only through the environment (see the table in the README), so the
+same code runs on a laptop demo, in CI and on a partner's servers. Nothing else in the code base reads
+``os.environ``; components receive the :class:`Settings` they need.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+__all__ = ["Settings", "SettingsError"]
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value Trailhound cannot use."""
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from exc
+
+
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r} is not a number") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration; build it with :meth:`from_env`."""
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    elasticsearch_url: str = "http://127.0.0.1:9200"
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "trailhound")
+    namespace: str = ""
+    partitions: int = 4
+    worker_web_port: int = 6066
+    ingest_http_port: int = 8088
+    alert_threshold: float = 0.5
+    max_post_bytes: int = 256 * 1024
+    kafka_heap: str = "512m"
+    elasticsearch_heap: str = "512m"
+    analysts: tuple[str, ...] = ()
+    feedback_key: str = ""
+    patterns_dir: Path | None = None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        settings = cls(
+            kafka_bootstrap=env.get("KAFKA_BOOTSTRAP", cls.kafka_bootstrap),
+            elasticsearch_url=env.get("ELASTICSEARCH_URL", cls.elasticsearch_url).rstrip("/"),
+            cache_dir=Path(env["TRAILHOUND_CACHE"]) if env.get("TRAILHOUND_CACHE") else
+            Path.home() / ".cache" / "trailhound",
+            namespace=env.get("TRAILHOUND_NAMESPACE", ""),
+            partitions=_int(env, "TRAILHOUND_PARTITIONS", cls.partitions),
+            worker_web_port=_int(env, "TRAILHOUND_WORKER_PORT", cls.worker_web_port),
+            ingest_http_port=_int(env, "TRAILHOUND_INGEST_PORT", cls.ingest_http_port),
+            alert_threshold=_float(env, "TRAILHOUND_ALERT_THRESHOLD", cls.alert_threshold),
+            max_post_bytes=_int(env, "TRAILHOUND_MAX_POST_BYTES", cls.max_post_bytes),
+            kafka_heap=env.get("TRAILHOUND_KAFKA_HEAP", cls.kafka_heap),
+            elasticsearch_heap=env.get("TRAILHOUND_ES_HEAP", cls.elasticsearch_heap),
+            analysts=tuple(a.strip() for a in env.get("TRAILHOUND_ANALYSTS", "").split(",") if a.strip()),
+            feedback_key=env.get("TRAILHOUND_FEEDBACK_KEY", ""),
+            patterns_dir=Path(env["TRAILHOUND_PATTERNS_DIR"]) if env.get("TRAILHOUND_PATTERNS_DIR") else None,
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.partitions < 1:
+            raise SettingsError("TRAILHOUND_PARTITIONS must be at least 1")
+        if not 0.0 < self.alert_threshold <= 1.0:
+            raise SettingsError("TRAILHOUND_ALERT_THRESHOLD must be in (0, 1]")
+        if ":" not in self.kafka_bootstrap:
+            raise SettingsError(f"KAFKA_BOOTSTRAP={self.kafka_bootstrap!r} must be host:port")
+        if not self.elasticsearch_url.startswith(("http://", "https://")):
+            raise SettingsError(f"ELASTICSEARCH_URL={self.elasticsearch_url!r} must start with http(s)://")
+
+    def with_namespace(self, namespace: str) -> Settings:
+        return replace(self, namespace=namespace)
+
+    def topic(self, name: str) -> str:
+        """The real Kafka topic name for a logical one (``posts.raw`` → ``<ns>.posts.raw``)."""
+        return f"{self.namespace}.{name}" if self.namespace else name
+
+    def index(self, name: str) -> str:
+        """The real Elasticsearch index/alias for a logical one (``alerts`` → ``trailhound-alerts``)."""
+        prefix = f"trailhound-{self.namespace}-" if self.namespace else "trailhound-"
+        return prefix + name

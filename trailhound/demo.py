@@ -1,0 +1,91 @@
+"""The live demo: local stack, a background worker and ingest server, and a replayed sample feed.
+
+It is what a new user runs first, so it explains itself as it goes and ends by saying where to look.
+Re-running it is safe: servers and worker already running are reused, and replayed posts map to the
+same alert ids, so no alert appears twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+from elasticsearch import Elasticsearch
+from rich.console import Console
+
+from alerts.search import list_alerts
+from ingest.files import ingest_path
+from ingest.producer import PostIngestor
+from trailhound.background import start_background
+from trailhound.config import Settings
+from trailhound.provision import prepare_stack
+
+__all__ = ["SAMPLE_FEED", "run_demo"]
+
+SAMPLE_FEED = Path(__file__).resolve().parent.parent / "samples" / "sample-feed.jsonl"
+
+
+def _wait_for_worker(settings: Settings, log_file: Path, timeout_s: float = 90.0) -> None:
+    url = f"http://127.0.0.1:{settings.worker_web_port}/healthz"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-30:]) if log_file.exists() else ""
+    raise RuntimeError(f"the worker did not answer on {url} within {timeout_s:.0f} s; log {log_file}:\n{tail}")
+
+
+def _wait_for_alerts(es: Elasticsearch, settings: Settings, quiet_s: float = 6.0, timeout_s: float = 120.0) -> int:
+    """Wait until the alert count stops growing (the worker has caught up with the feed)."""
+    last, stable_since = -1, time.monotonic()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        es.indices.refresh(index=settings.index("alerts"))
+        count = es.count(index=settings.index("alerts"))["count"]
+        if count != last:
+            last, stable_since = count, time.monotonic()
+        elif count > 0 and time.monotonic() - stable_since >= quiet_s:
+            return count
+        time.sleep(1)
+    return max(last, 0)
+
+
+def run_demo(settings: Settings, console: Console, feed: Path = SAMPLE_FEED) -> None:
+    console.rule("Trailhound demo")
+    console.print("1/4 starting Kafka and Elasticsearch (first run downloads them with mvn: a few minutes)…")
+    console.print(prepare_stack(settings))
+    console.print("2/4 starting a stream worker and the HTTP ingest server in the background…")
+    _, worker_log = start_background(settings, "worker", ["worker"])
+    start_background(settings, "ingest-server", ["ingest-server"])
+    _wait_for_worker(settings, worker_log)
+    console.print(f"3/4 replaying the synthetic sample feed {feed.name}…")
+    ingestor = PostIngestor(settings)
+    try:
+        counts = ingest_path(ingestor, str(feed), progress=False)
+    finally:
+        ingestor.close()
+    dlq = settings.topic("posts.dlq")
+    console.print(f"    accepted {counts.accepted}, rejected {counts.rejected} (see topic {dlq})")
+    console.print("4/4 waiting for the worker to score the feed…")
+    es = Elasticsearch(settings.elasticsearch_url)
+    total = _wait_for_alerts(es, settings)
+    alerts = list_alerts(es, settings, limit=500)
+    by_severity = Counter(a["trailhound"]["severity"] for a in alerts)
+    console.print(f"    {total} alerts: " + ", ".join(f"{n} {s}" for s, n in by_severity.most_common()))
+    for alert in sorted(alerts, key=lambda a: -a["trailhound"]["score"])[:3]:
+        console.print(f"  • {alert['message']}")
+        for indicator in alert["trailhound"]["indicators"][:3]:
+            console.print(f"      {indicator['category']}: “{indicator['evidence']}”")
+    console.rule("Where to look")
+    console.print("alerts on the command line   trailhound alerts list --severity high")
+    console.print(f"alerts in Elasticsearch      {settings.elasticsearch_url}/{settings.index('alerts')}/_search?q=*")
+    console.print(f"worker metrics (Prometheus)  http://127.0.0.1:{settings.worker_web_port}/metrics")
+    console.print(f"push posts over HTTP         POST http://127.0.0.1:{settings.ingest_http_port}/posts")
+    console.print(f"logs                         {settings.cache_dir / 'logs'}")
+    console.print("stop everything              trailhound stack down   (or: make down)")

@@ -1,0 +1,30 @@
+"""Bring the servers up and give them what the pipeline expects: topics and index templates."""
+
+from __future__ import annotations
+
+from elasticsearch import Elasticsearch
+
+from alerts.indices import ensure_indices
+from stack.manager import up
+from streams.topics import ensure_topics
+from trailhound.config import Settings
+
+__all__ = ["prepare_stack", "prepare_servers"]
+
+
+def prepare_servers(settings: Settings) -> list[str]:
+    """Create missing topics and install index templates on running servers; return topics created."""
+    created = ensure_topics(settings)
+    es = Elasticsearch(settings.elasticsearch_url, request_timeout=30)
+    try:
+        ensure_indices(es, settings)
+    finally:
+        es.close()
+    return created
+
+
+def prepare_stack(settings: Settings) -> str:
+    """Start (or find) Kafka and Elasticsearch, then prepare them; return a readable report."""
+    report = up(settings)
+    prepare_servers(settings)
+    return str(report)

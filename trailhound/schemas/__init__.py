@@ -1,0 +1,100 @@
+"""The shared record schemas (posts, alerts, verdicts) and the one place that enforces them.
+
+The JSON Schema files beside this module are the documented contract with scrapers, partner feeds and
+Kibana users; every stage imports its checks from here instead of re-stating field rules. Validation uses
+``fastjsonschema`` because it compiles a schema into Python code once, which keeps ingest validation far
+cheaper per post than an interpreting validator at thousands of posts per second.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import fastjsonschema
+
+__all__ = [
+    "InvalidRecord",
+    "load_schema",
+    "parse_post",
+    "parse_verdict",
+    "post_key",
+    "validate_alert",
+]
+
+DEFAULT_MAX_POST_BYTES = 256 * 1024
+
+
+class InvalidRecord(ValueError):
+    """A record that breaks its schema; ``reason`` is the sentence shown to whoever sent it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """The parsed JSON Schema ``<name>.schema.json`` shipped with the package."""
+    text = resources.files(__package__).joinpath(f"{name}.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@cache
+def _validator(name: str) -> Callable[[Any], Any]:
+    return fastjsonschema.compile(load_schema(name))
+
+
+def _check(name: str, record: Any) -> None:
+    try:
+        _validator(name)(record)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        where = exc.name.replace("data", name, 1) if exc.name else name
+        raise InvalidRecord(f"{where}: {exc.message.replace('data', name, 1)}") from None
+
+
+def _decode(raw: bytes | str, what: str, max_bytes: int) -> Any:
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogatepass")
+    if len(raw) > max_bytes:
+        raise InvalidRecord(f"{what} is {len(raw)} bytes, over the {max_bytes}-byte limit")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRecord(f"{what} is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRecord(f"{what} is not valid JSON: {exc.msg} at column {exc.colno}") from None
+
+
+def parse_post(raw: bytes | str, max_bytes: int = DEFAULT_MAX_POST_BYTES) -> dict[str, Any]:
+    """Decode and validate one post; raise :class:`InvalidRecord` with a readable reason."""
+    post = _decode(raw, "post", max_bytes)
+    if not isinstance(post, dict):
+        raise InvalidRecord(f"post must be a JSON object, not {type(post).__name__}")
+    _check("post", post)
+    if not post["body"].strip():
+        raise InvalidRecord("post.body is blank")
+    return post
+
+
+def parse_verdict(raw: bytes | str) -> dict[str, Any]:
+    """Decode and validate one analyst verdict."""
+    verdict = _decode(raw, "verdict", 64 * 1024)
+    if not isinstance(verdict, dict):
+        raise InvalidRecord(f"verdict must be a JSON object, not {type(verdict).__name__}")
+    _check("feedback", verdict)
+    return verdict
+
+
+def validate_alert(alert: dict[str, Any]) -> None:
+    """Raise :class:`InvalidRecord` if an alert document breaks the published alert schema."""
+    _check("alert", alert)
+
+
+def post_key(post: dict[str, Any]) -> str:
+    """The post's identity across the system: ``source:id`` (ids are unique only per source)."""
+    return f"{post['source']}:{post['id']}"

@@ -1,0 +1,40 @@
+"""Verdict signatures, so that only Trailhound's own tools can teach the models.
+
+Anyone who can write to the ``feedback`` topic could otherwise poison the online models. Verdict
+producers (the ``feedback`` command, later the console) sign each record with HMAC-SHA256 under a key
+shared with the workers; workers learn only from records whose signature checks out *and* whose analyst
+is on the allow-list. The key comes from ``TRAILHOUND_FEEDBACK_KEY``; without it a random key is created
+once in the cache folder, which suits a single machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+
+from trailhound.config import Settings
+
+__all__ = ["feedback_key", "sign", "verify"]
+
+
+def feedback_key(settings: Settings) -> bytes:
+    """The signing key: from the environment, else the machine-local key file (created if missing)."""
+    if settings.feedback_key:
+        return settings.feedback_key.encode("utf-8")
+    path = settings.cache_dir / "feedback.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip().encode("utf-8")
+
+
+def sign(key: bytes, value: bytes) -> bytes:
+    return hmac.new(key, value, hashlib.sha256).hexdigest().encode("ascii")
+
+
+def verify(key: bytes, value: bytes, signature: bytes | None) -> bool:
+    return signature is not None and hmac.compare_digest(sign(key, value), signature)
