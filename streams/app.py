@@ -19,6 +19,7 @@ import faust
 from elasticsearch import AsyncElasticsearch
 from faust.web import Request, Response, View
 from prometheus_client import generate_latest
+from tenacity import AsyncRetrying, wait_exponential
 
 from alerts.document import build_alert
 from alerts.indices import ensure_indices_async
@@ -158,15 +159,32 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         async def get(self, request: Request) -> Response:
             return self.bytes(generate_latest(metrics.registry), content_type=PROMETHEUS_TEXT)
 
+    prepared = asyncio.Event()
+
     @app.page("/healthz")
     class HealthView(View):
         async def get(self, request: Request) -> Response:
+            if not prepared.is_set():
+                return self.json({"status": "starting"}, status=503)
             return self.json({"status": "ok", "versions": detectors.versions()})
+
+    background: list[asyncio.Task[None]] = []
 
     @app.task
     async def prepare() -> None:
-        await ensure_indices_async(pipeline.es, settings)
-        asyncio.ensure_future(pattern_updates.run())
+        async for attempt in AsyncRetrying(wait=wait_exponential(multiplier=0.5, max=15), reraise=True,
+                                           before_sleep=lambda _: log.warning("Elasticsearch not ready; retrying")):
+            with attempt:
+                await ensure_indices_async(pipeline.es, settings)
+        background.append(asyncio.ensure_future(pattern_updates.run()))
+        prepared.set()
+
+    @app.on_before_shutdown.connect
+    async def close(app: faust.App, **kwargs: Any) -> None:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await pipeline.es.close()
 
     @app.timer(5.0)
     async def report_lag() -> None:

@@ -14,10 +14,10 @@ import time
 from typing import Any
 
 from aiokafka import ConsumerRecord
-from detectors.library import LibraryError, PatternLibrary
 from kafka import KafkaProducer
 
 from detectors.detector_set import DetectorSet
+from detectors.library import LibraryError, PatternLibrary
 from streams.broadcast import BroadcastReader
 from streams.metrics import PipelineMetrics
 from trailhound.config import Settings

@@ -10,9 +10,9 @@ import logging
 from pathlib import Path
 
 import faust
-from detectors.library import PatternLibrary
 
 from detectors.detector_set import DetectorSet
+from detectors.library import PatternLibrary
 from streams.app import build_app
 from streams.topics import ensure_topics
 from trailhound.config import Settings

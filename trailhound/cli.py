@@ -187,7 +187,6 @@ def patterns_publish(
 ) -> None:
     """Validate a library and publish it; running workers switch to it within seconds."""
     from detectors.library import LibraryError, PatternLibrary
-
     from streams.pattern_updates import publish_library
 
     try:

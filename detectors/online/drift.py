@@ -7,6 +7,10 @@ differs significantly from the older ones, with a false-alarm bound ``delta``) w
 model's scores and its errors against verdicts. A detected change becomes a :class:`DriftEvent`, which
 the stream worker turns into an operational alert (category ``model_health``). ADWIN was chosen over
 Page-Hinkley because it needs no magnitude threshold per stream and catches shifts in both directions.
+
+Over thousands of values ADWIN also finds changes that are significant but too small to matter (a
+mean score moving from 0.285 to 0.278 on a stationary synthetic feed); an operations alert for those
+would be noise, so a change is reported only when the mean moved by at least ``min_change``.
 """
 
 from __future__ import annotations
@@ -38,9 +42,10 @@ def _split(name: str) -> tuple[str, str]:
 class DriftMonitor:
     """One ADWIN per named stream; names are ``"<model>.<stream>"``, e.g. ``"text_model.error"``."""
 
-    def __init__(self, delta: float = 0.002, grace_period: int = 100) -> None:
+    def __init__(self, delta: float = 0.002, grace_period: int = 100, min_change: float = 0.05) -> None:
         self.delta = delta
         self.grace_period = grace_period
+        self.min_change = min_change
         self._detectors: dict[str, drift.ADWIN] = {}
         self._counts: dict[str, int] = {}
 
@@ -55,6 +60,8 @@ class DriftMonitor:
         if not detector.drift_detected:
             return None
         after = detector.estimation
+        if abs(after - before) < self.min_change:
+            return None
         model, stream = _split(name)
         direction = "rose" if after > before else "fell"
         detail = (

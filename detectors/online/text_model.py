@@ -81,6 +81,7 @@ class TextModel:
         top_k: int = 5,
         seed: int = 0,
         classifier: base.Classifier | None = None,
+        verdict_weight: float = 1.0,
     ) -> None:
         """``classifier`` replaces the default learner (used by ``bench/learning.py --compare``)."""
         if not 8 <= n_bits <= 24:
@@ -88,6 +89,7 @@ class TextModel:
         self.n_bits = n_bits
         self._mask = (1 << n_bits) - 1
         self.replay = replay
+        self.verdict_weight = verdict_weight
         self.top_k = top_k
         self.model = classifier or linear_model.LogisticRegression(optimizer=RaritySGD(lr), intercept_lr=intercept_lr)
         self.memory = ReplayBuffer(replay_size, seed=seed)
@@ -198,7 +200,7 @@ class TextModel:
         """
         y = is_positive(label)
         x = self.features(post)
-        self.model.learn_one(x, y)
+        self.model.learn_one(x, y, w=self.verdict_weight if replay else 1.0)
         if replay and self.replay:
             for old_x, old_y in self.memory.sample(self.replay):
                 self.model.learn_one(old_x, old_y)

@@ -39,3 +39,10 @@ def test_streams_are_watched_separately() -> None:
     shifted = [monitor.update("entity_anomaly.score", v) for v in _errors(rng, 200, 0.9)]
     assert [e for e in shifted if e is not None] == []
     assert set(monitor.streams()) == {"text_model.score", "entity_anomaly.score"}
+
+
+def test_a_significant_but_negligible_change_is_not_reported() -> None:
+    monitor = DriftMonitor(min_change=0.05)
+    rng = random.Random(6)
+    stream = [rng.gauss(0.30, 0.05) for _ in range(3000)] + [rng.gauss(0.28, 0.05) for _ in range(3000)]
+    assert [e for v in stream if (e := monitor.update("text_model.score", v)) is not None] == []

@@ -84,3 +84,17 @@ def test_a_checkpoint_from_another_river_version_is_refused_clearly() -> None:
         OnlineModels.loads(forged)
     with pytest.raises(ModelStateError, match="not a Trailhound model checkpoint"):
         OnlineModels.loads(b"garbage")
+
+
+def test_verdicts_that_turn_against_the_model_raise_a_drift_event() -> None:
+    models = _warm()
+    agreeing = [(p, label) for p, label in synthetic_training_set(700, seed=33)]
+    events = []
+    for post, label in agreeing[:400]:
+        events += models.learn_verdict(post, label)
+    assert events == []
+    flipped = {"trafficking": "benign", "labour_trafficking": "benign", "benign": "trafficking",
+               "adult_no_indicators": "trafficking"}
+    for post, label in agreeing[400:]:
+        events += models.learn_verdict(post, flipped[label])
+    assert any(e.model == "text_model" and e.stream == "error" and e.mean_after > e.mean_before for e in events)

@@ -1,0 +1,244 @@
+"""How fast the known-pattern engine matches, as the library grows from 50 to 5,000 patterns.
+
+Run: ``.venv/bin/python bench/patterns.py`` (about a minute). For each library size it times, on the
+same realistic mix of synthetic posts (a few hundred characters each, built from the shipped
+library's own examples plus benign classified-ad filler):
+
+* **engine** — :class:`detectors.matcher.PatternMatcher.match` on already normalised and extracted
+  posts (match only: one Hyperscan scan, then the confirmation and entity stage);
+* **naive** — the same expressions run as a loop of ``re.search`` calls per post (what the engine
+  replaces), on the same normalised text;
+* **ac+re** — the alternative design we measured before choosing Hyperscan: one ``pyahocorasick``
+  automaton for the literal forms plus a loop of ``re.search`` for the regex forms;
+* **full path** — ``normalize`` + ``extract_entities`` + ``PatternDetector.score`` per raw post.
+
+The requirements (issue 3) apply to the matcher, i.e. to the *engine* column: at 5,000 patterns it
+must be at least 20x faster than the naive loop, and its per-post cost at 5,000 patterns at most 3x
+its cost at 50. Larger libraries are the shipped patterns plus synthetic ones (realistic literal
+phrases and regexes from classified-ad vocabulary). The last line is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import ahocorasick
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from detectors.extract import extract_entities  # noqa: E402
+from detectors.library import REGEX_FLAGS, PatternLibrary  # noqa: E402
+from detectors.matcher import PatternDetector, PatternMatcher, literal_regex  # noqa: E402
+from detectors.normalize import normalize  # noqa: E402
+
+SIZES = (50, 500, 5000)
+POSTS = 400
+NAIVE_POSTS = 100  # the naive loops are slow at 5,000 patterns; a smaller sample gives the same rate
+SEED = 7
+
+_FILLER = [
+    "Text me anytime for more details about availability this week.",
+    "Looking for a reliable used car under five thousand, must have clean title.",
+    "Fresh produce new in store every Tuesday, organic and local.",
+    "Young professionals networking event downtown, drinks included.",
+    "Our team is available 24/7 for IT support and network upgrades.",
+    "Beautiful two bedroom apartment, close to transit and parks, pets allowed.",
+    "Call for a free quote on roofing, gutters and siding repairs.",
+    "Hiring line cooks and dishwashers, competitive pay, weekends off.",
+    "Selling a gently used stroller and baby clothes, pickup only.",
+    "Yoga classes for beginners every morning at the community centre.",
+    "Reply with your best offer, cash only, no trades please.",
+    "New in town and looking for a good coffee shop and a gym nearby.",
+    "Personal trainer offering sessions at $60 per hour, first one free.",
+    "Massage chairs on sale this weekend, financing available.",
+    "Visiting Denver until Friday for a conference, happy to meet colleagues.",
+]
+_WORDS = (
+    "apartment garden bicycle kitchen driver warehouse delivery shift weekend evening morning cashier "
+    "cleaner painter plumber tutor lesson course discount coupon market festival concert ticket sofa "
+    "table lamp laptop phone camera repair service rental parking storage moving packing office "
+    "meeting client project invoice schedule contract training safety helmet gloves forklift truck "
+    "route depot harbour ferry island mountain river valley village county street avenue corner "
+    "bakery bread pastry coffee espresso menu dinner lunch breakfast catering wedding party birthday "
+    "puppy kitten adoption shelter volunteer donation charity museum gallery theatre cinema stage "
+    "guitar piano violin drums singer dancer painter sculptor writer editor printer paper envelope"
+).split()
+
+
+def _rng_phrase(rnd: random.Random, n: int) -> str:
+    return " ".join(rnd.choice(_WORDS) for _ in range(n))
+
+
+def synthetic_patterns(count: int, rnd: random.Random) -> list[dict[str, Any]]:
+    """Realistic extra patterns: half literal phrases, half regexes with alternations and gaps."""
+    out = []
+    for i in range(count):
+        if i % 2 == 0:
+            phrase = _rng_phrase(rnd, rnd.randint(2, 4))
+            form: dict[str, Any] = {"literal": phrase}
+            positive = f"we have {phrase} today"
+        else:
+            a, b, c, d = (rnd.choice(_WORDS) for _ in range(4))
+            form = {"regex": rf"\b(?:{a}|{b}) (?:\w+ ){{0,2}}?{c}s?\b(?! {d})"
+                    if i % 4 == 1 else rf"\b{a}\W{{1,3}}(?:{b}|{c}|{d})\b"}
+            positive = f"the {a} {c} is here" if i % 4 == 1 else f"new {a}, {b} too"
+        out.append({
+            "id": f"synthetic.p{i:05d}",
+            "weight": 0.1,
+            "description": "Synthetic benchmark pattern.",
+            "source": "Generated by bench/patterns.py.",
+            "match": [form],
+            "examples": {"positive": [positive], "negative": ["zzz qqq"]},
+        })
+    return out
+
+
+def build_library(shipped: PatternLibrary, size: int, rnd: random.Random) -> PatternLibrary:
+    wire = shipped.to_json()
+    patterns = [p for f in wire["files"] for p in f["patterns"]]
+    files = []
+    if size <= len(patterns):
+        keep = {p["id"] for p in rnd.sample(patterns, size)}
+        for f in wire["files"]:
+            chosen = [p for p in f["patterns"] if p["id"] in keep]
+            if chosen:
+                files.append(f | {"patterns": chosen})
+    else:
+        files = list(wire["files"])
+        files.append({"name": "synthetic.yaml", "category": "synthetic",
+                      "patterns": synthetic_patterns(size - len(patterns), rnd)})
+    categories = wire["categories"] | {"synthetic": {"label": "synthetic", "description": "benchmark"}}
+    data = {"format": 1, "declared_version": "bench", "description": "", "categories": categories,
+            "macros": wire["macros"], "files": files}
+    return PatternLibrary.from_json(data)
+
+
+def make_posts(shipped: PatternLibrary, rnd: random.Random) -> list[str]:
+    """A few hundred characters each; about a third carry one or two indicator examples."""
+    examples = [e for p in shipped.patterns for e in p.positive + p.negative]
+    posts = []
+    for i in range(POSTS):
+        parts = rnd.sample(_FILLER, 4)
+        if i % 3 == 0:
+            parts.insert(rnd.randint(0, 4), rnd.choice(examples))
+            parts.insert(rnd.randint(0, 5), rnd.choice(examples))
+        posts.append(" ".join(parts))
+    return posts
+
+
+def expressions(library: PatternLibrary) -> tuple[list[re.Pattern[str]], list[str], list[re.Pattern[str]]]:
+    """All expressions as Python regexes, plus the literal/regex split for the ac+re design."""
+    everything, literals, regexes = [], [], []
+    for p in library.patterns:
+        for form in p.forms:
+            if form.kind in ("literal", "emoji"):
+                everything.append(re.compile(literal_regex(form.text), REGEX_FLAGS))
+                literals.append(normalize(form.text).text.strip())
+            elif form.kind == "regex":
+                compiled = re.compile(form.text, REGEX_FLAGS)
+                everything.append(compiled)
+                regexes.append(compiled)
+            elif form.kind == "near" and form.near is not None:
+                for side in (form.near.a, form.near.b):
+                    compiled = re.compile(side, REGEX_FLAGS)
+                    everything.append(compiled)
+                    regexes.append(compiled)
+    return everything, literals, regexes
+
+
+def per_post_seconds(fn: Any, items: list[Any], min_time: float = 1.0) -> float:
+    """Seconds per item, repeating the whole list until at least ``min_time`` has passed."""
+    rounds, elapsed = 0, 0.0
+    start = time.perf_counter()
+    while elapsed < min_time:
+        for item in items:
+            fn(item)
+        rounds += 1
+        elapsed = time.perf_counter() - start
+    return elapsed / (rounds * len(items))
+
+
+def main() -> None:
+    rnd = random.Random(SEED)
+    shipped = PatternLibrary.load(ROOT / "detectors" / "patterns")
+    posts = make_posts(shipped, rnd)
+    prepared = []
+    for text in posts:
+        norm = normalize(text)
+        prepared.append((norm, extract_entities(norm)))
+    print(f"{len(posts)} posts, mean {sum(map(len, posts)) / len(posts):.0f} characters; "
+          f"shipped library {len(shipped.patterns)} patterns ({shipped.version})\n")
+
+    rows = []
+    for size in SIZES:
+        t0 = time.perf_counter()
+        library = build_library(shipped, size, rnd)
+        matcher = PatternMatcher(library)
+        compile_s = time.perf_counter() - t0
+        detector = PatternDetector(matcher)
+        everything, literals, regexes = expressions(library)
+        automaton = ahocorasick.Automaton()
+        for i, lit in enumerate(literals):
+            automaton.add_word(lit, i)
+        automaton.make_automaton()
+
+        def naive(item: tuple[Any, Any], exprs: list[re.Pattern[str]] = everything) -> list[int]:
+            text = item[0].text
+            return [i for i, rx in enumerate(exprs) if rx.search(text)]
+
+        def ac_re(item: tuple[Any, Any], ac: Any = automaton, rxs: list[re.Pattern[str]] = regexes) -> int:
+            text = item[0].text
+            hits = sum(1 for _ in ac.iter(text))
+            return hits + sum(1 for rx in rxs if rx.search(text))
+
+        def full(text: str, det: PatternDetector = detector) -> float:
+            norm = normalize(text)
+            return det.score(norm, extract_entities(norm)).score
+
+        engine_s = per_post_seconds(lambda item, m=matcher: m.match(*item), prepared)
+        naive_s = per_post_seconds(naive, prepared[:NAIVE_POSTS], min_time=0.5)
+        ac_s = per_post_seconds(ac_re, prepared[:NAIVE_POSTS], min_time=0.5)
+        full_s = per_post_seconds(full, posts)
+        expr_count = len(everything)
+        rows.append({
+            "patterns": len(library.patterns), "expressions": expr_count, "compile_s": round(compile_s, 2),
+            "engine_us": round(engine_s * 1e6, 1), "naive_us": round(naive_s * 1e6, 1),
+            "ac_re_us": round(ac_s * 1e6, 1), "full_us": round(full_s * 1e6, 1),
+            "engine_posts_s": round(1 / engine_s), "naive_posts_s": round(1 / naive_s),
+            "ac_re_posts_s": round(1 / ac_s), "full_posts_s": round(1 / full_s),
+            "speedup_vs_naive": round(naive_s / engine_s, 1),
+        })
+
+    header = (f"{'patterns':>8} {'exprs':>6} {'compile s':>9} | {'engine µs':>9} {'posts/s':>8} | "
+              f"{'naive µs':>9} {'posts/s':>8} | {'ac+re µs':>9} | {'speedup':>7} | {'full path µs':>12} {'posts/s':>8}")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(f"{r['patterns']:>8} {r['expressions']:>6} {r['compile_s']:>9} | {r['engine_us']:>9} "
+              f"{r['engine_posts_s']:>8} | {r['naive_us']:>9} {r['naive_posts_s']:>8} | {r['ac_re_us']:>9} | "
+              f"{r['speedup_vs_naive']:>6}x | {r['full_us']:>12} {r['full_posts_s']:>8}")
+
+    small, large = rows[0], rows[-1]
+    growth = large["engine_us"] / small["engine_us"]
+    speedup_ok = large["speedup_vs_naive"] >= 20
+    growth_ok = growth <= 3
+    print()
+    print("engine = match only (normalised text in, indicators out); full path = normalise + extract + score")
+    print(f"at {large['patterns']} patterns: engine {large['speedup_vs_naive']}x faster than the naive loop "
+          f"(need >= 20x): {'OK' if speedup_ok else 'FAIL'}")
+    print(f"engine cost {large['patterns']} vs {small['patterns']} patterns: {growth:.2f}x (need <= 3x): "
+          f"{'OK' if growth_ok else 'FAIL'}")
+    print(json.dumps({"benchmark": "patterns", "timed": "match_only", "posts": len(posts), "rows": rows,
+                      "growth_5000_vs_50": round(growth, 2), "speedup_ok": speedup_ok,
+                      "growth_ok": growth_ok}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""Elasticsearch briefly unreachable: the worker waits and retries, and nothing is lost."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from urllib.parse import urlparse
+
+from tests.helpers import BENIGN_BODY, RISKY_BODY, free_port, jsonl, post, wait_for
+from tests.integration.test_pipeline import alerts_for, posts_indexed, run_cli
+from tests.tcp_proxy import TcpProxy
+from trailhound.provision import prepare_servers
+
+
+def test_posts_and_alerts_written_during_an_outage_arrive_after_it(stack_settings, start_worker, es, tmp_path):
+    settings = stack_settings.with_namespace(f"{stack_settings.namespace}o{uuid.uuid4().hex[:6]}")
+    prepare_servers(settings)
+    target = urlparse(settings.elasticsearch_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 9200, free_port())
+    proxy.start()
+    try:
+        start_worker(settings, {"ELASTICSEARCH_URL": f"http://127.0.0.1:{proxy.port}"})
+        proxy.cut()
+        feed = tmp_path / "feed.jsonl"
+        feed.write_bytes(jsonl(*(post(f"out-{n}", RISKY_BODY if n % 2 else BENIGN_BODY) for n in range(20))))
+        assert run_cli(settings, "ingest", str(feed)).returncode == 0
+        time.sleep(8)  # the worker is now retrying against a dead address
+        assert posts_indexed(es, settings) == 0
+        proxy.start()
+        wait_for(lambda: posts_indexed(es, settings) == 20, timeout_s=90, what="all posts after the outage")
+        wait_for(lambda: len(alerts_for(es, settings)) == 10, timeout_s=60, what="all alerts after the outage")
+    finally:
+        proxy.cut()
