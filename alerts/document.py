@@ -14,9 +14,10 @@ from typing import Any
 from alerts.scoring import Assessment
 from trailhound.timefmt import iso
 
-__all__ = ["CONTENT_RULE", "alert_id", "build_alert"]
+__all__ = ["CONTENT_RULE", "MODEL_HEALTH_RULE", "alert_id", "build_alert", "build_model_health_alert"]
 
 CONTENT_RULE = {"id": "trailhound.content-risk", "name": "Trafficking risk in post content"}
+MODEL_HEALTH_RULE = {"id": "trailhound.model-drift", "name": "Online model needs attention (drift)"}
 
 _CATEGORY_WORDS = {
     "youth": "youth language",
@@ -95,3 +96,31 @@ def build_alert(enriched: dict[str, Any], assessment: Assessment, versions: dict
     if post.get("url"):
         doc["url"] = {"full": post["url"]}
     return doc
+
+
+def build_model_health_alert(model: str, stream: str, detail: str, versions: dict[str, str],
+                             now: float) -> dict[str, Any]:
+    """An operational alert: a model's score or error stream has shifted (at most one per stream per hour)."""
+    hour = iso(now)[:13]
+    doc_id = alert_id(MODEL_HEALTH_RULE["id"], model, stream, hour)
+    return {
+        "@timestamp": iso(now),
+        "message": f"Model {model} drifted on its {stream} stream: {detail}",
+        "event": {"kind": "alert", "id": doc_id, "severity": 2, "risk_score": 50.0, "created": iso(now),
+                  "category": ["configuration"]},
+        "rule": {**MODEL_HEALTH_RULE, "version": versions.get("models", "none"), "category": "model_health"},
+        "tags": ["trailhound", "model_health"],
+        "trailhound": {
+            "post_ids": [],
+            "score": 0.5,
+            "severity": "medium",
+            "categories": ["model_health"],
+            "indicators": [{"pattern_id": f"drift:{model}.{stream}", "category": "model_health", "evidence": detail,
+                            "span": [0, 0]}],
+            "detectors": {},
+            "explanations": {model: detail},
+            "entity": {},
+            "versions": versions,
+            "status": "new",
+        },
+    }

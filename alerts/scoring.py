@@ -3,7 +3,8 @@
 Detectors only report evidence; this module owns the judgement so that it can be read, tuned and
 tested in one place. The rule is a weighted noisy-OR: each detector contributes ``weight × score`` as an
 independent chance that the post is a trafficking case, so two moderate, independent signals add up
-while one weak one stays weak. An alert also needs evidence an analyst can check (at least one
+while one weak one stays weak. A classifier's probability counts only above its chance level, so the
+text model alone alerts only when it is confident (p ≥ 0.82 at the default threshold). An alert also needs evidence an analyst can check (at least one
 indicator or a model explanation): nothing is raised on an unexplained number.
 """
 
@@ -15,7 +16,7 @@ from types import MappingProxyType
 
 from detectors.base import Detection, Indicator
 
-__all__ = ["Assessment", "DETECTOR_WEIGHTS", "SEVERITY_LEVELS", "assess", "severity_for"]
+__all__ = ["Assessment", "CHANCE_LEVELS", "DETECTOR_WEIGHTS", "SEVERITY_LEVELS", "assess", "severity_for"]
 
 DETECTOR_WEIGHTS: Mapping[str, float] = MappingProxyType({
     "patterns": 1.0,
@@ -23,6 +24,9 @@ DETECTOR_WEIGHTS: Mapping[str, float] = MappingProxyType({
     "entity_anomaly": 0.3,
 })
 """How far each detector is trusted on its own; a detector missing here counts with weight 0.5."""
+
+CHANCE_LEVELS: Mapping[str, float] = MappingProxyType({"text_model": 0.5})
+"""Scores at or below which a detector says nothing: a classifier's 0.5 is a coin toss, not evidence."""
 
 SEVERITY_LEVELS: tuple[tuple[float, str, int], ...] = (
     (0.9, "critical", 4),
@@ -65,10 +69,11 @@ def assess(detections: Iterable[Detection], threshold: float,
     detections = list(detections)
     miss_all = 1.0
     for detection in detections:
-        contribution = min(1.0, max(0.0, weights.get(detection.detector, 0.5) * detection.score))
-        miss_all *= 1.0 - contribution
+        chance = CHANCE_LEVELS.get(detection.detector, 0.0)
+        evidence = max(0.0, detection.score - chance) / (1.0 - chance)
+        miss_all *= 1.0 - min(1.0, weights.get(detection.detector, 0.5) * evidence)
     score = round(1.0 - miss_all, 4)
-    indicators = tuple(i for d in detections for i in d.indicators)
+    indicators = tuple(i for d in detections for i in d.indicators if i.weight > 0)  # context-only hits stay out
     categories = tuple(sorted({i.category for i in indicators}))
     explanations = {d.detector: d.explanation for d in detections if d.explanation}
     has_evidence = bool(indicators) or bool(explanations)

@@ -1,8 +1,9 @@
 """The detectors one worker runs, swappable while the worker keeps streaming.
 
-A new pattern library (published on the ``patterns`` topic) or a new model state (after an analyst's
-verdict) replaces the old one between two posts: readers always see one complete, consistent version,
-and every alert records the versions that raised it.
+A new pattern library (published on the ``patterns`` topic) or restored model state replaces the old
+one between two posts: readers always see one complete, consistent version, and every alert records
+the versions that raised it. The pattern detector asks the online models for each pattern's learned
+weight, so analysts' verdicts on a noisy pattern lower its weight immediately.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 from detectors.base import Detection
 from detectors.library import PatternLibrary
 from detectors.matcher import PatternDetector, PatternMatcher
+from detectors.online.drift import DriftEvent
+from detectors.online.ensemble import OnlineModels
 
 __all__ = ["DetectorSet"]
 
@@ -22,7 +25,7 @@ log = logging.getLogger(__name__)
 class DetectorSet:
     """Pattern matcher plus the online models, with the versions currently in force."""
 
-    def __init__(self, library: PatternLibrary, models: Any | None = None) -> None:
+    def __init__(self, library: PatternLibrary, models: OnlineModels | None = None) -> None:
         self.models = models
         self.library = library
         self._patterns = self._build_patterns(library)
@@ -37,7 +40,7 @@ class DetectorSet:
         self.library, self._patterns = library, detector
         log.info("pattern library %s in use (%d patterns)", library.version, len(library.patterns))
 
-    def use_models(self, models: Any) -> None:
+    def use_models(self, models: OnlineModels) -> None:
         self.models = models
         self._patterns = self._build_patterns(self.library)
 
@@ -48,8 +51,12 @@ class DetectorSet:
         return versions
 
     def score(self, enriched: dict[str, Any]) -> list[Detection]:
-        """Every detector's view of one enriched post."""
+        """Every detector's view of one enriched post; changes no state."""
         detections = [self._patterns.score_one(enriched)]
         if self.models is not None:
             detections.extend(self.models.score_all(enriched))
         return detections
+
+    def observe(self, enriched: dict[str, Any], detections: list[Detection]) -> list[DriftEvent]:
+        """After scoring a streamed post: let the models learn its entity's behaviour, watch for drift."""
+        return self.models.observe(enriched, detections) if self.models is not None else []

@@ -190,12 +190,21 @@ class PatternLibrary:
             raise LibraryError(f"not a pattern library in wire format {FORMAT}")
         head = {k: data[k] for k in ("description", "categories", "macros") if k in data}
         head["version"] = data.get("declared_version")
+        entries = data.get("files")
+        if not isinstance(entries, list):
+            raise LibraryError("wire form must hold a list of files")
         files: dict[str, dict[str, Any]] = {}
-        for entry in data.get("files", []):
+        for entry in entries:
             if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
                 raise LibraryError("wire form holds a file entry without a name")
             files[entry["name"]] = {"category": entry.get("category"), "patterns": entry.get("patterns")}
-        library = cls._build(head, files, head_name="library.yaml")
+        try:
+            library = cls._build(head, files, head_name="library.yaml")
+        except LibraryError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            # A shape the checks above did not foresee: still a refused library, never a crash.
+            raise LibraryError(f"malformed library ({type(exc).__name__}: {exc})") from exc
         claimed = data.get("version")
         if claimed is not None and claimed != library.version:
             raise LibraryError(f"content does not match its version: claims {claimed}, is {library.version}")
@@ -358,7 +367,7 @@ def _category_file(name: str, body: Any, categories: Mapping[str, Category],
     body = _mapping(body, name, "a category file")
     _known_keys(body, _CATEGORY_FILE_KEYS, name, "")
     category = body.get("category")
-    if category not in categories:
+    if not isinstance(category, str) or category not in categories:
         raise LibraryError(f"category {category!r} is not declared in library.yaml "
                            f"(declared: {sorted(categories)})", file=name)
     raw_patterns = body.get("patterns")
@@ -462,10 +471,10 @@ def _entity_rule(value: Any, file: str, pid: str) -> EntityRule:
         bounds[key] = None if v is None else float(v)
     if kind in ("age", "price") and bounds["min"] is None and bounds["max"] is None:
         raise LibraryError(f"an entity rule on {kind} needs min and/or max", file=file, pattern_id=pid)
-    units = tuple(body.get("units") or ())
+    units = _string_list(body.get("units"), "entity.units", file, pid)
     if not set(units) <= _UNITS:
         raise LibraryError(f"entity.units must be drawn from {sorted(_UNITS)}", file=file, pattern_id=pid)
-    currencies = tuple(body.get("currencies") or ())
+    currencies = _string_list(body.get("currencies"), "entity.currencies", file, pid)
     of = body.get("of", "")
     if kind == "count":
         if of not in _COUNTABLE:
@@ -473,6 +482,14 @@ def _entity_rule(value: Any, file: str, pid: str) -> EntityRule:
         if bounds["min"] is None or bounds["min"] < 2:
             raise LibraryError("a count rule needs min of at least 2", file=file, pattern_id=pid)
     return EntityRule(kind, bounds["min"], bounds["max"], units, currencies, of)
+
+
+def _string_list(value: Any, name: str, file: str, pid: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise LibraryError(f"{name} must be a list of strings", file=file, pattern_id=pid)
+    return tuple(value)
 
 
 def _check_engine(library: PatternLibrary) -> None:

@@ -278,7 +278,9 @@ _SPACED = re.compile(r"(?<![a-z0-9])[a-z0-9](?:[ .\-_*~+|/\\]{1,3}[a-z0-9](?![a-
 _SEPARATOR = re.compile(r"[ .\-_*~+|/\\]{1,3}")
 _WHITESPACE = re.compile(r"\s{2,}|[^\S ]")
 _SQUEEZE = re.compile(r"([a-z])\1{2,}")
-_LEET_TOKEN = re.compile(r"[a-z0-9$!|]*(?:[a-z][0-9$!|]|[0-9$|][a-z])[a-z0-9$!|]*")
+# A whole token that somewhere has a letter next to a digit-like character. The look-behind pins the
+# match to a token start and the possessive ``++`` forbids backtracking, so long tokens cost linear time.
+_LEET_TOKEN = re.compile(r"(?<![a-z0-9$!|])(?=[a-z0-9$!|]*?(?:[a-z][0-9$!|]|[0-9$|][a-z]))[a-z0-9$!|]++")
 _NUMBER_WORDS = (
     r"zero|one|two|three|four|five|six|seven|eight|nine|ten|cero|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve"
 )

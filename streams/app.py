@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
 import time
 from typing import Any
 
@@ -21,13 +23,15 @@ from faust.web import Request, Response, View
 from prometheus_client import generate_latest
 from tenacity import AsyncRetrying, wait_exponential
 
-from alerts.document import build_alert
+from alerts.document import build_alert, build_model_health_alert
 from alerts.indices import ensure_indices_async
-from alerts.scoring import assess
+from alerts.scoring import Assessment, assess
 from alerts.sink import ElasticsearchSink
+from detectors.base import Detection
 from detectors.detector_set import DetectorSet
 from ingest.producer import dead_letter_headers
 from streams.enrich import enrich_post
+from streams.feedback import FeedbackLearner
 from streams.metrics import PipelineMetrics
 from streams.pattern_updates import PatternUpdates
 from streams.post_documents import post_document
@@ -54,16 +58,25 @@ class Pipeline:
         self.metrics = metrics
         self.es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30, retry_on_timeout=True)
 
-    def assess(self, enriched: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-        """Score one enriched post; return (alert or None, post document for the posts index)."""
+    def assess(self, enriched: dict[str, Any]) -> tuple[Assessment, list[Detection]]:
+        """Every detector's view of one post and the combined judgement; changes no state."""
         detections = self.detectors.score(enriched)
-        assessment = assess(detections, self.settings.alert_threshold)
+        return assess(detections, self.settings.alert_threshold), detections
+
+    def process(self, enriched: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Score a streamed post and let the models observe it; return (alerts to raise, post document)."""
+        assessment, detections = self.assess(enriched)
         versions = self.detectors.versions()
-        alert = build_alert(enriched, assessment, versions, time.time()) if assessment.should_alert else None
-        return alert, post_document(enriched, assessment, alert, self.settings)
+        now = time.time()
+        alert = build_alert(enriched, assessment, versions, now) if assessment.should_alert else None
+        alerts = [alert] if alert else []
+        for event in self.detectors.observe(enriched, detections):
+            alerts.append(build_model_health_alert(event.model, event.stream, event.detail, versions, now))
+        return alerts, post_document(enriched, assessment, alert, self.settings)
 
 
-def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetrics | None = None) -> faust.App:
+def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetrics | None = None,
+              next_feedback_offset: int = 0) -> faust.App:
     """A configured Faust app with its agents, web views and background tasks."""
     metrics = metrics or PipelineMetrics()
     pipeline = Pipeline(settings, detectors, metrics)
@@ -91,6 +104,13 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     posts_sink = ElasticsearchSink(pipeline.es)
     alerts_sink = ElasticsearchSink(pipeline.es)
     pattern_updates = PatternUpdates(settings, detectors, metrics)
+
+    async def send_alert(alert: dict[str, Any]) -> None:
+        await alerts_topic.send(key=alert["event"]["id"].encode("ascii"),
+                                value=json.dumps(alert, ensure_ascii=False).encode("utf-8"))
+
+    feedback = FeedbackLearner(settings, detectors, pipeline.es, metrics, send_alert,
+                               worker_id=f"{socket.gethostname()}-{os.getpid()}")
 
     async def dead_letter(raw: bytes, reason: str, stage: str, origin: str) -> None:
         metrics.posts_rejected.labels(stage=stage).inc()
@@ -122,14 +142,10 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         async for batch in stream.take(BATCH_SIZE, within=BATCH_WITHIN_S):
             for raw in batch:
                 metrics.posts_consumed.labels(stage="detect").inc()
-                enriched = json.loads(raw)
-                alert, document = pipeline.assess(enriched)
+                alerts, document = pipeline.process(json.loads(raw))
                 posts_sink.add(document["_index"], document["_id"], document["_source"])
-                if alert is not None:
-                    await alerts_topic.send(
-                        key=alert["event"]["id"].encode("ascii"),
-                        value=json.dumps(alert, ensure_ascii=False).encode("utf-8"),
-                    )
+                for alert in alerts:
+                    await send_alert(alert)
             result = await posts_sink.flush()
             for source, reason in result.failed:
                 await dead_letter(json.dumps(source).encode(), reason, "index-posts", source.get("post_key", "?"))
@@ -159,6 +175,22 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         async def get(self, request: Request) -> Response:
             return self.bytes(generate_latest(metrics.registry), content_type=PROMETHEUS_TEXT)
 
+    @app.page("/score")
+    class ScoreView(View):
+        """What the detectors would say about a post, without storing anything (for analysts and tests)."""
+
+        async def post(self, request: Request) -> Response:
+            try:
+                post = parse_post(await request.read(), settings.max_post_bytes)
+            except InvalidRecord as exc:
+                return self.json({"error": exc.reason}, status=422)
+            assessment, _ = pipeline.assess(enrich_post(post, time.time()))
+            return self.json({
+                "score": assessment.score, "severity": assessment.severity, "alert": assessment.should_alert,
+                "detectors": assessment.detector_scores, "explanations": assessment.explanations,
+                "indicators": [i.to_json() for i in assessment.indicators], "versions": detectors.versions(),
+            })
+
     prepared = asyncio.Event()
 
     @app.page("/healthz")
@@ -177,18 +209,25 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
             with attempt:
                 await ensure_indices_async(pipeline.es, settings)
         background.append(asyncio.ensure_future(pattern_updates.run()))
+        background.append(asyncio.ensure_future(feedback.run(next_feedback_offset)))
         prepared.set()
+
+    @app.timer(10.0)
+    async def checkpoint_models() -> None:
+        await feedback.checkpoint()
 
     @app.on_before_shutdown.connect
     async def close(app: faust.App, **kwargs: Any) -> None:
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
+        await feedback.checkpoint()
         await pipeline.es.close()
 
     @app.timer(5.0)
     async def report_lag() -> None:
         consumer = app.consumer
+        metrics.consumer_lag.clear()  # partitions this worker lost in a rebalance must not linger
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
             position = await consumer.position(tp) if hasattr(consumer, "position") else None

@@ -41,11 +41,10 @@ class BroadcastReader:
         self._consumer = consumer
         await consumer.start()
         try:
-            while self.topic not in await consumer.topics():  # fetches fresh metadata
-                await asyncio.sleep(0.5)
-            partitions = consumer.partitions_for_topic(self.topic) or set()
-            tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-            consumer.assign(tps)
+            consumer.subscribe([self.topic])  # without a group: every partition is assigned to us
+            while not consumer.assignment():
+                await asyncio.sleep(0.1)
+            tps = sorted(consumer.assignment())
             for tp in tps:
                 offset = (start_offsets or {}).get(tp.partition)
                 if offset is None:

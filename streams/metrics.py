@@ -40,6 +40,9 @@ class PipelineMetrics:
         self.pattern_library = Gauge(
             "trailhound_pattern_library_info", "The pattern library version in use (value 1)", ["version"],
             registry=self.registry)
+        self.pattern_library_refused = Counter(
+            "trailhound_pattern_library_refused", "Published pattern libraries refused as malformed",
+            registry=self.registry)
         self.model_metric = Gauge(
             "trailhound_model_metric", "Progressive-validation metrics of the online models",
             ["model", "version", "metric"], registry=self.registry)

@@ -72,6 +72,7 @@ class PatternUpdates:
         except (LibraryError, ValueError, KeyError, TypeError) as exc:
             log.error("refused pattern library at offset %s: %s; keeping %s", record.offset, exc,
                       self.detectors.library.version)
+            self.metrics.pattern_library_refused.inc()
             return
         if library.version == self.detectors.library.version:
             return

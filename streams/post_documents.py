@@ -14,9 +14,9 @@ from typing import Any
 from alerts.indices import posts_index_for
 from alerts.scoring import Assessment
 from trailhound.config import Settings
-from trailhound.timefmt import iso
+from trailhound.timefmt import iso, parse_rfc3339
 
-__all__ = ["post_doc_id", "post_document"]
+__all__ = ["enriched_from_document", "post_doc_id", "post_document"]
 
 ORIGINAL_FIELDS = ("id", "source", "posted_at", "title", "body", "url", "author", "lang", "location", "contact",
                    "images")
@@ -51,4 +51,20 @@ def post_document(enriched: dict[str, Any], assessment: Assessment, alert: dict[
         "_index": posts_index_for(settings, post["posted_at"]),
         "_id": post_doc_id(enriched["post_key"]),
         "_source": source,
+    }
+
+
+def enriched_from_document(source: dict[str, Any]) -> dict[str, Any]:
+    """Rebuild the enriched record a detector saw from its posts-index document (for learning verdicts)."""
+    post = {name: source[name] for name in ORIGINAL_FIELDS if name in source}
+    post.update(source.get("extra") or {})
+    ingested = parse_rfc3339(source["ingested_at"]) if source.get("ingested_at") else 0.0
+    return {
+        "post": post,
+        "post_key": source["post_key"],
+        "normalized": source["normalized"],
+        "entities": source["entities"],
+        "entity_key": source["entity_key"],
+        "posted_ts": parse_rfc3339(post["posted_at"]),
+        "ingested_ts": ingested,
     }

@@ -10,27 +10,60 @@ import logging
 from pathlib import Path
 
 import faust
+from elastic_transport import TransportError
+from elasticsearch import Elasticsearch
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from detectors.detector_set import DetectorSet
 from detectors.library import PatternLibrary
+from detectors.online.ensemble import OnlineModels
+from detectors.online.warm import warm_start_synthetic
 from streams.app import build_app
+from streams.model_state import Checkpoint, load_checkpoint
 from streams.topics import ensure_topics
 from trailhound.config import Settings
 
-__all__ = ["BUNDLED_PATTERNS", "build_detectors", "run_worker"]
+__all__ = ["BUNDLED_PATTERNS", "WARM_START_POSTS", "WARM_START_SEED", "build_detectors", "restore_models",
+           "run_worker"]
+
+log = logging.getLogger(__name__)
+
+WARM_START_POSTS = 4000
+WARM_START_SEED = 0
 
 BUNDLED_PATTERNS = Path(__file__).resolve().parent.parent / "detectors" / "patterns"
 
 
-def build_detectors(settings: Settings) -> DetectorSet:
+def restore_models(settings: Settings) -> Checkpoint:
+    """The last checkpointed models, or models warm-started from synthetic posts if there is none."""
+    es = Elasticsearch(settings.elasticsearch_url, request_timeout=30)
+    try:
+        for attempt in Retrying(wait=wait_exponential(multiplier=0.5, max=10), stop=stop_after_delay(300),
+                                retry=retry_if_exception_type(TransportError), reraise=True):
+            with attempt:
+                checkpoint = load_checkpoint(es, settings)
+    finally:
+        es.close()
+    if checkpoint is not None:
+        log.info("restored models %s; replaying verdicts from offset %s", checkpoint.models.version,
+                 checkpoint.next_feedback_offset)
+        return checkpoint
+    log.info("no model checkpoint: warm-starting from %d synthetic posts", WARM_START_POSTS)
+    return Checkpoint(warm_start_synthetic(n=WARM_START_POSTS, seed=WARM_START_SEED), 0)
+
+
+def build_detectors(settings: Settings, models: OnlineModels | None = None) -> DetectorSet:
     """The detectors a worker starts with, before any published library or verdict arrives."""
-    return DetectorSet(PatternLibrary.load(settings.patterns_dir or BUNDLED_PATTERNS))
+    return DetectorSet(PatternLibrary.load(settings.patterns_dir or BUNDLED_PATTERNS), models)
 
 
 def run_worker(settings: Settings, loglevel: str = "info") -> None:
     """Run a worker in the foreground until interrupted."""
     logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ensure_topics(settings)
-    app = build_app(settings, build_detectors(settings))
+    detectors = build_detectors(settings)
+    checkpoint = restore_models(settings)
+    detectors.use_models(checkpoint.models)
+    app = build_app(settings, detectors, next_feedback_offset=checkpoint.next_feedback_offset)
     worker = faust.Worker(app, loglevel=loglevel)
     worker.execute_from_commandline()

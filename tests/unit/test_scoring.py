@@ -13,10 +13,19 @@ def indicator(category: str, weight: float = 0.5) -> Indicator:
 def test_two_independent_moderate_signals_add_up_to_an_alert():
     alone = assess([Detection("patterns", 0.4, (indicator("youth"),))], threshold=0.5)
     together = assess([Detection("patterns", 0.4, (indicator("youth"),)),
-                       Detection("text_model", 0.4, explanation="tokens: fresh, girls")], threshold=0.5)
+                       Detection("text_model", 0.75, explanation="tokens: fresh, girls")], threshold=0.5)
     assert not alone.should_alert
     assert together.should_alert
     assert together.score > alone.score
+
+
+def test_the_text_model_counts_only_above_chance_and_alone_only_when_confident():
+    def text_only(p: float) -> bool:
+        return assess([Detection("text_model", p, explanation="tokens")], threshold=0.5).should_alert
+
+    assert assess([Detection("text_model", 0.5, explanation="x")], threshold=0.5).score == 0.0
+    assert not text_only(0.7)
+    assert text_only(0.95)
 
 
 def test_no_alert_without_checkable_evidence():

@@ -9,7 +9,10 @@ schema keeps. The same seed always gives the same feed.
 All texts are invented, non-explicit and obviously synthetic: phone numbers come from the +1 555-01xx
 range reserved for fiction, e-mails are at example.com/.org/.net, URLs at example.org, and the source
 names end in ``.example``. The feed has structure (see :mod:`trailhound.synth.actors`): phones reused
-across cities in bursts, template networks, steady businesses.
+across cities in bursts, template networks, steady businesses — and, as in real data, about one
+trafficking or recruiting network in ten writes ads with no textual indicator at all (an adult's or
+a business's template), so that only its behaviour can give it away and text models are not handed a
+perfectly separable problem.
 """
 
 from __future__ import annotations

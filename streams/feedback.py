@@ -1,0 +1,166 @@
+"""Learning from analysts' verdicts in every worker, within seconds of the verdict.
+
+Each worker follows the whole ``feedback`` topic (:mod:`streams.broadcast`), so every worker scores with
+models that learned from all verdicts. A verdict is learned only if its signature checks out and its
+analyst is on the allow-list (``TRAILHOUND_ANALYSTS``); anything else is refused, counted and recorded
+with the reason, so nobody can poison the models by writing to the topic. Every verdict, learned or
+refused, is kept in the ``trailhound-feedback`` index as the audit trail and the history models can be
+rebuilt from. Learned state is checkpointed (:mod:`streams.model_state`) every few verdicts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from elasticsearch import AsyncElasticsearch, NotFoundError
+
+from alerts.document import build_model_health_alert
+from detectors.detector_set import DetectorSet
+from detectors.online.drift import DriftEvent
+from streams.broadcast import BroadcastReader
+from streams.metrics import PipelineMetrics
+from streams.model_state import save_checkpoint
+from streams.post_documents import enriched_from_document, post_doc_id
+from trailhound.config import Settings
+from trailhound.schemas import InvalidRecord, parse_verdict
+from trailhound.signing import feedback_key, verify
+from trailhound.timefmt import iso
+
+__all__ = ["FeedbackLearner"]
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_EVERY = 20
+POST_LOOKUP_ATTEMPTS = 10
+VERDICT_FIELDS = ("post_id", "alert_id", "label", "analyst", "at", "note")
+
+AlertSender = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class VerdictRefused(Exception):
+    """A verdict the models must not learn from; the message is the recorded reason."""
+
+
+class FeedbackLearner:
+    """Applies verdicts to this worker's models and records them."""
+
+    def __init__(self, settings: Settings, detectors: DetectorSet, es: AsyncElasticsearch, metrics: PipelineMetrics,
+                 send_alert: AlertSender, worker_id: str) -> None:
+        self.settings = settings
+        self.detectors = detectors
+        self.es = es
+        self.metrics = metrics
+        self.send_alert = send_alert
+        self.worker_id = worker_id
+        self.key = feedback_key(settings)
+        self.reader = BroadcastReader(settings.kafka_bootstrap, settings.topic("feedback"), self.handle,
+                                      client_id=f"trailhound-feedback-{worker_id}")
+        self.last_offset = -1
+        self.unsaved = 0
+
+    async def run(self, next_offset: int) -> None:
+        self.last_offset = next_offset - 1
+        await self.reader.run({0: next_offset} if next_offset > 0 else None)
+
+    async def handle(self, record: ConsumerRecord) -> None:
+        verdict: dict[str, Any] = {}
+        try:
+            verdict = self._accept(record)
+            source = await self._find_post(verdict)
+            events = self._learn(verdict, source)
+            outcome, reason = "learned", None
+        except VerdictRefused as exc:
+            outcome, reason, events = "refused", str(exc), []
+            log.warning("verdict at offset %s refused: %s", record.offset, reason)
+        self.metrics.verdicts.labels(outcome=outcome).inc()
+        await self._record(record, verdict, reason)
+        for event in events:
+            await self._raise_drift_alert(event)
+        self.last_offset = record.offset
+        if outcome == "learned":
+            self.unsaved += 1
+            if self.unsaved >= CHECKPOINT_EVERY:
+                await self.checkpoint()
+
+    def _accept(self, record: ConsumerRecord) -> dict[str, Any]:
+        try:
+            verdict = parse_verdict(record.value)
+        except InvalidRecord as exc:
+            raise VerdictRefused(f"malformed: {exc.reason}") from None
+        signature = dict(record.headers or ()).get("signature")
+        if not verify(self.key, record.value, signature):
+            raise VerdictRefused("unsigned or wrongly signed: not from a Trailhound tool")
+        if verdict["analyst"] not in self.settings.analysts:
+            raise VerdictRefused(f"analyst {verdict['analyst']!r} is not in TRAILHOUND_ANALYSTS")
+        return verdict
+
+    async def _find_post(self, verdict: dict[str, Any]) -> dict[str, Any]:
+        """The posts-index document the verdict is about (waiting briefly for one still in the pipeline)."""
+        for attempt in range(POST_LOOKUP_ATTEMPTS):
+            post_key = verdict.get("post_id") or await self._post_of_alert(verdict["alert_id"])
+            if post_key:
+                hits = (await self.es.search(index=self.settings.index("posts"),
+                                             query={"ids": {"values": [post_doc_id(post_key)]}}, size=1,
+                                             ignore_unavailable=True))["hits"]["hits"]
+                if hits:
+                    return hits[0]["_source"]
+            await asyncio.sleep(min(0.5 * 2 ** attempt, 5.0))
+        subject = verdict.get("post_id") or f"alert {verdict.get('alert_id')}"
+        raise VerdictRefused(f"unknown post: {subject} is not in {self.settings.index('posts')}")
+
+    async def _post_of_alert(self, alert_id: str) -> str | None:
+        try:
+            hits = (await self.es.search(index=self.settings.index("alerts"), query={"term": {"event.id": alert_id}},
+                                         size=1))["hits"]["hits"]
+        except NotFoundError:
+            return None
+        post_ids = hits[0]["_source"]["trailhound"]["post_ids"] if hits else []
+        return post_ids[0] if post_ids else None
+
+    def _learn(self, verdict: dict[str, Any], source: dict[str, Any]) -> list[DriftEvent]:
+        models = self.detectors.models
+        if models is None:
+            raise VerdictRefused("this worker runs without online models")
+        scores = {"combined": float(source.get("score") or 0.0)}
+        if "patterns" in (source.get("detectors") or {}):
+            scores["patterns"] = float(source["detectors"]["patterns"])
+        events = models.learn_verdict(enriched_from_document(source), verdict["label"],
+                                      source.get("pattern_ids") or (), scores)
+        self._export_model_metrics()
+        return events
+
+    def _export_model_metrics(self) -> None:
+        models = self.detectors.models
+        if models is None:
+            return
+        for model, versions in models.metrics.snapshot().items():
+            for version, values in versions.items():
+                for metric, value in values.items():
+                    if isinstance(value, int | float) and value == value:  # skip NaN (no positives yet)
+                        self.metrics.model_metric.labels(model=model, version=version, metric=metric).set(value)
+
+    async def _record(self, record: ConsumerRecord, verdict: dict[str, Any], reason: str | None) -> None:
+        doc_id = hashlib.sha256(f"{record.topic}:{record.partition}:{record.offset}".encode()).hexdigest()[:32]
+        document = {k: verdict[k] for k in VERDICT_FIELDS if k in verdict}
+        document.update({"@timestamp": iso(time.time()), "learned": reason is None, "refused_reason": reason,
+                         "offset": record.offset})
+        await self.es.index(index=self.settings.index("feedback"), id=doc_id, document=document)
+
+    async def _raise_drift_alert(self, event: DriftEvent) -> None:
+        versions = self.detectors.versions()
+        await self.send_alert(build_model_health_alert(event.model, event.stream, event.detail, versions, time.time()))
+
+    async def checkpoint(self) -> None:
+        models = self.detectors.models
+        if models is None or self.unsaved == 0:
+            return
+        saved = await save_checkpoint(self.es, self.settings, models, self.last_offset, self.worker_id)
+        log.info("model checkpoint at feedback offset %s %s", self.last_offset,
+                 "saved" if saved else "skipped (a newer one exists)")
+        self.unsaved = 0
