@@ -4,8 +4,9 @@ Detectors only report evidence; this module owns the judgement so that it can be
 tested in one place. The rule is a weighted noisy-OR: each detector contributes ``weight × score`` as an
 independent chance that the post is a trafficking case, so two moderate, independent signals add up
 while one weak one stays weak. A classifier's probability counts only above its chance level, so the
-text model alone alerts only when it is confident (p ≥ 0.82 at the default threshold). An alert also needs evidence an analyst can check (at least one
-indicator or a model explanation): nothing is raised on an unexplained number.
+text model alone alerts only when it is confident (p ≥ 0.82 at the default threshold). An alert also
+needs evidence an analyst can check (at least one indicator or a model explanation): nothing is raised
+on an unexplained number.
 """
 
 from __future__ import annotations
