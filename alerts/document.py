@@ -19,17 +19,6 @@ __all__ = ["CONTENT_RULE", "MODEL_HEALTH_RULE", "alert_id", "build_alert", "buil
 CONTENT_RULE = {"id": "trailhound.content-risk", "name": "Trafficking risk in post content"}
 MODEL_HEALTH_RULE = {"id": "trailhound.model-drift", "name": "Online model needs attention (drift)"}
 
-_CATEGORY_WORDS = {
-    "youth": "youth language",
-    "third_party_control": "third-party control",
-    "movement": "movement language",
-    "coercion": "restriction or coercion",
-    "price": "price anomaly",
-    "multiple_people": "several people in one ad",
-    "obfuscation": "obscured contact details",
-    "labour": "labour-trafficking signs",
-}
-
 
 def alert_id(rule_id: str, *subjects: str) -> str:
     """A stable id for the alert a rule raises about these subjects (post keys, an entity…)."""
@@ -37,16 +26,23 @@ def alert_id(rule_id: str, *subjects: str) -> str:
     return digest.hexdigest()[:32]
 
 
-def _describe(assessment: Assessment) -> str:
-    words = [_CATEGORY_WORDS.get(c, c.replace("_", " ")) for c in assessment.categories]
+def _describe(assessment: Assessment, labels: dict[str, str], most: int = 4) -> str:
+    """The categories of evidence, strongest first, at most ``most`` of them."""
+    strength: dict[str, float] = {}
+    for indicator in assessment.indicators:
+        strength[indicator.category] = max(strength.get(indicator.category, 0.0), indicator.weight)
+    ranked = sorted(strength, key=lambda c: (-strength[c], c))
+    words = [labels.get(c, c.replace("_", " ")) for c in ranked[:most]]
+    if len(ranked) > most:
+        words.append(f"{len(ranked) - most} more")
     if not words:
         words = [f"{name.replace('_', ' ')}: {text}" for name, text in assessment.explanations.items()]
     return " + ".join(words) if words else "combined detector score"
 
 
 def build_alert(enriched: dict[str, Any], assessment: Assessment, versions: dict[str, str],
-                now: float) -> dict[str, Any]:
-    """The alert document for one post that the assessment says is worth an analyst's time."""
+                now: float, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """The alert document for one post worth an analyst's time; ``labels`` name the categories."""
     post = enriched["post"]
     key = enriched["post_key"]
     entities = enriched.get("entities", {})
@@ -54,7 +50,7 @@ def build_alert(enriched: dict[str, Any], assessment: Assessment, versions: dict
     place = location.get("city") or location.get("region") or location.get("country")
     where = f" in {place}" if place else ""
     message = (
-        f"{assessment.severity.capitalize()}-risk post {key}{where}: {_describe(assessment)} "
+        f"{assessment.severity.capitalize()}-risk post {key}{where}: {_describe(assessment, labels or {})} "
         f"(score {assessment.score:.2f})"
     )
     doc: dict[str, Any] = {

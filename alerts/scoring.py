@@ -5,13 +5,14 @@ tested in one place. The rule is a weighted noisy-OR: each detector contributes 
 independent chance that the post is a trafficking case, so two moderate, independent signals add up
 while one weak one stays weak. A classifier's probability counts only above its chance level, so the
 text model alone alerts only when it is confident (p ≥ 0.82 at the default threshold). An alert also
-needs evidence an analyst can check (at least one indicator or a model explanation): nothing is raised
-on an unexplained number.
+needs a sign of harm an analyst can check — an indicator of youth, coercion, third-party control or
+labour exploitation, or words the text model holds against the post — so an adult's own ad with only
+movement language, rates or an obscured number is never raised, whatever its score.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -64,26 +65,34 @@ class Assessment:
         return round(self.score * 100, 1)
 
 
-def assess(detections: Iterable[Detection], threshold: float,
+def assess(detections: Iterable[Detection], threshold: float, supporting: Collection[str] = frozenset(),
            weights: Mapping[str, float] = DETECTOR_WEIGHTS) -> Assessment:
-    """Combine detections; ``should_alert`` when the score reaches ``threshold`` with checkable evidence."""
-    detections = list(detections)
+    """Combine detections into one judgement.
+
+    ``should_alert`` needs the score to reach ``threshold`` *and* a sign of harm an analyst can check:
+    an indicator outside the ``supporting`` categories (see :class:`detectors.library.Category`).
+    A detector that says nothing (score at or below its chance level) contributes neither score nor
+    evidence, so an alert never shows words a model did not actually hold against the post.
+    """
     miss_all = 1.0
+    speaking: list[Detection] = []
     for detection in detections:
         chance = CHANCE_LEVELS.get(detection.detector, 0.0)
         evidence = max(0.0, detection.score - chance) / (1.0 - chance)
         miss_all *= 1.0 - min(1.0, weights.get(detection.detector, 0.5) * evidence)
+        if evidence > 0:
+            speaking.append(detection)
     score = round(1.0 - miss_all, 4)
-    indicators = tuple(i for d in detections for i in d.indicators if i.weight > 0)  # context-only hits stay out
+    indicators = tuple(i for d in speaking for i in d.indicators if i.weight > 0)  # context-only hits stay out
     categories = tuple(sorted({i.category for i in indicators}))
-    explanations = {d.detector: d.explanation for d in detections if d.explanation}
-    has_evidence = bool(indicators) or bool(explanations)
+    explanations = {d.detector: d.explanation for d in speaking if d.explanation}
+    signs_harm = any(i.category not in supporting for i in indicators)
     severity, number = severity_for(score)
     return Assessment(
         score=score,
         severity=severity,
         severity_number=number,
-        should_alert=score >= threshold and has_evidence,
+        should_alert=score >= threshold and signs_harm,
         indicators=indicators,
         categories=categories,
         detector_scores={d.detector: round(d.score, 4) for d in detections},

@@ -44,6 +44,16 @@ class DetectorSet:
         self.models = models
         self._patterns = self._build_patterns(self.library)
 
+    @property
+    def supporting_categories(self) -> frozenset[str]:
+        """Categories that add to a score but never raise an alert alone."""
+        return frozenset(c.id for c in self.library.categories.values() if c.supporting)
+
+    @property
+    def category_labels(self) -> dict[str, str]:
+        """Readable names of the categories, for alert messages."""
+        return {c.id: c.label for c in self.library.categories.values()} | {"learned_text": "learned wording"}
+
     def versions(self) -> dict[str, str]:
         versions = {"patterns": self.library.version}
         if self.models is not None:

@@ -70,11 +70,17 @@ class LibraryError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Category:
-    """A family of indicators (youth, third-party control, …) with the label analysts read."""
+    """A family of indicators (youth, third-party control, …) with the label analysts read.
+
+    A *supporting* category (movement, prices, obscured contact…) raises a post's score but can never
+    raise an alert on its own: it is no sign of coercion, youth or third-party control, and consenting
+    adults' own ads carry it too.
+    """
 
     id: str
     label: str
     description: str
+    supporting: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +253,7 @@ class PatternLibrary:
             "format": FORMAT,
             "version": self.version,
             "description": self.description,
-            "categories": {c.id: {"label": c.label, "description": c.description}
+            "categories": {c.id: {"label": c.label, "description": c.description, "supporting": c.supporting}
                            for c in self.categories.values()},
             "macros": dict(self.macros),
             "declared_version": self.declared_version,
@@ -256,7 +262,7 @@ class PatternLibrary:
 
     def content_hash(self) -> str:
         body = {
-            "categories": {c.id: [c.label, c.description] for c in self.categories.values()},
+            "categories": {c.id: [c.label, c.description, c.supporting] for c in self.categories.values()},
             "macros": dict(sorted(self.macros.items())),
             "patterns": [[p.file, p.category, p.to_json()] for p in self.patterns],
         }
@@ -315,9 +321,12 @@ def _categories(raw: Any, file: str) -> dict[str, Category]:
         if not isinstance(cid, str) or not _MACRO_NAME.match(cid):
             raise LibraryError(f"category id {cid!r} must be lower_snake_case", file=file)
         body = _mapping(body, file, f"category {cid}")
-        _known_keys(body, {"label", "description"}, file, "", f"category {cid}")
+        _known_keys(body, {"label", "description", "supporting"}, file, "", f"category {cid}")
+        supporting = body.get("supporting", False)
+        if not isinstance(supporting, bool):
+            raise LibraryError(f"category {cid}: 'supporting' must be true or false", file=file)
         out[cid] = Category(cid, _text(body.get("label"), f"{cid}.label", file, ""),
-                            _text(body.get("description"), f"{cid}.description", file, ""))
+                            _text(body.get("description"), f"{cid}.description", file, ""), supporting)
     if not out:
         raise LibraryError("no categories declared", file=file)
     return out

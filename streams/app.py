@@ -61,14 +61,15 @@ class Pipeline:
     def assess(self, enriched: dict[str, Any]) -> tuple[Assessment, list[Detection]]:
         """Every detector's view of one post and the combined judgement; changes no state."""
         detections = self.detectors.score(enriched)
-        return assess(detections, self.settings.alert_threshold), detections
+        return assess(detections, self.settings.alert_threshold, self.detectors.supporting_categories), detections
 
     def process(self, enriched: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Score a streamed post and let the models observe it; return (alerts to raise, post document)."""
         assessment, detections = self.assess(enriched)
         versions = self.detectors.versions()
         now = time.time()
-        alert = build_alert(enriched, assessment, versions, now) if assessment.should_alert else None
+        labels = self.detectors.category_labels
+        alert = build_alert(enriched, assessment, versions, now, labels) if assessment.should_alert else None
         alerts = [alert] if alert else []
         for event in self.detectors.observe(enriched, detections):
             alerts.append(build_model_health_alert(event.model, event.stream, event.detail, versions, now))

@@ -231,6 +231,30 @@ def synth(
         err.print(f"wrote {n} posts to {out_path}")
 
 
+@app.command("warm-start")
+def warm_start(
+    n: Annotated[int, typer.Option("--n", min=100, help="Synthetic posts to learn from")] = 4000,
+    seed: Annotated[int, typer.Option(help="Generator seed")] = 0,
+    replace: Annotated[bool, typer.Option(help="Replace models that already learned verdicts")] = False,
+) -> None:
+    """Train the initial online models on synthetic labelled posts and store them for every worker."""
+    from elasticsearch import Elasticsearch
+
+    from detectors.online.warm import warm_start_synthetic
+    from streams.model_state import save_checkpoint_sync
+
+    config = settings()
+    models = warm_start_synthetic(n=n, seed=seed)
+    es = Elasticsearch(config.elasticsearch_url, request_timeout=60)
+    try:
+        saved = save_checkpoint_sync(es, config, models, saved_by="warm-start", replace=replace)
+    finally:
+        es.close()
+    if not saved:
+        raise fail("models that learned from verdicts are already stored; use --replace to start over")
+    out.print(f"stored models {models.version}; workers started from now on begin with them")
+
+
 @app.command()
 def demo() -> None:
     """Start the local stack and a worker, replay the sample feed, and show the alerts it raised."""

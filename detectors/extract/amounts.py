@@ -146,12 +146,24 @@ _AGE_PATTERNS = (
 )
 
 
+_BARE_YEARS = _AGE_PATTERNS[2]
+_EXPERIENCE_CONTEXT = re.compile(
+    r"\b(?:experience[ds]?|exp|certified|career|worked|working|nanny|tutor|teacher|licensed|trained|business)\b")
+
+
+def _is_experience(text: str, start: int, end: int) -> bool:
+    """Whether a bare "N years" is about experience ("experienced nanny (10 years, CPR certified)")."""
+    return bool(_EXPERIENCE_CONTEXT.search(text, max(0, start - 40), min(len(text), end + 40)))
+
+
 def find_ages(text: str) -> list[FoundAge]:
     """Ages the ad states about its subject (10–79), written as digits or teen number words."""
     found: list[FoundAge] = []
     taken = Claimed(len(text))
     for pattern in _AGE_PATTERNS:
         for m in pattern.finditer(text):
+            if pattern is _BARE_YEARS and _is_experience(text, m.start(), m.end()):
+                continue
             raw = m.group(1)
             age = _TEEN_WORDS[raw] if raw in _TEEN_WORDS else int(raw)
             if not 10 <= age <= 79 or taken.overlaps(m.start(), m.end()):

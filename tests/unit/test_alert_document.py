@@ -21,7 +21,8 @@ def make(score: float = 0.9) -> dict:
     detections = [Detection("patterns", score, (Indicator("youth.fresh", "youth", "fresh face", (3, 13), 0.6),
                                                 Indicator("control.ask_for_her", "third_party_control",
                                                           "ask for her", (20, 31), 0.7)))]
-    return build_alert(ENRICHED, assess(detections, 0.5), {"patterns": "2026.11-abc"}, now=1_790_000_005.0)
+    labels = {"youth": "youth language", "third_party_control": "third-party control"}
+    return build_alert(ENRICHED, assess(detections, 0.5), {"patterns": "2026.11-abc"}, 1_790_000_005.0, labels)
 
 
 def test_alert_follows_the_published_schema_and_ecs():

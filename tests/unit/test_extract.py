@@ -147,3 +147,13 @@ def test_entities_round_trip_through_json() -> None:
                      {"contact": {"phones": ["+1 212 555 0199"]}})
     assert Entities.from_json(found.to_json()) == found
     assert found.to_json()["phones"] == [E164, "+12125550199"]
+
+
+@pytest.mark.parametrize(("text", "ages"), [
+    ("Experienced nanny (10 years, CPR certified) looking for a family", ()),
+    ("Licensed tutor, 12 years teaching maths", ()),
+    ("sweet 16 years, new in town", (16,)),
+    ("I am 15 years young", (15,)),
+])
+def test_years_of_experience_are_not_taken_for_an_age(text: str, ages: tuple[int, ...]) -> None:
+    assert extract_entities(normalize(text)).ages == ages

@@ -231,3 +231,11 @@ def test_any_malformed_published_library_fails_with_a_library_error(path: tuple,
         PatternLibrary.from_json(wire)
     except LibraryError as error:
         assert error.reason  # refused, and it says why
+
+
+def test_harmless_context_categories_are_marked_supporting() -> None:
+    library = SHIPPED_LIBRARY
+    supporting = {c.id for c in library.categories.values() if c.supporting}
+    assert {"movement", "obfuscation", "screening"} <= supporting
+    assert not supporting & {"youth", "control", "coercion", "labour_documents", "labour_debt"}
+    assert PatternLibrary.from_json(library.to_json()).categories == library.categories

@@ -13,25 +13,43 @@ def indicator(category: str, weight: float = 0.5) -> Indicator:
 def test_two_independent_moderate_signals_add_up_to_an_alert():
     alone = assess([Detection("patterns", 0.4, (indicator("youth"),))], threshold=0.5)
     together = assess([Detection("patterns", 0.4, (indicator("youth"),)),
-                       Detection("text_model", 0.75, explanation="tokens: fresh, girls")], threshold=0.5)
+                       text_model(0.75)], threshold=0.5)
     assert not alone.should_alert
     assert together.should_alert
     assert together.score > alone.score
 
 
-def test_the_text_model_counts_only_above_chance_and_alone_only_when_confident():
-    def text_only(p: float) -> bool:
-        return assess([Detection("text_model", p, explanation="tokens")], threshold=0.5).should_alert
+def text_model(p: float) -> Detection:
+    return Detection("text_model", p, (indicator("learned_text", 0.2),), explanation="tokens: quill")
 
-    assert assess([Detection("text_model", 0.5, explanation="x")], threshold=0.5).score == 0.0
-    assert not text_only(0.7)
-    assert text_only(0.95)
+
+def test_the_text_model_counts_only_above_chance_and_alone_only_when_confident():
+    assert assess([text_model(0.5)], threshold=0.5).score == 0.0
+    assert not assess([text_model(0.7)], threshold=0.5).should_alert
+    assert assess([text_model(0.95)], threshold=0.5).should_alert
+
+
+def test_a_model_below_chance_shows_no_evidence():
+    result = assess([Detection("patterns", 0.9, (indicator("youth"),)), text_model(0.1)], threshold=0.5)
+    assert [i.category for i in result.indicators] == ["youth"]
+    assert "text_model" not in result.explanations
 
 
 def test_no_alert_without_checkable_evidence():
     result = assess([Detection("patterns", 0.0), Detection("mystery", 1.0)], threshold=0.5)
     assert result.score >= 0.5
     assert not result.should_alert
+
+
+def test_supporting_categories_alone_never_raise_an_alert():
+    adult_ad = [Detection("patterns", 0.45, (indicator("obfuscation"), indicator("movement"))),
+                Detection("entity_anomaly", 0.9, explanation="posts in 4 cities this week")]
+    supporting = {"obfuscation", "movement"}
+    result = assess(adult_ad, threshold=0.5, supporting=supporting)
+    assert result.score >= 0.5
+    assert not result.should_alert
+    with_youth = [Detection("patterns", 0.6, (indicator("obfuscation"), indicator("youth")))]
+    assert assess(with_youth, threshold=0.5, supporting=supporting).should_alert
 
 
 def test_weak_detectors_cannot_raise_an_alert_alone():
@@ -44,6 +62,7 @@ def test_assessment_keeps_every_indicator_and_category():
                      Detection("text_model", 0.7, explanation="x")], threshold=0.5)
     assert result.categories == ("coercion", "youth")
     assert len(result.indicators) == 2
+    assert result.explanations == {"text_model": "x"}
     assert result.detector_scores == {"patterns": 0.95, "text_model": 0.7}
     assert result.severity == "critical" and result.severity_number == 4
 
