@@ -106,7 +106,7 @@ def test_verdicts_from_unknown_sources_are_refused_and_recorded(settings, start_
 
     (tmp_path / "verdicts.jsonl").write_text(
         json.dumps(verdict("r-2", "trafficking", analyst="mallory")) + "\n"
-        + '{"post_id": "test-board:r-2", "label": "very bad"}\n')
+        + json.dumps({**verdict("r-2", "trafficking"), "label": "very bad"}) + "\n")
     sent = run_cli(settings, "feedback", str(tmp_path / "verdicts.jsonl"))
     assert "sent 1 verdicts, rejected 1" in sent.stdout
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)

@@ -47,12 +47,12 @@ def _validator(name: str) -> Callable[[Any], Any]:
     return fastjsonschema.compile(load_schema(name))
 
 
-def _check(name: str, record: Any) -> None:
+def _check(schema: str, record: Any, what: str) -> None:
     try:
-        _validator(name)(record)
+        _validator(schema)(record)
     except fastjsonschema.JsonSchemaValueException as exc:
-        where = exc.name.replace("data", name, 1) if exc.name else name
-        raise InvalidRecord(f"{where}: {exc.message.replace('data', name, 1)}") from None
+        where = exc.name.replace("data", what, 1) if exc.name else what
+        raise InvalidRecord(f"{where}: {exc.message.replace('data', what, 1)}") from None
 
 
 def _decode(raw: bytes | str, what: str, max_bytes: int) -> Any:
@@ -75,7 +75,7 @@ def parse_post(raw: bytes | str, max_bytes: int = DEFAULT_MAX_POST_BYTES) -> dic
     post = _decode(raw, "post", max_bytes)
     if not isinstance(post, dict):
         raise InvalidRecord(f"post must be a JSON object, not {type(post).__name__}")
-    _check("post", post)
+    _check("post", post, "post")
     if not post["body"].strip():
         raise InvalidRecord("post.body is blank")
     return post
@@ -86,13 +86,13 @@ def parse_verdict(raw: bytes | str) -> dict[str, Any]:
     verdict = _decode(raw, "verdict", 64 * 1024)
     if not isinstance(verdict, dict):
         raise InvalidRecord(f"verdict must be a JSON object, not {type(verdict).__name__}")
-    _check("feedback", verdict)
+    _check("feedback", verdict, "verdict")
     return verdict
 
 
 def validate_alert(alert: dict[str, Any]) -> None:
     """Raise :class:`InvalidRecord` if an alert document breaks the published alert schema."""
-    _check("alert", alert)
+    _check("alert", alert, "alert")
 
 
 def post_key(post: dict[str, Any]) -> str:
