@@ -15,9 +15,11 @@ verdicts of the first 50 carriers only are learned (``OnlineModels.learn_verdict
 * false-alarm rate on the benign and adult posts of the stream that do not carry it, before/after;
 * recall on the stream's ordinary trafficking ads, to show nothing was forgotten.
 
-The decision is the **text model's score alone** at the alert threshold (``TRAILHOUND_ALERT_THRESHOLD``,
-default 0.5): the pattern matcher and the alert stage's score combination are deliberately left out,
-so the figure is the text model's own. Required: recall ≥ 0.8 with false alarms ≤ 2%.
+Two decisions are reported: the **text model's score alone** at the alert threshold
+(``TRAILHOUND_ALERT_THRESHOLD``, default 0.5), the text model's own figure; and the **worker's own
+decision** — every detector (patterns included) combined by ``alerts.scoring.assess``, where a
+classifier counts only above chance and an alert needs a sign of harm — which is what analysts see.
+Required: recall ≥ 0.8 with false alarms ≤ 2%.
 
 **Cost.** Throughput in one process for the whole online model set on already-enriched posts
 (enrichment is the stream's previous stage and is measured there). The per-post path of a worker is
@@ -42,10 +44,14 @@ from typing import Any
 
 from river import linear_model, metrics, naive_bayes, optim
 
+from alerts.scoring import assess
+from detectors.detector_set import DetectorSet
+from detectors.library import PatternLibrary
 from detectors.online.ensemble import OnlineModels
 from detectors.online.labels import POSITIVE_LABELS
 from detectors.online.text_model import TextModel
 from detectors.online.warm import enrich_raw
+from streams.worker import BUNDLED_PATTERNS
 from trailhound.config import Settings
 from trailhound.synth import generate
 
@@ -88,10 +94,26 @@ def _rate(scores: list[float], threshold: float) -> float:
     return sum(s >= threshold for s in scores) / len(scores) if scores else float("nan")
 
 
+def _alert_decision(models: OnlineModels) -> Callable[[dict[str, Any]], bool]:
+    """The worker's own decision: all detectors, combined by ``alerts.scoring.assess`` at the threshold."""
+    detectors = DetectorSet(PatternLibrary.load(BUNDLED_PATTERNS), models)
+    threshold = Settings.from_env().alert_threshold
+
+    def alerts(post: dict[str, Any]) -> bool:
+        return assess(detectors.score(post), threshold, detectors.supporting_categories).should_alert
+
+    return alerts
+
+
+def _share(decide: Callable[[dict[str, Any]], bool], posts: list[dict[str, Any]]) -> float:
+    return sum(decide(p) for p in posts) / len(posts) if posts else float("nan")
+
+
 def adaptation(warm: OnlineModels, indicator: str, threshold: float, seed: int) -> dict[str, float]:
     stream = build_stream(indicator, seed)
     models = OnlineModels.loads(warm.dumps())
-    before = OnlineModels.loads(warm.dumps()).text_model
+    before_models = OnlineModels.loads(warm.dumps())
+    before = before_models.text_model
     carriers = [i for i, (_, _, c) in enumerate(stream) if c]
     taught, rest = set(carriers[:VERDICTS]), carriers[VERDICTS:]
     t0 = time.perf_counter()
@@ -104,7 +126,11 @@ def adaptation(warm: OnlineModels, indicator: str, threshold: float, seed: int) 
     negatives = [p for p, label, c in stream if not c and label in NEGATIVE]
     known = [p for p, label, c in stream if not c and label in POSITIVE_LABELS]
     rest_posts = [stream[i][0] for i in rest]
+    alerts_before, alerts_after = _alert_decision(before_models), _alert_decision(models)
     return {
+        "alert_recall_before": _share(alerts_before, rest_posts),
+        "alert_recall_after": _share(alerts_after, rest_posts),
+        "alert_false_alarms_after": _share(alerts_after, negatives),
         "carriers": len(carriers),
         "recall_before": _rate([before.predict(p) for p in rest_posts], threshold),
         "recall_after": _rate([after.predict(p) for p in rest_posts], threshold),
@@ -255,6 +281,12 @@ def main() -> None:
         [[f"{kind} ({INDICATORS[kind]})", str(r["carriers"]), f"{r['recall_before']:.3f}",
           f"{r['recall_after']:.3f}", f"{r['false_alarms_before']:.2%}", f"{r['false_alarms_after']:.2%}",
           f"{r['known_recall_before']:.3f} / {r['known_recall_after']:.3f}"] for kind, r in results.items()],
+    )
+    _table(
+        "the same, judged as the worker judges: every detector combined by alerts.scoring.assess",
+        ["indicator", "alert recall before", "alert recall after", "false alarms after"],
+        [[f"{kind} ({INDICATORS[kind]})", f"{r['alert_recall_before']:.3f}", f"{r['alert_recall_after']:.3f}",
+          f"{r['alert_false_alarms_after']:.2%}"] for kind, r in results.items()],
     )
     speeds = cost(warm, test)
     meaning = {

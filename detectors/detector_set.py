@@ -54,6 +54,18 @@ class DetectorSet:
         """Readable names of the categories, for alert messages."""
         return {c.id: c.label for c in self.library.categories.values()} | {"learned_text": "learned wording"}
 
+    def pattern_statistics(self) -> list[dict[str, Any]]:
+        """Per pattern: its weight as written, what analysts' verdicts made of it, and their precision."""
+        learned = self.models.pattern_precision.stats() if self.models is not None else {}
+        rows = []
+        for pattern in self.library.patterns:
+            stats = learned.get(pattern.id, {})
+            factor = float(stats.get("factor", 1.0))
+            rows.append({"pattern_id": pattern.id, "category": pattern.category, "weight": pattern.weight,
+                         "learned_weight": round(pattern.weight * factor, 4), "verdicts": int(stats.get("n", 0)),
+                         "precision": round(float(stats["precision"]), 4) if stats else None})
+        return rows
+
     def versions(self) -> dict[str, str]:
         versions = {"patterns": self.library.version}
         if self.models is not None:

@@ -192,6 +192,13 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
                 "indicators": [i.to_json() for i in assessment.indicators], "versions": detectors.versions(),
             })
 
+    @app.page("/patterns")
+    class PatternsView(View):
+        """Each pattern's weight and what analysts' verdicts have made of it."""
+
+        async def get(self, request: Request) -> Response:
+            return self.json({"library": detectors.library.version, "patterns": detectors.pattern_statistics()})
+
     prepared = asyncio.Event()
 
     @app.page("/healthz")

@@ -196,6 +196,31 @@ def patterns_publish(
     out.print(f"published library {result['version']} ({result['patterns']} patterns)")
 
 
+@patterns_app.command("stats")
+def patterns_stats(
+    worker: Annotated[str | None, typer.Option(help="Worker URL (default: the local worker)")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Also patterns without verdicts")] = False,
+) -> None:
+    """How analysts' verdicts have changed each pattern's weight (noisiest patterns first)."""
+    import httpx
+
+    url = (worker or f"http://127.0.0.1:{settings().worker_web_port}").rstrip("/") + "/patterns"
+    try:
+        data = httpx.get(url, timeout=10).raise_for_status().json()
+    except httpx.HTTPError as exc:
+        raise fail(f"cannot read pattern statistics from {url}: {exc}") from None
+    rows = [r for r in data["patterns"] if show_all or r["verdicts"]]
+    rows.sort(key=lambda r: (r["precision"] if r["precision"] is not None else 2.0, r["pattern_id"]))
+    table = Table(title=f"library {data['library']}: {len(rows)} patterns" + ("" if show_all else " with verdicts"))
+    for column in ("pattern", "category", "weight", "learned weight", "verdicts", "precision"):
+        table.add_column(column)
+    for r in rows:
+        precision = "" if r["precision"] is None else f"{r['precision']:.2f}"
+        table.add_row(r["pattern_id"], r["category"], f"{r['weight']:.2f}", f"{r['learned_weight']:.2f}",
+                      str(r["verdicts"]), precision)
+    out.print(table)
+
+
 @app.command()
 def feedback(path: Annotated[Path, typer.Argument(help="JSON lines of verdicts (see feedback.schema.json)")]) -> None:
     """Send analysts' verdicts to the models; malformed lines go to feedback.dlq with the reason."""

@@ -96,6 +96,13 @@ def test_false_alarm_verdicts_lower_a_noisy_patterns_weight(settings, start_work
         if indicator["pattern_id"] in fired:
             assert indicator["weight"] < weights_before[indicator["pattern_id"]]
 
+    stats = {r["pattern_id"]: r for r in httpx.get(worker.base_url + "/patterns", timeout=5).json()["patterns"]}
+    for pattern_id in fired:
+        assert stats[pattern_id]["verdicts"] == 10
+        assert stats[pattern_id]["learned_weight"] < stats[pattern_id]["weight"]
+    shown = run_cli(settings, "patterns", "stats", "--worker", worker.base_url)
+    assert shown.returncode == 0 and all(p in shown.stdout for p in fired), shown.stdout + shown.stderr
+
 
 def test_verdicts_from_unknown_sources_are_refused_and_recorded(settings, start_worker, es, tmp_path):
     worker = start_worker(settings, ANALYSTS)
