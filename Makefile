@@ -19,12 +19,11 @@ system-tools:
 	  echo "installing:$$need"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$need) >/dev/null \
 	    || echo "could not install$$need"; \
-	  pkill -x prometheus 2>/dev/null || true; \
 	fi
 	@command -v java >/dev/null || { echo "Java 17+ is needed for Kafka and Elasticsearch (apt-get install openjdk-17-jre-headless)"; exit 1; }
 	@command -v mvn >/dev/null || { echo "Maven is needed to fetch Kafka and Elasticsearch (apt-get install maven)"; exit 1; }
 
-$(STAMP): pyproject.toml | system-tools
+$(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'

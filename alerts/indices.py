@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch, Elasticsearch
+from elasticsearch import BadRequestError, Elasticsearch
 
 from trailhound.config import Settings
 
-__all__ = ["ensure_indices", "ensure_indices_async", "posts_index_for", "templates"]
+__all__ = ["ensure_indices", "posts_index_for", "templates"]
 
 KEYWORD = {"type": "keyword", "ignore_above": 1024}
 TEXT_WITH_KEYWORD = {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 1024}}}
@@ -145,20 +145,15 @@ def _first_indices(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def ensure_indices(es: Elasticsearch, settings: Settings) -> None:
-    """Install templates and create the alias-backed indices if missing (safe to repeat)."""
+    """Install templates and create the alias-backed indices if missing (safe to repeat, and to race)."""
     for name, body in templates(settings).items():
         es.indices.put_index_template(name=name, **body)
     for index, body in _first_indices(settings).items():
         alias = next(iter(body["aliases"]))
-        if not es.indices.exists_alias(name=alias):
-            es.options(ignore_status=400).indices.create(index=index, **body)
-
-
-async def ensure_indices_async(es: AsyncElasticsearch, settings: Settings) -> None:
-    """The same as :func:`ensure_indices` for the asyncio worker."""
-    for name, body in templates(settings).items():
-        await es.indices.put_index_template(name=name, **body)
-    for index, body in _first_indices(settings).items():
-        alias = next(iter(body["aliases"]))
-        if not await es.indices.exists_alias(name=alias):
-            await es.options(ignore_status=400).indices.create(index=index, **body)
+        if es.indices.exists_alias(name=alias):
+            continue
+        try:
+            es.indices.create(index=index, **body)
+        except BadRequestError as exc:
+            if exc.error != "resource_already_exists_exception":
+                raise

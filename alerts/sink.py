@@ -62,9 +62,6 @@ class ElasticsearchSink:
         op = "create" if create_only else "index"
         self._pending.append(_Pending({op: {"_index": index, "_id": doc_id}}, source))
 
-    def __len__(self) -> int:
-        return len(self._pending)
-
     async def flush(self) -> BulkResult:
         """Write everything queued, retrying transient failures until they succeed."""
         result = BulkResult()

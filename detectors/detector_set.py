@@ -56,13 +56,14 @@ class DetectorSet:
 
     def pattern_statistics(self) -> list[dict[str, Any]]:
         """Per pattern: its weight as written, what analysts' verdicts made of it, and their precision."""
-        learned = self.models.pattern_precision.stats() if self.models is not None else {}
+        precision = self.models.pattern_precision if self.models is not None else None
+        learned = precision.stats() if precision is not None else {}
         rows = []
         for pattern in self.library.patterns:
             stats = learned.get(pattern.id, {})
-            factor = float(stats.get("factor", 1.0))
+            weight = precision.weight_of(pattern.id, pattern.weight) if precision is not None else pattern.weight
             rows.append({"pattern_id": pattern.id, "category": pattern.category, "weight": pattern.weight,
-                         "learned_weight": round(pattern.weight * factor, 4), "verdicts": int(stats.get("n", 0)),
+                         "learned_weight": round(weight, 4), "verdicts": int(stats.get("n", 0)),
                          "precision": round(float(stats["precision"]), 4) if stats else None})
         return rows
 

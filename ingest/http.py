@@ -85,6 +85,6 @@ def build_ingest_app(settings: Settings, ingestor: PostIngestor | None = None) -
     return app
 
 
-def run_ingest_server(settings: Settings, host: str = "0.0.0.0") -> None:
-    """Serve until interrupted."""
-    web.run_app(build_ingest_app(settings), host=host, port=settings.ingest_http_port)
+def run_ingest_server(settings: Settings) -> None:
+    """Serve until interrupted, on ``TRAILHOUND_BIND`` (loopback unless told otherwise)."""
+    web.run_app(build_ingest_app(settings), host=settings.bind_host, port=settings.ingest_http_port)

@@ -16,10 +16,13 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from streams.topics import MAX_RECORD_BYTES, kafka_producer
 from trailhound.config import Settings
 from trailhound.schemas import InvalidRecord, parse_post, post_key
 
 __all__ = ["IngestCounts", "IngestError", "PostIngestor", "dead_letter_headers"]
+
+DEAD_LETTER_KEEP_BYTES = MAX_RECORD_BYTES - 64 * 1024
 
 
 class IngestError(RuntimeError):
@@ -60,17 +63,7 @@ class PostIngestor:
         self.settings = settings
         self.raw_topic = settings.topic("posts.raw")
         self.dlq_topic = settings.topic("posts.dlq")
-        self._producer = producer or KafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=20,
-            batch_size=256 * 1024,
-            compression_type="gzip",
-            max_request_size=2 * 1024 * 1024,
-            retries=10,
-            client_id="trailhound-ingest",
-        )
+        self._producer = producer or kafka_producer(settings, "trailhound-ingest")
         self._pending: list[Any] = []
 
     def submit(self, raw: bytes, origin: str, counts: IngestCounts) -> str | None:
@@ -79,7 +72,11 @@ class PostIngestor:
         try:
             post = parse_post(raw, self.settings.max_post_bytes)
         except InvalidRecord as exc:
-            self._queue(self.dlq_topic, origin.encode(), raw, dead_letter_headers(exc.reason, "ingest", origin))
+            headers = dead_letter_headers(exc.reason, "ingest", origin)
+            if len(raw) > DEAD_LETTER_KEEP_BYTES:  # even a huge line leaves a trace, cut to what Kafka takes
+                headers.append(("truncated_from", str(len(raw)).encode("ascii")))
+                raw = raw[:DEAD_LETTER_KEEP_BYTES]
+            self._queue(self.dlq_topic, origin.encode(), raw, headers)
             counts.reject(exc.reason)
             return exc.reason
         value = json.dumps(post, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

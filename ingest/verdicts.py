@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kafka import KafkaProducer
-
 from ingest.producer import IngestCounts, dead_letter_headers
+from streams.topics import kafka_producer
 from trailhound.config import Settings
 from trailhound.schemas import InvalidRecord, parse_verdict
 from trailhound.signing import feedback_key, sign
@@ -24,8 +23,7 @@ def send_verdicts(settings: Settings, path: Path) -> IngestCounts:
     """Validate, sign and produce every verdict line of ``path``; return the counts once confirmed."""
     key = feedback_key(settings)
     counts = IngestCounts()
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
-                             client_id="trailhound-feedback")
+    producer = kafka_producer(settings, "trailhound-feedback")
     try:
         futures = []
         with path.open("rb") as lines:

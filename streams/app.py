@@ -24,7 +24,6 @@ from prometheus_client import generate_latest
 from tenacity import AsyncRetrying, wait_exponential
 
 from alerts.document import build_alert, build_model_health_alert
-from alerts.indices import ensure_indices_async
 from alerts.scoring import Assessment, assess
 from alerts.sink import ElasticsearchSink
 from detectors.base import Detection
@@ -35,8 +34,9 @@ from streams.feedback import FeedbackLearner
 from streams.metrics import PipelineMetrics
 from streams.pattern_updates import PatternUpdates
 from streams.post_documents import post_document
-from streams.topics import ensure_topics
+from streams.topics import MAX_RECORD_BYTES
 from trailhound.config import Settings
+from trailhound.provision import prepare_indices
 from trailhound.schemas import InvalidRecord, parse_post
 from trailhound.timefmt import parse_rfc3339
 
@@ -88,11 +88,14 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         key_serializer="raw",
         store="memory://",
         web_port=settings.worker_web_port,
+        web_bind=settings.bind_host,
         topic_allow_declare=False,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         stream_wait_empty=False,
         stream_buffer_maxsize=16384,
+        producer_max_request_size=MAX_RECORD_BYTES,
+        consumer_max_fetch_size=MAX_RECORD_BYTES,
         broker_commit_every=2000,
         broker_commit_interval=1.0,
         producer_acks=-1,
@@ -110,6 +113,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         await alerts_topic.send(key=alert["event"]["id"].encode("ascii"),
                                 value=json.dumps(alert, ensure_ascii=False).encode("utf-8"))
 
+    prepared = asyncio.Event()  # set once indices exist and the published pattern library is in use
     feedback = FeedbackLearner(settings, detectors, pipeline.es, metrics, send_alert,
                                worker_id=f"{socket.gethostname()}-{os.getpid()}")
 
@@ -119,6 +123,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
 
     @app.agent(raw_topic)
     async def enrich(stream: faust.Stream) -> None:
+        await prepared.wait()
         async for event in stream.events():
             raw: bytes = event.value
             metrics.posts_consumed.labels(stage="enrich").inc()
@@ -126,24 +131,26 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
             try:
                 post = parse_post(raw, settings.max_post_bytes)
                 enriched = enrich_post(post, event.message.timestamp)
+                await enriched_topic.send(key=enriched["entity_key"].encode("utf-8"),
+                                          value=json.dumps(enriched, ensure_ascii=False).encode("utf-8"))
             except InvalidRecord as exc:
                 await dead_letter(raw, exc.reason, "enrich", origin)
-                continue
-            except Exception as exc:  # a post that breaks enrichment must not stop the stream
+            except Exception as exc:  # a post that breaks enrichment must not stop the stream or vanish
                 log.exception("enrichment failed for %s", origin)
                 await dead_letter(raw, f"enrichment failed: {exc!r}", "enrich", origin)
-                continue
-            await enriched_topic.send(
-                key=enriched["entity_key"].encode("utf-8"),
-                value=json.dumps(enriched, ensure_ascii=False).encode("utf-8"),
-            )
 
     @app.agent(enriched_topic)
     async def detect(stream: faust.Stream) -> None:
+        await prepared.wait()
         async for batch in stream.take(BATCH_SIZE, within=BATCH_WITHIN_S):
             for raw in batch:
                 metrics.posts_consumed.labels(stage="detect").inc()
-                alerts, document = pipeline.process(json.loads(raw))
+                try:
+                    alerts, document = pipeline.process(json.loads(raw))
+                except Exception as exc:  # one poison record must not take the batch with it
+                    log.exception("detection failed")
+                    await dead_letter(raw, f"detection failed: {exc!r}", "detect", "posts.enriched")
+                    continue
                 posts_sink.add(document["_index"], document["_id"], document["_source"])
                 for alert in alerts:
                     await send_alert(alert)
@@ -153,12 +160,18 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
 
     @app.agent(alerts_topic)
     async def index_alerts(stream: faust.Stream) -> None:
+        await prepared.wait()
         async for batch in stream.take(BATCH_SIZE, within=BATCH_WITHIN_S):
             by_id: dict[str, dict[str, Any]] = {}
             for raw in batch:
-                alert = json.loads(raw)
-                by_id[alert["event"]["id"]] = alert
-                alerts_sink.add(settings.index("alerts"), alert["event"]["id"], alert, create_only=True)
+                try:
+                    alert = json.loads(raw)
+                    alert_id = alert["event"]["id"]
+                except (ValueError, KeyError, TypeError) as exc:
+                    await dead_letter(raw, f"not an alert document: {exc!r}", "index-alerts", "alerts")
+                    continue
+                by_id[alert_id] = alert
+                alerts_sink.add(settings.index("alerts"), alert_id, alert, create_only=True)
             result = await alerts_sink.flush()
             now = time.time()
             for alert_id in result.written:
@@ -169,7 +182,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
                     metrics.latency.observe(max(0.0, now - parse_rfc3339(ingested)))
             metrics.alerts_duplicate.inc(len(result.already_present))
             for source, reason in result.failed:
-                log.error("alert %s could not be indexed: %s", source["event"]["id"], reason)
+                await dead_letter(json.dumps(source).encode(), reason, "index-alerts", source["event"]["id"])
 
     @app.page("/metrics")
     class MetricsView(View):
@@ -199,8 +212,6 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         async def get(self, request: Request) -> Response:
             return self.json({"library": detectors.library.version, "patterns": detectors.pattern_statistics()})
 
-    prepared = asyncio.Event()
-
     @app.page("/healthz")
     class HealthView(View):
         async def get(self, request: Request) -> Response:
@@ -215,14 +226,18 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         async for attempt in AsyncRetrying(wait=wait_exponential(multiplier=0.5, max=15), reraise=True,
                                            before_sleep=lambda _: log.warning("Elasticsearch not ready; retrying")):
             with attempt:
-                await ensure_indices_async(pipeline.es, settings)
+                await asyncio.to_thread(prepare_indices, settings)  # before any agent writes
         background.append(asyncio.ensure_future(pattern_updates.run()))
         background.append(asyncio.ensure_future(feedback.run(next_feedback_offset)))
+        await pattern_updates.reader.caught_up.wait()
         prepared.set()
 
     @app.timer(10.0)
     async def checkpoint_models() -> None:
-        await feedback.checkpoint()
+        try:
+            await feedback.checkpoint()
+        except Exception:  # a failed checkpoint is retried on the next tick; the worker keeps going
+            log.exception("model checkpoint failed")
 
     @app.on_before_shutdown.connect
     async def close(app: faust.App, **kwargs: Any) -> None:
@@ -238,7 +253,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         metrics.consumer_lag.clear()  # partitions this worker lost in a rebalance must not linger
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
-            position = await consumer.position(tp) if hasattr(consumer, "position") else None
+            position = await consumer.position(tp)
             if highwater is not None and position is not None:
                 metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
                     max(0, highwater - position))
@@ -246,6 +261,3 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     return app
 
 
-def prepare_kafka(settings: Settings) -> None:
-    """Create the topics before the worker subscribes (Faust is told not to declare them itself)."""
-    ensure_topics(settings)

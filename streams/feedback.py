@@ -15,17 +15,18 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import ConsumerRecord
 from elasticsearch import AsyncElasticsearch, NotFoundError
+from tenacity import AsyncRetrying, retry_if_not_exception_type, wait_exponential
 
 from alerts.document import build_model_health_alert
 from detectors.detector_set import DetectorSet
 from detectors.online.drift import DriftEvent
 from streams.broadcast import BroadcastReader
 from streams.metrics import PipelineMetrics
-from streams.model_state import save_checkpoint
+from streams.model_state import ModelSnapshot, save_checkpoint
 from streams.post_documents import enriched_from_document, post_doc_id
 from trailhound.config import Settings
 from trailhound.schemas import InvalidRecord, parse_verdict
@@ -37,10 +38,11 @@ __all__ = ["FeedbackLearner"]
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 20
-POST_LOOKUP_ATTEMPTS = 10
+POST_LOOKUP_ATTEMPTS = 30  # about two and a half minutes for a post still travelling the pipeline
 VERDICT_FIELDS = ("post_id", "alert_id", "label", "analyst", "at", "note")
 
 AlertSender = Callable[[dict[str, Any]], Awaitable[None]]
+T = TypeVar("T")
 
 
 class VerdictRefused(Exception):
@@ -69,24 +71,41 @@ class FeedbackLearner:
         await self.reader.run({0: next_offset} if next_offset > 0 else None)
 
     async def handle(self, record: ConsumerRecord) -> None:
+        """Learn (or refuse) one verdict exactly once; Elasticsearch trouble is waited out, never skipped."""
         verdict: dict[str, Any] = {}
+        reason: str | None = None
+        events: list[DriftEvent] = []
         try:
             verdict = self._accept(record)
-            source = await self._find_post(verdict)
+            source = await self._patiently(self._find_post, verdict)
             events = self._learn(verdict, source)
-            outcome, reason = "learned", None
         except VerdictRefused as exc:
-            outcome, reason, events = "refused", str(exc), []
+            reason = str(exc)
             log.warning("verdict at offset %s refused: %s", record.offset, reason)
-        self.metrics.verdicts.labels(outcome=outcome).inc()
-        await self._record(record, verdict, reason)
+        self.last_offset = record.offset  # before any await: a checkpoint must never split learning and offset
+        if reason is None:
+            self.unsaved += 1
+        self.metrics.verdicts.labels(outcome="learned" if reason is None else "refused").inc()
+        await self._patiently(self._record, record, verdict, reason)
         for event in events:
             await self._raise_drift_alert(event)
-        self.last_offset = record.offset
-        if outcome == "learned":
-            self.unsaved += 1
-            if self.unsaved >= CHECKPOINT_EVERY:
+        if self.unsaved >= CHECKPOINT_EVERY:
+            try:
                 await self.checkpoint()
+            except Exception:  # retried by the worker's checkpoint timer
+                log.exception("model checkpoint failed")
+
+    async def _patiently(self, step: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run ``step``, retrying any failure but a refusal with growing pauses until it succeeds."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_not_exception_type(VerdictRefused), wait=wait_exponential(multiplier=0.5, max=30),
+            before_sleep=lambda state: log.warning("verdict handling waits: %s",
+                                                   state.outcome.exception() if state.outcome else "?"),
+            reraise=True,
+        ):
+            with attempt:
+                return await step(*args)
+        raise AssertionError("unreachable: tenacity retries until success")
 
     def _accept(self, record: ConsumerRecord) -> dict[str, Any]:
         try:
@@ -130,8 +149,11 @@ class FeedbackLearner:
         scores = {"combined": float(source.get("score") or 0.0)}
         if "patterns" in (source.get("detectors") or {}):
             scores["patterns"] = float(source["detectors"]["patterns"])
-        events = models.learn_verdict(enriched_from_document(source), verdict["label"],
-                                      source.get("pattern_ids") or (), scores)
+        try:
+            enriched = enriched_from_document(source)
+        except (KeyError, ValueError) as exc:  # the same on every worker, so all refuse alike
+            raise VerdictRefused(f"the stored post cannot be learned from: {exc!r}") from None
+        events = models.learn_verdict(enriched, verdict["label"], source.get("pattern_ids") or (), scores)
         self._export_model_metrics()
         return events
 
@@ -157,10 +179,12 @@ class FeedbackLearner:
         await self.send_alert(build_model_health_alert(event.model, event.stream, event.detail, versions, time.time()))
 
     async def checkpoint(self) -> None:
+        """Store the models with the offset of the last verdict they reflect, if anything is unsaved."""
         models = self.detectors.models
         if models is None or self.unsaved == 0:
             return
-        saved = await save_checkpoint(self.es, self.settings, models, self.last_offset, self.worker_id)
-        log.info("model checkpoint at feedback offset %s %s", self.last_offset,
+        pending, snapshot = self.unsaved, ModelSnapshot.of(models, self.last_offset)  # taken together, no await
+        saved = await save_checkpoint(self.es, self.settings, snapshot, self.worker_id)
+        self.unsaved -= pending
+        log.info("model checkpoint at feedback offset %s %s", snapshot.feedback_offset,
                  "saved" if saved else "skipped (a newer one exists)")
-        self.unsaved = 0

@@ -5,6 +5,9 @@ checkpoint writes it for all. The document carries the offset of the last verdic
 written with Elasticsearch's external versioning, so an older checkpoint can never overwrite a newer
 one. On start a worker restores the checkpoint and replays only the verdicts after it: a killed worker
 loses no learned verdict. Without a checkpoint the models are warm-started from synthetic posts.
+
+Restoring unpickles, which can run code, so a checkpoint is signed with the feedback key
+(:mod:`trailhound.signing`) and a checkpoint whose signature does not verify is never loaded.
 """
 
 from __future__ import annotations
@@ -13,21 +16,27 @@ import base64
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from elasticsearch import AsyncElasticsearch, ConflictError, Elasticsearch, NotFoundError
 
 from detectors.online.ensemble import ModelStateError, OnlineModels
 from trailhound.config import Settings
+from trailhound.signing import feedback_key, sign, verify
 
-__all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint", "save_checkpoint_sync"]
+__all__ = ["Checkpoint", "ModelSnapshot", "load_checkpoint", "save_checkpoint", "save_warm_start"]
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_ID = "online-models"
-MAPPING = {"dynamic": "false", "properties": {
-    "state": {"type": "binary"}, "feedback_offset": {"type": "long"}, "version": {"type": "keyword"},
-    "saved_at": {"type": "date", "format": "epoch_second"}, "saved_by": {"type": "keyword"},
-}}
+INDEX_BODY = {
+    "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+    "mappings": {"dynamic": "false", "properties": {
+        "state": {"type": "binary"}, "signature": {"type": "keyword", "index": False},
+        "feedback_offset": {"type": "long"}, "version": {"type": "keyword"},
+        "saved_at": {"type": "date", "format": "epoch_second"}, "saved_by": {"type": "keyword"},
+    }},
+}
 
 
 @dataclass
@@ -38,54 +47,71 @@ class Checkpoint:
     next_feedback_offset: int
 
 
+@dataclass(frozen=True)
+class ModelSnapshot:
+    """Model bytes and the last verdict offset they reflect, taken together between two verdicts."""
+
+    state: bytes
+    version: str
+    feedback_offset: int
+
+    @classmethod
+    def of(cls, models: OnlineModels, feedback_offset: int) -> ModelSnapshot:
+        return cls(models.dumps(), models.version, feedback_offset)
+
+    def document(self, settings: Settings, saved_by: str) -> dict[str, Any]:
+        return {"state": base64.b64encode(self.state).decode("ascii"),
+                "signature": sign(feedback_key(settings), self.state).decode("ascii"),
+                "feedback_offset": self.feedback_offset, "version": self.version,
+                "saved_at": int(time.time()), "saved_by": saved_by}
+
+
 def _index(settings: Settings) -> str:
     return settings.index("models")
-
-
-def _document(models: OnlineModels, feedback_offset: int, saved_by: str) -> dict[str, object]:
-    return {"state": base64.b64encode(models.dumps()).decode("ascii"), "feedback_offset": feedback_offset,
-            "version": models.version, "saved_at": int(time.time()), "saved_by": saved_by}
 
 
 def load_checkpoint(es: Elasticsearch, settings: Settings) -> Checkpoint | None:
     """The newest checkpoint, or None if there is none or it cannot be used here (logged)."""
     try:
-        found = es.get(index=_index(settings), id=CHECKPOINT_ID)
+        source = es.get(index=_index(settings), id=CHECKPOINT_ID)["_source"]
     except NotFoundError:
         return None
-    source = found["_source"]
     try:
-        models = OnlineModels.loads(base64.b64decode(source["state"]))
+        state = base64.b64decode(source["state"])
+        if not verify(feedback_key(settings), state, str(source.get("signature", "")).encode("ascii")):
+            raise ModelStateError("its signature does not match the feedback key; refusing to unpickle it")
+        models = OnlineModels.loads(state)
     except (ModelStateError, ValueError, KeyError) as exc:
         log.error("model checkpoint %s unusable (%s); starting from a warm start", source.get("version"), exc)
         return None
     return Checkpoint(models, int(source["feedback_offset"]) + 1)
 
 
-async def save_checkpoint(es: AsyncElasticsearch, settings: Settings, models: OnlineModels, feedback_offset: int,
-                          saved_by: str) -> bool:
-    """Write a checkpoint reflecting verdicts up to ``feedback_offset``; False if a newer one exists."""
+async def save_checkpoint(es: AsyncElasticsearch, settings: Settings, snapshot: ModelSnapshot, saved_by: str) -> bool:
+    """Write a snapshot; False if a checkpoint of a later verdict is already stored."""
     if not await es.indices.exists(index=_index(settings)):
-        await es.options(ignore_status=400).indices.create(
-            index=_index(settings), mappings=MAPPING, settings={"number_of_shards": 1, "number_of_replicas": 0})
+        await es.options(ignore_status=400).indices.create(index=_index(settings), **INDEX_BODY)
     try:
-        await es.index(index=_index(settings), id=CHECKPOINT_ID, document=_document(models, feedback_offset, saved_by),
-                       version=feedback_offset + 2, version_type="external")
+        await es.index(index=_index(settings), id=CHECKPOINT_ID, document=snapshot.document(settings, saved_by),
+                       version=snapshot.feedback_offset + 2, version_type="external")
     except ConflictError:
         return False
     return True
 
 
-def save_checkpoint_sync(es: Elasticsearch, settings: Settings, models: OnlineModels, saved_by: str,
-                         replace: bool = False) -> bool:
-    """Write a warm-start checkpoint (no verdicts yet); refuses to replace learned state unless ``replace``."""
-    if replace:  # external versions survive a deleted document for a while: drop the whole index
+def save_warm_start(es: Elasticsearch, settings: Settings, models: OnlineModels, replace: bool = False) -> bool:
+    """Store warm-started models (no verdicts yet); refuses to replace learned state unless ``replace``.
+
+    With ``replace``, workers started afterwards rebuild from these models plus every verdict on the
+    ``feedback`` topic, which keeps verdicts forever.
+    """
+    if replace:  # external versions outlive a deleted document for a while: drop the whole index
         es.options(ignore_status=404).indices.delete(index=_index(settings))
     if not es.indices.exists(index=_index(settings)):
-        es.options(ignore_status=400).indices.create(
-            index=_index(settings), mappings=MAPPING, settings={"number_of_shards": 1, "number_of_replicas": 0})
+        es.options(ignore_status=400).indices.create(index=_index(settings), **INDEX_BODY)
+    snapshot = ModelSnapshot.of(models, feedback_offset=-1)
     try:
-        es.index(index=_index(settings), id=CHECKPOINT_ID, document=_document(models, -1, saved_by),
+        es.index(index=_index(settings), id=CHECKPOINT_ID, document=snapshot.document(settings, "warm-start"),
                  version=1, version_type="external", refresh=True)
     except ConflictError:
         return False

@@ -14,12 +14,12 @@ import time
 from typing import Any
 
 from aiokafka import ConsumerRecord
-from kafka import KafkaProducer
 
 from detectors.detector_set import DetectorSet
 from detectors.library import LibraryError, PatternLibrary
 from streams.broadcast import BroadcastReader
 from streams.metrics import PipelineMetrics
+from streams.topics import kafka_producer
 from trailhound.config import Settings
 
 __all__ = ["LIBRARY_KEY", "PatternUpdates", "publish_library"]
@@ -37,8 +37,7 @@ def publish_library(settings: Settings, library: PatternLibrary, publisher: str)
         more = f"\n  … and {len(failures) - 20} more" if len(failures) > 20 else ""
         raise LibraryError(f"{len(failures)} pattern examples fail; not published:\n{shown}{more}")
     envelope = {"library": library.to_json(), "published_by": publisher, "published_at": time.time()}
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", max_request_size=16 << 20,
-                             compression_type="gzip", client_id="trailhound-patterns")
+    producer = kafka_producer(settings, "trailhound-patterns")
     try:
         producer.send(settings.topic("patterns"), key=LIBRARY_KEY,
                       value=json.dumps(envelope).encode("utf-8")).get(timeout=30)

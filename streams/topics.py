@@ -12,14 +12,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from trailhound.config import Settings
 
-__all__ = ["TOPICS", "TopicSpec", "ensure_topics"]
+__all__ = ["MAX_RECORD_BYTES", "TOPICS", "TopicSpec", "ensure_topics", "kafka_producer"]
 
 log = logging.getLogger(__name__)
+
+
+MAX_RECORD_BYTES = 8 * 1024 * 1024
+"""Largest record any topic takes: an enriched 256 KiB post grows to ~2.5 MB, rejected lines can be big."""
+
+TWO_WEEKS_MS = 14 * 24 * 3600 * 1000
 
 
 @dataclass(frozen=True)
@@ -30,11 +37,15 @@ class TopicSpec:
     purpose: str
     compacted: bool = False
     single_partition: bool = False
+    keep_forever: bool = False
 
     def config(self) -> dict[str, str]:
+        config = {"max.message.bytes": str(MAX_RECORD_BYTES)}
         if self.compacted:
-            return {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1", "segment.ms": "600000"}
-        return {"retention.ms": str(14 * 24 * 3600 * 1000)}
+            config.update({"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1", "segment.ms": "600000"})
+        else:
+            config["retention.ms"] = "-1" if self.keep_forever else str(TWO_WEEKS_MS)
+        return config
 
 
 TOPICS: tuple[TopicSpec, ...] = (
@@ -42,7 +53,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("posts.enriched", "normalised posts with extracted entities, keyed by entity"),
     TopicSpec("posts.dlq", "rejected input with the reason in headers and the original bytes as value"),
     TopicSpec("alerts", "scored, explained alerts keyed by event.id"),
-    TopicSpec("feedback", "analysts' verdicts; every worker reads all of it", single_partition=True),
+    TopicSpec("feedback", "analysts' verdicts; every worker reads all of it, models are rebuilt from it",
+              single_partition=True, keep_forever=True),
     TopicSpec("feedback.dlq", "rejected verdicts with the reason"),
     TopicSpec("patterns", "published pattern-library versions (latest wins)", compacted=True,
               single_partition=True),
@@ -80,3 +92,18 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str]:
         return created
     finally:
         admin.close()
+
+
+def kafka_producer(settings: Settings, client_id: str) -> KafkaProducer:
+    """A producer for the command-line tools: durable (all replicas, idempotent), batched and compressed."""
+    return KafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=20,
+        batch_size=256 * 1024,
+        compression_type="gzip",
+        max_request_size=MAX_RECORD_BYTES,
+        retries=10,
+        client_id=client_id,
+    )

@@ -17,19 +17,15 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 from detectors.detector_set import DetectorSet
 from detectors.library import PatternLibrary
 from detectors.online.ensemble import OnlineModels
-from detectors.online.warm import warm_start_synthetic
+from detectors.online.warm import WARM_START_POSTS, WARM_START_SEED, warm_start_synthetic
 from streams.app import build_app
 from streams.model_state import Checkpoint, load_checkpoint
 from streams.topics import ensure_topics
 from trailhound.config import Settings
 
-__all__ = ["BUNDLED_PATTERNS", "WARM_START_POSTS", "WARM_START_SEED", "build_detectors", "restore_models",
-           "run_worker"]
+__all__ = ["BUNDLED_PATTERNS", "build_detectors", "restore_models", "run_worker"]
 
 log = logging.getLogger(__name__)
-
-WARM_START_POSTS = 4000
-WARM_START_SEED = 0
 
 BUNDLED_PATTERNS = Path(__file__).resolve().parent.parent / "detectors" / "patterns"
 

@@ -21,10 +21,9 @@ import pytest
 from elasticsearch import Elasticsearch
 from kafka.admin import KafkaAdminClient
 
-from tests.helpers import free_port
+from tests.helpers import ROOT, answers, free_port
 from trailhound.config import Settings
-
-ROOT = Path(__file__).resolve().parent.parent
+from trailhound.provision import prepare_servers
 
 
 @pytest.fixture(scope="session")
@@ -90,13 +89,13 @@ class WorkerProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                if httpx.get(self.base_url + "/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
+            if answers(self.base_url + "/healthz"):
+                return
             time.sleep(0.5)
         raise RuntimeError(f"worker not ready after {timeout_s}s:\n{self.log_tail()}")
+
+    def healthz(self) -> dict:
+        return httpx.get(self.base_url + "/healthz", timeout=5).json()
 
     def metrics(self) -> str:
         return httpx.get(self.base_url + "/metrics", timeout=5).text
@@ -132,6 +131,14 @@ def start_worker(stack_settings: Settings, tmp_path: Path) -> Iterator[Callable[
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture
+def settings(stack_settings: Settings) -> Settings:
+    """A namespace of its own for one test (topics and indices prepared), so its counts are exact."""
+    own = stack_settings.with_namespace(f"{stack_settings.namespace}x{uuid.uuid4().hex[:8]}")
+    prepare_servers(own)
+    return own
 
 
 @pytest.fixture

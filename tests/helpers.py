@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
+from elasticsearch import Elasticsearch, NotFoundError
 from kafka import KafkaConsumer, TopicPartition
 
 from trailhound.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 T = TypeVar("T")
 
@@ -65,3 +72,41 @@ RISKY_BODY = (
     "available 24/7, ask for her when you call. Text five five five, zero one two three four."
 )
 BENIGN_BODY = "Farmers market this Saturday: fresh produce, new potatoes and young carrots. Open 8 to 2."
+
+
+def answers(url: str) -> bool:
+    """Whether an HTTP endpoint answers 200 right now."""
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment a ``trailhound`` command needs to work on the test's namespace."""
+    return {"KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "ELASTICSEARCH_URL": settings.elasticsearch_url,
+            "TRAILHOUND_NAMESPACE": settings.namespace, "TRAILHOUND_CACHE": str(settings.cache_dir),
+            "PATH": "/usr/bin:/bin", "HOME": str(Path.home()), **extra}
+
+
+def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``trailhound ARGS`` as a user would, against the test's namespace."""
+    return subprocess.run([sys.executable, "-m", "trailhound", *args], cwd=ROOT, env=cli_env(settings),
+                          capture_output=True, timeout=120, text=True)
+
+
+def alerts_for(es: Elasticsearch, settings: Settings, post_key: str | None = None) -> list[dict[str, Any]]:
+    """Alerts indexed so far, all of them or those about one post."""
+    es.indices.refresh(index=settings.index("alerts"))
+    query = {"term": {"trailhound.post_ids": post_key}} if post_key else {"match_all": {}}
+    hits = es.search(index=settings.index("alerts"), query=query, size=1000)["hits"]["hits"]
+    return [h["_source"] for h in hits]
+
+
+def posts_indexed(es: Elasticsearch, settings: Settings) -> int:
+    """Posts in the posts indices (0 before the first monthly index exists)."""
+    try:
+        es.indices.refresh(index=settings.index("posts"))
+        return es.count(index=settings.index("posts"))["count"]
+    except NotFoundError:
+        return 0

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from detectors.online.warm import WARM_START_POSTS, WARM_START_SEED
 from trailhound.config import Settings, SettingsError
 
 __all__ = ["main"]
@@ -258,21 +259,21 @@ def synth(
 
 @app.command("warm-start")
 def warm_start(
-    n: Annotated[int, typer.Option("--n", min=100, help="Synthetic posts to learn from")] = 4000,
-    seed: Annotated[int, typer.Option(help="Generator seed")] = 0,
+    n: Annotated[int, typer.Option("--n", min=100, help="Synthetic posts to learn from")] = WARM_START_POSTS,
+    seed: Annotated[int, typer.Option(help="Generator seed")] = WARM_START_SEED,
     replace: Annotated[bool, typer.Option(help="Replace models that already learned verdicts")] = False,
 ) -> None:
     """Train the initial online models on synthetic labelled posts and store them for every worker."""
     from elasticsearch import Elasticsearch
 
     from detectors.online.warm import warm_start_synthetic
-    from streams.model_state import save_checkpoint_sync
+    from streams.model_state import save_warm_start
 
     config = settings()
     models = warm_start_synthetic(n=n, seed=seed)
     es = Elasticsearch(config.elasticsearch_url, request_timeout=60)
     try:
-        saved = save_checkpoint_sync(es, config, models, saved_by="warm-start", replace=replace)
+        saved = save_warm_start(es, config, models, replace=replace)
     finally:
         es.close()
     if not saved:

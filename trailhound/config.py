@@ -8,34 +8,43 @@ same code runs on a laptop demo, in CI and on a partner's servers. Nothing else 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 __all__ = ["Settings", "SettingsError"]
+
+
+T = TypeVar("T")
+
+DEFAULT_MAX_POST_BYTES = 256 * 1024
 
 
 class SettingsError(ValueError):
     """An environment variable holds a value Trailhound cannot use."""
 
 
-def _int(env: dict[str, str], name: str, default: int) -> int:
+def _number(env: dict[str, str], name: str, default: T, kind: Callable[[str], T], what: str) -> T:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError as exc:
-        raise SettingsError(f"{name}={raw!r} is not a whole number") from exc
+        raise SettingsError(f"{name}={raw!r} is not {what}") from exc
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    return _number(env, name, default, int, "a whole number")
 
 
 def _float(env: dict[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name}={raw!r} is not a number") from exc
+    return _number(env, name, default, float, "a number")
+
+
+def _default_cache() -> Path:
+    return Path.home() / ".cache" / "trailhound"
 
 
 @dataclass(frozen=True)
@@ -44,13 +53,14 @@ class Settings:
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     elasticsearch_url: str = "http://127.0.0.1:9200"
-    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "trailhound")
+    cache_dir: Path = field(default_factory=_default_cache)
     namespace: str = ""
     partitions: int = 4
+    bind_host: str = "127.0.0.1"
     worker_web_port: int = 6066
     ingest_http_port: int = 8088
     alert_threshold: float = 0.5
-    max_post_bytes: int = 256 * 1024
+    max_post_bytes: int = DEFAULT_MAX_POST_BYTES
     kafka_heap: str = "512m"
     elasticsearch_heap: str = "512m"
     analysts: tuple[str, ...] = ()
@@ -63,10 +73,10 @@ class Settings:
         settings = cls(
             kafka_bootstrap=env.get("KAFKA_BOOTSTRAP", cls.kafka_bootstrap),
             elasticsearch_url=env.get("ELASTICSEARCH_URL", cls.elasticsearch_url).rstrip("/"),
-            cache_dir=Path(env["TRAILHOUND_CACHE"]) if env.get("TRAILHOUND_CACHE") else
-            Path.home() / ".cache" / "trailhound",
+            cache_dir=Path(env["TRAILHOUND_CACHE"]) if env.get("TRAILHOUND_CACHE") else _default_cache(),
             namespace=env.get("TRAILHOUND_NAMESPACE", ""),
             partitions=_int(env, "TRAILHOUND_PARTITIONS", cls.partitions),
+            bind_host=env.get("TRAILHOUND_BIND", cls.bind_host),
             worker_web_port=_int(env, "TRAILHOUND_WORKER_PORT", cls.worker_web_port),
             ingest_http_port=_int(env, "TRAILHOUND_INGEST_PORT", cls.ingest_http_port),
             alert_threshold=_float(env, "TRAILHOUND_ALERT_THRESHOLD", cls.alert_threshold),

@@ -9,17 +9,19 @@ from stack.manager import up
 from streams.topics import ensure_topics
 from trailhound.config import Settings
 
-__all__ = ["prepare_stack", "prepare_servers"]
+__all__ = ["prepare_indices", "prepare_servers", "prepare_stack"]
+
+
+def prepare_indices(settings: Settings) -> None:
+    """Index templates and alias-backed indices (an early write without them would make a plain index)."""
+    with Elasticsearch(settings.elasticsearch_url, request_timeout=30) as es:
+        ensure_indices(es, settings)
 
 
 def prepare_servers(settings: Settings) -> list[str]:
     """Create missing topics and install index templates on running servers; return topics created."""
     created = ensure_topics(settings)
-    es = Elasticsearch(settings.elasticsearch_url, request_timeout=30)
-    try:
-        ensure_indices(es, settings)
-    finally:
-        es.close()
+    prepare_indices(settings)
     return created
 
 

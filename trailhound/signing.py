@@ -26,10 +26,20 @@ def feedback_key(settings: Settings) -> bytes:
     path = settings.cache_dir / "feedback.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        scratch = path.with_name(f".feedback.key.{os.getpid()}")
+        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
-    return path.read_text().strip().encode("utf-8")
+        try:  # link is atomic and never replaces: of two processes racing, both end up with the winner's key
+            os.link(scratch, path)
+        except FileExistsError:
+            pass
+        finally:
+            scratch.unlink()
+    key = path.read_text().strip().encode("utf-8")
+    if len(key) < 32:
+        raise ValueError(f"the feedback key in {path} is too short; delete the file to create a new one")
+    return key
 
 
 def sign(key: bytes, value: bytes) -> bytes:

@@ -14,7 +14,7 @@ def iso(ts: float) -> str:
 
 def parse_rfc3339(value: str) -> float:
     """Epoch seconds of an RFC 3339 timestamp; a timestamp without zone is taken as UTC."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    parsed = datetime.fromisoformat(value.strip().upper().replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()

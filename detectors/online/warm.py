@@ -14,7 +14,10 @@ from typing import Any
 from detectors.online.ensemble import OnlineModels
 from trailhound.synth import generate
 
-__all__ = ["enrich_raw", "synthetic_training_set", "warm_start_synthetic"]
+__all__ = ["WARM_START_POSTS", "WARM_START_SEED", "enrich_raw", "synthetic_training_set", "warm_start_synthetic"]
+
+WARM_START_POSTS = 4000
+WARM_START_SEED = 0
 
 Enricher = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -34,7 +37,7 @@ def synthetic_training_set(n: int, seed: int, enrich: Enricher | None = None) ->
         yield enrich(post), post["synthetic_label"]
 
 
-def warm_start_synthetic(n: int = 4000, seed: int = 0, enrich: Enricher | None = None,
+def warm_start_synthetic(n: int = WARM_START_POSTS, seed: int = WARM_START_SEED, enrich: Enricher | None = None,
                          **components: Any) -> OnlineModels:
     """Fresh :class:`OnlineModels` trained on ``n`` synthetic posts (about 2 s per 1,000 posts)."""
     return OnlineModels.warm_start(synthetic_training_set(n, seed, enrich), **components)

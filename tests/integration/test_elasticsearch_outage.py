@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import time
-import uuid
 from urllib.parse import urlparse
 
-from tests.helpers import BENIGN_BODY, RISKY_BODY, free_port, jsonl, post, wait_for
-from tests.integration.test_pipeline import alerts_for, posts_indexed, run_cli
+from tests.helpers import BENIGN_BODY, RISKY_BODY, alerts_for, free_port, jsonl, post, posts_indexed, run_cli, wait_for
 from tests.tcp_proxy import TcpProxy
-from trailhound.provision import prepare_servers
 
 
-def test_posts_and_alerts_written_during_an_outage_arrive_after_it(stack_settings, start_worker, es, tmp_path):
-    settings = stack_settings.with_namespace(f"{stack_settings.namespace}o{uuid.uuid4().hex[:6]}")
-    prepare_servers(settings)
+def test_posts_and_alerts_written_during_an_outage_arrive_after_it(settings, start_worker, es, tmp_path):
     target = urlparse(settings.elasticsearch_url)
     proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 9200, free_port())
     proxy.start()

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import httpx
 import pytest
 from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
-from tests.helpers import BENIGN_BODY, RISKY_BODY, jsonl, post, read_topic, wait_for
-from tests.integration.test_pipeline import alerts_for, posts_indexed, run_cli
-from trailhound.config import Settings
-from trailhound.provision import prepare_servers
+from tests.helpers import BENIGN_BODY, RISKY_BODY, alerts_for, jsonl, post, posts_indexed, read_topic, run_cli, wait_for
 
 ANALYSTS = {"TRAILHOUND_ANALYSTS": "ana,bo"}
 CODE_WORD = "quillfeather"
-
-
-@pytest.fixture
-def settings(stack_settings: Settings) -> Settings:
-    own = stack_settings.with_namespace(f"{stack_settings.namespace}f{uuid.uuid4().hex[:6]}")
-    prepare_servers(own)
-    return own
 
 
 def score(worker, body: str) -> dict:
@@ -33,7 +22,7 @@ def score(worker, body: str) -> dict:
 
 
 def models_version(worker) -> str:
-    return httpx.get(worker.base_url + "/healthz", timeout=5).json()["versions"]["models"]
+    return worker.healthz()["versions"]["models"]
 
 
 def verdict(post_id: str, label: str, analyst: str = "ana") -> dict:
@@ -66,14 +55,27 @@ def test_verdicts_teach_every_worker_and_survive_a_killed_worker(settings, start
     assert 'trailhound_verdicts_total{outcome="learned"} 12.0' in first.metrics()
     assert 'trailhound_model_metric{' in first.metrics()
 
+    def checkpointed_offset() -> int | None:
+        found = es.options(ignore_status=404).get(index=settings.index("models"), id="online-models")
+        return found["_source"]["feedback_offset"] if found.get("found") else None
+
+    wait_for(lambda: checkpointed_offset() == 11, timeout_s=40, what="a checkpoint of all 12 verdicts")
+    (tmp_path / "more.jsonl").write_text(
+        "".join(json.dumps(verdict(f"c-{n}", "trafficking", "bo")) + "\n" for n in range(2)))
+    assert run_cli(settings, "feedback", str(tmp_path / "more.jsonl")).returncode == 0
+    learned = start_version.rsplit("+", 1)[0] + "+14"
+    wait_for(lambda: models_version(second) == learned, what="the two later verdicts learned")
+
     first.stop(kill=True)
     replacement = start_worker(settings, ANALYSTS)
-    assert models_version(replacement) == learned
-    assert score(replacement, probe)["detectors"]["text_model"] == pytest.approx(after[1], abs=0.05)
+    assert models_version(replacement) == learned, "checkpoint restored and the later verdicts replayed"
+    assert "replaying verdicts from offset 12" in replacement.log_tail(200)
+    assert score(replacement, probe)["detectors"]["text_model"] == pytest.approx(
+        score(second, probe)["detectors"]["text_model"], abs=0.05)
 
     es.indices.refresh(index=settings.index("feedback"))
     stored = es.search(index=settings.index("feedback"), query={"term": {"learned": True}}, size=0)
-    assert stored["hits"]["total"]["value"] == 12, "every verdict is kept for rebuilding and audit"
+    assert stored["hits"]["total"]["value"] == 14, "every verdict is kept for rebuilding and audit"
 
 
 def test_false_alarm_verdicts_lower_a_noisy_patterns_weight(settings, start_worker, es, tmp_path):

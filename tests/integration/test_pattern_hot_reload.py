@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import uuid
 from pathlib import Path
 
-import httpx
 from kafka import KafkaProducer
 
 from streams.pattern_updates import LIBRARY_KEY
 from streams.worker import BUNDLED_PATTERNS
-from tests.helpers import jsonl, post, wait_for
-from tests.integration.test_pipeline import alerts_for, posts_indexed, run_cli
-from trailhound.provision import prepare_servers
+from tests.helpers import alerts_for, jsonl, post, posts_indexed, run_cli, wait_for
 
 CODE_PHRASE = "bluebird parcel"
 NEW_PATTERN = f"""
@@ -39,12 +35,10 @@ def library_with_new_pattern(tmp_path: Path, broken_example: bool = False) -> Pa
 
 
 def version_of(worker) -> str:
-    return httpx.get(worker.base_url + "/healthz", timeout=5).json()["versions"]["patterns"]
+    return worker.healthz()["versions"]["patterns"]
 
 
-def test_published_library_changes_what_a_running_worker_flags(stack_settings, start_worker, es, tmp_path):
-    settings = stack_settings.with_namespace(f"{stack_settings.namespace}p{uuid.uuid4().hex[:6]}")
-    prepare_servers(settings)
+def test_published_library_changes_what_a_running_worker_flags(settings, start_worker, es, tmp_path):
     worker = start_worker(settings)
     first_version = version_of(worker)
     body = f"Weekend special, ask about the {CODE_PHRASE}. Serious buyers only."
@@ -68,9 +62,7 @@ def test_published_library_changes_what_a_running_worker_flags(stack_settings, s
             if i["pattern_id"] == "coercion.test_bluebird_parcel"] == [CODE_PHRASE]
 
 
-def test_bad_libraries_are_refused_and_the_worker_keeps_the_last_good_one(stack_settings, start_worker, tmp_path):
-    settings = stack_settings.with_namespace(f"{stack_settings.namespace}q{uuid.uuid4().hex[:6]}")
-    prepare_servers(settings)
+def test_bad_libraries_are_refused_and_the_worker_keeps_the_last_good_one(settings, start_worker, tmp_path):
     worker = start_worker(settings)
     version = version_of(worker)
 

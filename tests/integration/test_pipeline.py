@@ -5,48 +5,24 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
-from pathlib import Path
 
 import httpx
-import pytest
-from elasticsearch import Elasticsearch, NotFoundError
 
-from tests.conftest import ROOT
-from tests.helpers import BENIGN_BODY, RISKY_BODY, free_port, jsonl, post, read_topic, wait_for
-from trailhound.config import Settings
-from trailhound.provision import prepare_servers
-
-
-@pytest.fixture
-def settings(stack_settings: Settings) -> Settings:
-    """A namespace of its own for each test, so counts are exact."""
-    own = stack_settings.with_namespace(f"{stack_settings.namespace}x{uuid.uuid4().hex[:6]}")
-    prepare_servers(own)
-    return own
-
-
-def run_cli(settings: Settings, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    env = {"KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "ELASTICSEARCH_URL": settings.elasticsearch_url,
-           "TRAILHOUND_NAMESPACE": settings.namespace, "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
-    return subprocess.run([sys.executable, "-m", "trailhound", *args], cwd=ROOT, env=env, input=stdin,
-                          capture_output=True, timeout=120, text=stdin is None)
-
-
-def alerts_for(es: Elasticsearch, settings: Settings, post_key: str | None = None) -> list[dict]:
-    es.indices.refresh(index=settings.index("alerts"))
-    query = {"term": {"trailhound.post_ids": post_key}} if post_key else {"match_all": {}}
-    hits = es.search(index=settings.index("alerts"), query=query, size=1000)["hits"]["hits"]
-    return [h["_source"] for h in hits]
-
-
-def posts_indexed(es: Elasticsearch, settings: Settings) -> int:
-    """Posts in the posts indices (0 before the first monthly index exists)."""
-    try:
-        es.indices.refresh(index=settings.index("posts"))
-        return es.count(index=settings.index("posts"))["count"]
-    except NotFoundError:
-        return 0
+from tests.helpers import (
+    BENIGN_BODY,
+    RISKY_BODY,
+    ROOT,
+    alerts_for,
+    answers,
+    cli_env,
+    free_port,
+    jsonl,
+    post,
+    posts_indexed,
+    read_topic,
+    run_cli,
+    wait_for,
+)
 
 
 def test_risky_post_becomes_an_explained_alert_and_a_benign_one_does_not(settings, start_worker, es, tmp_path):
@@ -123,20 +99,18 @@ def test_metrics_endpoint_reports_the_counts(settings, start_worker, tmp_path):
     text = wait_for(alert_counted, what="the alert counted")
     assert 'trailhound_posts_consumed_total{stage="enrich"} 3.0' in text
     assert "trailhound_end_to_end_latency_seconds_count 1.0" in text
-    assert "trailhound_consumer_lag" in text
+    assert 'trailhound_consumer_lag{partition="' in text, "lag is reported per partition the worker owns"
 
 
 def test_http_ingest_and_alerts_list(settings, start_worker, tmp_path):
     start_worker(settings)
     port = free_port()
-    env = {"KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "ELASTICSEARCH_URL": settings.elasticsearch_url,
-           "TRAILHOUND_NAMESPACE": settings.namespace, "TRAILHOUND_INGEST_PORT": str(port),
-           "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+    env = cli_env(settings, TRAILHOUND_INGEST_PORT=str(port))
     server = subprocess.Popen([sys.executable, "-m", "trailhound", "ingest-server"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _ok(url + "/healthz"), what="the ingest server")
+        wait_for(lambda: answers(url + "/healthz"), what="the ingest server")
         one = httpx.post(url + "/posts", json=post("h-1", RISKY_BODY), timeout=30)
         assert one.status_code == 202 and one.json()["accepted"] == 1
         lines = jsonl(post("h-2", BENIGN_BODY)) + b'{"id": "h-3"}\n'
@@ -160,9 +134,3 @@ def test_http_ingest_and_alerts_list(settings, start_worker, tmp_path):
     assert [a["trailhound"]["post_ids"] for a in found] == [["test-board:h-1"]]
     assert len(read_topic(settings, "posts.dlq")) == 2
 
-
-def _ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False

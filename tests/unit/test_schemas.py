@@ -35,12 +35,19 @@ def test_a_complete_post_is_accepted_and_unknown_fields_are_kept():
     (encoded(body="   "), "blank"),
     (encoded(id=5), "post.id must be string"),
     (encoded(posted_at="last tuesday"), "date-time"),
+    (encoded(posted_at="2026-06-30T23:59:60Z"), "not a valid RFC 3339 date"),
+    (encoded(posted_at="0001-01-01T00:00:00Z"), "before 1990"),
+    (encoded(posted_at="2999-01-01T00:00:00Z"), "in the future"),
     (encoded(images=[{"phash": "nothex"}]), "phash"),
     (encoded(contact={"phones": "555-0100"}), "post.contact.phones must be array"),
     (b'{"id": "x", "body": "\xff"}', "not valid UTF-8"),
 ])
 def test_invalid_posts_are_rejected_with_a_reason_naming_the_problem(raw, expected):
     assert expected in reason_for(raw)
+
+
+def test_lower_case_rfc3339_dates_are_accepted():
+    assert parse_post(encoded(posted_at="2026-11-20t10:00:00z"))["posted_at"] == "2026-11-20t10:00:00z"
 
 
 def test_oversize_posts_are_rejected_before_parsing():

@@ -9,12 +9,17 @@ cheaper per post than an interpreting validator at thousands of posts per second
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import fastjsonschema
+
+from trailhound.config import DEFAULT_MAX_POST_BYTES
+from trailhound.timefmt import parse_rfc3339
 
 __all__ = [
     "InvalidRecord",
@@ -24,8 +29,6 @@ __all__ = [
     "post_key",
     "validate_alert",
 ]
-
-DEFAULT_MAX_POST_BYTES = 256 * 1024
 
 
 class InvalidRecord(ValueError):
@@ -78,7 +81,24 @@ def parse_post(raw: bytes | str, max_bytes: int = DEFAULT_MAX_POST_BYTES) -> dic
     _check("post", post, "post")
     if not post["body"].strip():
         raise InvalidRecord("post.body is blank")
+    _check_posted_at(post["posted_at"])
     return post
+
+
+EARLIEST_POST = datetime(1990, 1, 1, tzinfo=UTC).timestamp()
+FUTURE_SLACK_S = 2 * 24 * 3600
+
+
+def _check_posted_at(value: str) -> None:
+    """A real date between 1990 and two days from now (clock skew), so indices by month stay bounded."""
+    try:
+        ts = parse_rfc3339(value)
+    except ValueError:
+        raise InvalidRecord(f"post.posted_at: {value!r} is not a valid RFC 3339 date") from None
+    if ts < EARLIEST_POST:
+        raise InvalidRecord(f"post.posted_at: {value!r} is before 1990")
+    if ts > time.time() + FUTURE_SLACK_S:
+        raise InvalidRecord(f"post.posted_at: {value!r} is in the future")
 
 
 def parse_verdict(raw: bytes | str) -> dict[str, Any]:
