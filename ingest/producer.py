@@ -36,14 +36,13 @@ class IngestCounts:
     accepted: int = 0
     rejected: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    first_seen: dict[str, str] = field(default_factory=dict)
+    """Each distinct reason → where it first happened (``file:line``), for the report to the sender."""
 
-    def reject(self, reason: str) -> None:
+    def reject(self, reason: str, origin: str) -> None:
         self.rejected += 1
-        family = reason.split(":", 1)[0]
-        self.reasons[family] = self.reasons.get(family, 0) + 1
-
-    def to_json(self) -> dict[str, Any]:
-        return {"accepted": self.accepted, "rejected": self.rejected, "reasons": self.reasons}
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+        self.first_seen.setdefault(reason, origin)
 
 
 def dead_letter_headers(reason: str, stage: str, origin: str) -> list[tuple[str, bytes]]:
@@ -77,7 +76,7 @@ class PostIngestor:
                 headers.append(("truncated_from", str(len(raw)).encode("ascii")))
                 raw = raw[:DEAD_LETTER_KEEP_BYTES]
             self._queue(self.dlq_topic, origin.encode(), raw, headers)
-            counts.reject(exc.reason)
+            counts.reject(exc.reason, origin)
             return exc.reason
         value = json.dumps(post, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         self._queue(self.raw_topic, post_key(post).encode("utf-8"), value, [])

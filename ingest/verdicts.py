@@ -35,7 +35,7 @@ def send_verdicts(settings: Settings, path: Path) -> IngestCounts:
                 try:
                     verdict = parse_verdict(line)
                 except InvalidRecord as exc:
-                    counts.reject(exc.reason)
+                    counts.reject(exc.reason, origin)
                     futures.append(producer.send(settings.topic("feedback.dlq"), key=origin.encode(), value=line,
                                                  headers=dead_letter_headers(exc.reason, "feedback", origin)))
                     continue

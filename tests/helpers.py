@@ -84,9 +84,12 @@ def answers(url: str) -> bool:
 
 def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment a ``trailhound`` command needs to work on the test's namespace."""
-    return {"KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "ELASTICSEARCH_URL": settings.elasticsearch_url,
-            "TRAILHOUND_NAMESPACE": settings.namespace, "TRAILHOUND_CACHE": str(settings.cache_dir),
-            "PATH": "/usr/bin:/bin", "HOME": str(Path.home()), **extra}
+    env = {"KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "ELASTICSEARCH_URL": settings.elasticsearch_url,
+           "TRAILHOUND_NAMESPACE": settings.namespace, "TRAILHOUND_CACHE": str(settings.cache_dir),
+           "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+    if settings.feedback_key:  # workers and the verdict command must sign with the same key
+        env["TRAILHOUND_FEEDBACK_KEY"] = settings.feedback_key
+    return {**env, **extra}
 
 
 def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:

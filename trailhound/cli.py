@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from detectors.online.warm import WARM_START_POSTS, WARM_START_SEED
+from ingest.producer import IngestCounts
 from trailhound.config import Settings, SettingsError
 
 __all__ = ["main"]
@@ -30,7 +31,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(patterns_app, name="patterns")
 
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 200)  # piped output is not cut to 80 columns
 err = Console(stderr=True)
 
 
@@ -40,6 +41,15 @@ def settings() -> Settings:
     except SettingsError as exc:
         err.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
+
+
+def show_reasons(counts: IngestCounts, most: int = 10) -> None:
+    """Why lines were rejected, most frequent first, each with where it first happened."""
+    ranked = sorted(counts.reasons.items(), key=lambda item: -item[1])
+    for reason, count in ranked[:most]:
+        out.print(f"  {count} × {reason} (first: {counts.first_seen[reason]})")
+    if len(ranked) > most:
+        out.print(f"  … and {len(ranked) - most} more reasons (the reason header of each dead letter says it)")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -80,7 +90,7 @@ def stack_status() -> None:
     from trailhound.background import pid_of
 
     config = settings()
-    out.print(status(config))
+    out.print(str(status(config)))
     for name in ("worker", "ingest-server"):
         pid = pid_of(config, name)
         out.print(f"{name}: {'running, pid ' + str(pid) if pid else 'not running'}")
@@ -121,8 +131,7 @@ def ingest(
     except Exception as exc:  # kafka-python raises NoBrokersAvailable etc. when Kafka is unreachable
         raise fail(f"cannot reach Kafka at {config.kafka_bootstrap}: {exc}") from None
     out.print(f"accepted {counts.accepted}, rejected {counts.rejected} (sent to {config.topic('posts.dlq')})")
-    for reason, count in sorted(counts.reasons.items()):
-        out.print(f"  {count} × {reason}")
+    show_reasons(counts)
 
 
 @app.command("ingest-server")
@@ -153,7 +162,8 @@ def alerts_list(
         for alert in found:
             sys.stdout.write(json.dumps(alert, ensure_ascii=False) + "\n")
         return
-    table = Table(title=f"{len(found)} alerts")
+    more = " (newest; --limit for more)" if len(found) == limit else ""
+    table = Table(title=f"{len(found)} alerts{more}")
     for column in ("time", "severity", "score", "post", "evidence"):
         table.add_column(column)
     for alert in found:
@@ -213,7 +223,8 @@ def patterns_stats(
     rows = [r for r in data["patterns"] if show_all or r["verdicts"]]
     rows.sort(key=lambda r: (r["precision"] if r["precision"] is not None else 2.0, r["pattern_id"]))
     table = Table(title=f"library {data['library']}: {len(rows)} patterns" + ("" if show_all else " with verdicts"))
-    for column in ("pattern", "category", "weight", "learned weight", "verdicts", "precision"):
+    table.add_column("pattern", overflow="fold")
+    for column in ("category", "weight", "learned weight", "verdicts", "precision"):
         table.add_column(column)
     for r in rows:
         precision = "" if r["precision"] is None else f"{r['precision']:.2f}"
@@ -236,8 +247,7 @@ def feedback(path: Annotated[Path, typer.Argument(help="JSON lines of verdicts (
         raise fail(f"cannot send verdicts to Kafka at {config.kafka_bootstrap}: {exc}") from None
     out.print(f"sent {counts.accepted} verdicts, rejected {counts.rejected} (sent to "
               f"{config.topic('feedback.dlq')})")
-    for reason, count in sorted(counts.reasons.items()):
-        out.print(f"  {count} × {reason}")
+    show_reasons(counts)
 
 
 @app.command()

@@ -7,6 +7,8 @@ same alert ids, so no alert appears twice.
 
 from __future__ import annotations
 
+import shutil
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -56,6 +58,17 @@ def _wait_for_alerts(es: Elasticsearch, settings: Settings, quiet_s: float = 6.0
     return max(last, 0)
 
 
+def _command() -> str:
+    """How the user can call ``trailhound`` from here (the virtual environment may not be active)."""
+    script = Path(sys.executable).parent / "trailhound"
+    if shutil.which("trailhound") == str(script):
+        return "trailhound"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
 def run_demo(settings: Settings, console: Console, feed: Path = SAMPLE_FEED) -> None:
     console.rule("Trailhound demo")
     console.print("1/4 starting Kafka and Elasticsearch (first run downloads them with mvn: a few minutes)…")
@@ -83,9 +96,11 @@ def run_demo(settings: Settings, console: Console, feed: Path = SAMPLE_FEED) -> 
         for indicator in alert["trailhound"]["indicators"][:3]:
             console.print(f"      {indicator['category']}: “{indicator['evidence']}”")
     console.rule("Where to look")
-    console.print("alerts on the command line   trailhound alerts list --severity high")
+    cli = _command()
+    console.print(f"alerts on the command line   {cli} alerts list --severity high")
     console.print(f"alerts in Elasticsearch      {settings.elasticsearch_url}/{settings.index('alerts')}/_search?q=*")
     console.print(f"worker metrics (Prometheus)  http://127.0.0.1:{settings.worker_web_port}/metrics")
     console.print(f"push posts over HTTP         POST http://127.0.0.1:{settings.ingest_http_port}/posts")
     console.print(f"logs                         {settings.cache_dir / 'logs'}")
-    console.print("stop everything              trailhound stack down   (or: make down)")
+    console.print(f"teach the models             {cli} feedback verdicts.jsonl   (see README: Learning from analysts)")
+    console.print(f"stop everything              {cli} stack down   (or: make down)")

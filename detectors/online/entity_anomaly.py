@@ -69,12 +69,16 @@ class EntityWindow:
         self.last_seen = 0.0
 
     def describe(self, ts: float, city: str, fingerprint: int) -> dict[str, float]:
-        """Raw counts over the window ending at ``ts``, counting the event ``(ts, city, fingerprint)``."""
-        day = [e for e in self.events if ts - _DAY <= e[0] <= ts]
+        """Raw counts over the window ending at ``ts``, counting the event ``(ts, city, fingerprint)``.
+
+        A replayed post (the same event already in the window) is counted once, not twice.
+        """
+        event = (ts, city, fingerprint)
+        day = [e for e in self.events if ts - _DAY <= e[0] <= ts and e != event]
         cities = {e[1] for e in day if e[1]} | ({city} if city else set())
         texts = {e[2] for e in day} | {fingerprint}
         hour = sum(1 for e in day if e[0] >= ts - _HOUR)
-        previous = max((e[0] for e in self.events if e[0] <= ts), default=None)
+        previous = max((e[0] for e in self.events if e[0] <= ts and e != event), default=None)
         gap_h = (ts - previous) / _HOUR if previous is not None else None
         return {
             "posts_1h": float(hour + 1),
@@ -205,12 +209,13 @@ class EntityAnomaly:
         """Add the post to its entity's window and teach the trees what this behaviour looks like."""
         (key, ts, city, fp, raw), raw_score = self._raw(post)
         self._last = None
-        x = _features(raw)
+        window = self._entities.get(key)
+        if window is not None and (ts, city, fp) in window.events:
+            return  # a replay (after a restart, or a file ingested twice) teaches nothing new
         self._median.update(raw_score)
         self._high.update(raw_score)
-        self.model.learn_one(x)
+        self.model.learn_one(_features(raw))
         self.learned += 1
-        window = self._entities.get(key)
         if window is None:
             window = self._entities[key] = EntityWindow(self.max_events)
         else:

@@ -187,7 +187,7 @@ class TextModel:
                 evidence=evidence,
                 span=span,
                 weight=weight,
-                description="word or flag the text model learned from analysts' verdicts",
+                description="wording that raised the text model's score (learned from labelled examples and verdicts)",
             ))
         return tuple(out)
 

@@ -137,10 +137,13 @@ def test_verdicts_from_unknown_sources_are_refused_and_recorded(settings, start_
 
 def test_a_shift_in_scores_raises_a_model_health_alert(settings, start_worker, es: Elasticsearch, tmp_path):
     start_worker(settings, ANALYSTS)
-    calm = [post(f"calm-{n}", f"{BENIGN_BODY} Stall {n}.") for n in range(200)]
-    shifted = [post(f"shift-{n}", f"{RISKY_BODY} Ref {n}.") for n in range(200)]
-    (tmp_path / "posts.jsonl").write_bytes(jsonl(*calm, *shifted))
-    assert run_cli(settings, "ingest", str(tmp_path / "posts.jsonl")).returncode == 0
+    calm = [post(f"calm-{n}", f"{BENIGN_BODY} Stall {n}.") for n in range(250)]
+    shifted = [post(f"shift-{n}", f"{RISKY_BODY} Ref {n}.") for n in range(250)]
+    (tmp_path / "calm.jsonl").write_bytes(jsonl(*calm))
+    (tmp_path / "shifted.jsonl").write_bytes(jsonl(*shifted))
+    assert run_cli(settings, "ingest", str(tmp_path / "calm.jsonl")).returncode == 0
+    wait_for(lambda: posts_indexed(es, settings) == 250, what="the calm period scored")
+    assert run_cli(settings, "ingest", str(tmp_path / "shifted.jsonl")).returncode == 0
 
     def model_health() -> list[dict]:
         return [a for a in alerts_for(es, settings) if a["rule"]["category"] == "model_health"]

@@ -99,7 +99,8 @@ def test_metrics_endpoint_reports_the_counts(settings, start_worker, tmp_path):
     text = wait_for(alert_counted, what="the alert counted")
     assert 'trailhound_posts_consumed_total{stage="enrich"} 3.0' in text
     assert "trailhound_end_to_end_latency_seconds_count 1.0" in text
-    assert 'trailhound_consumer_lag{partition="' in text, "lag is reported per partition the worker owns"
+    wait_for(lambda: "trailhound_consumer_lag{" in worker.metrics(), timeout_s=15,
+             what="lag reported per partition the worker owns")
 
 
 def test_http_ingest_and_alerts_list(settings, start_worker, tmp_path):

@@ -72,3 +72,14 @@ def test_entity_memory_is_bounded_by_count_and_age() -> None:
     assert len(model) == 50
     model.learn_one(_post("phone:late", START + 10 * 3600, "Denver", "x"))
     assert len(model) == 1
+
+
+def test_a_replayed_post_is_not_counted_twice() -> None:
+    model = EntityAnomaly()
+    posts = [_post("phone:+15550100999", 1_790_000_000 + n * 3600, "Springfield", f"ad number {n}") for n in range(4)]
+    for post in posts:
+        model.learn_one(post)
+    before = model.score_one(posts[-1]).details["posts_24h"]
+    for post in posts:  # the same posts again, as after a restart
+        model.learn_one(post)
+    assert model.score_one(posts[-1]).details["posts_24h"] == before == 4
