@@ -3,7 +3,7 @@
 Each worker follows the whole ``feedback`` topic (:mod:`streams.broadcast`), so every worker scores with
 models that learned from all verdicts. A verdict is learned only if its signature checks out and its
 analyst is on the allow-list (``TRAILHOUND_ANALYSTS``); anything else is refused, counted and recorded
-with the reason, so nobody can poison the models by writing to the topic. Every verdict, learned or
+with the reason, so records forged by whoever can write to the topic never reach the models. Every verdict, learned or
 refused, is kept in the ``trailhound-feedback`` index as the audit trail and the history models can be
 rebuilt from. Learned state is checkpointed (:mod:`streams.model_state`) every few verdicts.
 """
