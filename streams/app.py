@@ -100,7 +100,6 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         broker_commit_interval=1.0,
         producer_acks=-1,
     )
-    app.pipeline = pipeline  # type: ignore[attr-defined]
     raw_topic = app.topic(settings.topic("posts.raw"))
     enriched_topic = app.topic(settings.topic("posts.enriched"))
     dlq_topic = app.topic(settings.topic("posts.dlq"))
