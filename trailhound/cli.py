@@ -168,7 +168,7 @@ def alerts_list(
         table.add_column(column)
     for alert in found:
         th = alert["trailhound"]
-        evidence = "; ".join(f"{i['category']}: “{i['evidence']}”" for i in th["indicators"][:4])
+        evidence = "; ".join(f"{i['category']}: “{' '.join(i['evidence'].split())}”" for i in th["indicators"][:4])
         table.add_row(alert["@timestamp"][:19], th["severity"], f"{th['score']:.2f}", ", ".join(th["post_ids"]),
                       evidence or next(iter(th.get("explanations", {}).values()), ""))
     out.print(table)

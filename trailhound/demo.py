@@ -94,7 +94,7 @@ def run_demo(settings: Settings, console: Console, feed: Path = SAMPLE_FEED) -> 
     for alert in sorted(alerts, key=lambda a: -a["trailhound"]["score"])[:3]:
         console.print(f"  • {alert['message']}")
         for indicator in alert["trailhound"]["indicators"][:3]:
-            console.print(f"      {indicator['category']}: “{indicator['evidence']}”")
+            console.print(f"      {indicator['category']}: “{' '.join(indicator['evidence'].split())}”")
     console.rule("Where to look")
     cli = _command()
     console.print(f"alerts on the command line   {cli} alerts list --severity high")
