@@ -103,9 +103,9 @@ FEEDBACK_MAPPING: dict[str, Any] = {
     "dynamic": "false",
     "properties": {
         "@timestamp": {"type": "date"},
-        "post_id": KEYWORD, "alert_id": KEYWORD, "label": KEYWORD, "analyst": KEYWORD,
+        "verdict_id": KEYWORD, "post_id": KEYWORD, "alert_id": KEYWORD, "label": KEYWORD, "analyst": KEYWORD,
         "at": {"type": "date"}, "note": {"type": "text"}, "learned": {"type": "boolean"},
-        "refused_reason": KEYWORD,
+        "refused_reason": KEYWORD, "offset": {"type": "long"},
     },
 }
 

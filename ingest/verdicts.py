@@ -1,13 +1,14 @@
 """Analysts' verdicts from a file onto the ``feedback`` topic, signed; malformed ones to ``feedback.dlq``.
 
-The console will produce verdicts the same way later. Each record is signed (see
-:mod:`trailhound.signing`) so workers can tell Trailhound's own verdicts from anything else written to
-the topic.
+The console will produce verdicts the same way later. Each record gets a unique ``verdict_id`` and is
+signed (see :mod:`trailhound.signing`), so workers can tell Trailhound's own verdicts from anything else
+written to the topic, and refuse a replayed copy of a genuine one.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 from ingest.producer import IngestCounts, dead_letter_headers
@@ -39,6 +40,7 @@ def send_verdicts(settings: Settings, path: Path) -> IngestCounts:
                     futures.append(producer.send(settings.topic("feedback.dlq"), key=origin.encode(), value=line,
                                                  headers=dead_letter_headers(exc.reason, "feedback", origin)))
                     continue
+                verdict.setdefault("verdict_id", uuid.uuid4().hex)
                 value = json.dumps(verdict, ensure_ascii=False, sort_keys=True).encode("utf-8")
                 subject = verdict.get("post_id") or verdict["alert_id"]
                 futures.append(producer.send(settings.topic("feedback"), key=subject.encode("utf-8"), value=value,

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 20
 POST_LOOKUP_ATTEMPTS = 30  # about two and a half minutes for a post still travelling the pipeline
-VERDICT_FIELDS = ("post_id", "alert_id", "label", "analyst", "at", "note")
+VERDICT_FIELDS = ("verdict_id", "post_id", "alert_id", "label", "analyst", "at", "note")
 
 AlertSender = Callable[[dict[str, Any]], Awaitable[None]]
 T = TypeVar("T")
@@ -117,6 +117,11 @@ class FeedbackLearner:
             raise VerdictRefused("unsigned or wrongly signed: not from a Trailhound tool")
         if verdict["analyst"] not in self.settings.analysts:
             raise VerdictRefused(f"analyst {verdict['analyst']!r} is not in TRAILHOUND_ANALYSTS")
+        verdict_id = verdict.get("verdict_id")
+        if not verdict_id:
+            raise VerdictRefused("no verdict_id: not made by a current Trailhound tool")
+        if self.detectors.models is not None and verdict_id in self.detectors.models.learned_verdict_ids:
+            raise VerdictRefused(f"replayed: verdict {verdict_id} was learned already")
         return verdict
 
     async def _find_post(self, verdict: dict[str, Any]) -> dict[str, Any]:
@@ -154,6 +159,7 @@ class FeedbackLearner:
         except (KeyError, ValueError) as exc:  # the same on every worker, so all refuse alike
             raise VerdictRefused(f"the stored post cannot be learned from: {exc!r}") from None
         events = models.learn_verdict(enriched, verdict["label"], source.get("pattern_ids") or (), scores)
+        models.learned_verdict_ids.add(verdict["verdict_id"])
         self._export_model_metrics()
         return events
 

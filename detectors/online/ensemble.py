@@ -33,7 +33,7 @@ from detectors.online.text_model import TextModel
 __all__ = ["ModelStateError", "OnlineModels"]
 
 _MAGIC = b"TRAILHOUND-ONLINE-MODELS\n"
-_FORMAT = 1
+_FORMAT = 2  # 2: remembers the ids of the verdicts it learned
 _METRICS_GENERATION = 100
 
 
@@ -64,6 +64,8 @@ class OnlineModels:
         self.metrics = metrics or ProgressiveMetrics()
         self.lineage = lineage
         self.verdicts = 0
+        self.learned_verdict_ids: set[str] = set()
+        """Ids of the verdicts learned, checkpointed with the models so a replayed verdict is refused."""
 
     @property
     def version(self) -> str:

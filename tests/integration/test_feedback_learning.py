@@ -106,11 +106,14 @@ def test_false_alarm_verdicts_lower_a_noisy_patterns_weight(settings, start_work
     assert shown.returncode == 0 and all(p in shown.stdout for p in fired), shown.stdout + shown.stderr
 
 
-def test_verdicts_from_unknown_sources_are_refused_and_recorded(settings, start_worker, es, tmp_path):
+def test_forged_foreign_and_replayed_verdicts_are_refused_and_recorded(settings, start_worker, es, tmp_path):
     worker = start_worker(settings, ANALYSTS)
     (tmp_path / "posts.jsonl").write_bytes(jsonl(post("r-1", RISKY_BODY), post("r-2", BENIGN_BODY)))
     assert run_cli(settings, "ingest", str(tmp_path / "posts.jsonl")).returncode == 0
     wait_for(lambda: alerts_for(es, settings, "test-board:r-1"), what="the alert")
+    (tmp_path / "genuine.jsonl").write_text(json.dumps(verdict("r-2", "benign")) + "\n")
+    assert run_cli(settings, "feedback", str(tmp_path / "genuine.jsonl")).returncode == 0
+    wait_for(lambda: models_version(worker).endswith("+1"), what="the genuine verdict learned")
     version = models_version(worker)
 
     (tmp_path / "verdicts.jsonl").write_text(
@@ -118,21 +121,24 @@ def test_verdicts_from_unknown_sources_are_refused_and_recorded(settings, start_
         + json.dumps({**verdict("r-2", "trafficking"), "label": "very bad"}) + "\n")
     sent = run_cli(settings, "feedback", str(tmp_path / "verdicts.jsonl"))
     assert "sent 1 verdicts, rejected 1" in sent.stdout
+    genuine = read_topic(settings, "feedback")[0]
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
-    forged = json.dumps(verdict("r-2", "trafficking")).encode()
+    forged = json.dumps({**verdict("r-2", "trafficking"), "verdict_id": "f" * 32}).encode()
     producer.send(settings.topic("feedback"), key=b"test-board:r-2", value=forged).get(30)
+    producer.send(settings.topic("feedback"), key=genuine.key, value=genuine.value, headers=genuine.headers).get(30)
     producer.close()
 
-    wait_for(lambda: 'trailhound_verdicts_total{outcome="refused"} 2.0' in worker.metrics(), what="two refusals")
+    wait_for(lambda: 'trailhound_verdicts_total{outcome="refused"} 3.0' in worker.metrics(), what="three refusals")
     assert models_version(worker) == version, "refused verdicts must not change the models"
     dead = read_topic(settings, "feedback.dlq")
     assert len(dead) == 1 and "verdict.label" in dict(dead[0].headers)["reason"].decode()
     es.indices.refresh(index=settings.index("feedback"))
     reasons = sorted(h["_source"]["refused_reason"] for h in es.search(
         index=settings.index("feedback"), query={"term": {"learned": False}})["hits"]["hits"])
-    assert len(reasons) == 2
+    assert len(reasons) == 3
     assert any("mallory" in r for r in reasons)
     assert any("signed" in r for r in reasons)
+    assert any("replayed" in r for r in reasons)
 
 
 def test_a_shift_in_scores_raises_a_model_health_alert(settings, start_worker, es: Elasticsearch, tmp_path):
