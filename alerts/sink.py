@@ -2,33 +2,37 @@
 
 The stream worker calls :meth:`ElasticsearchSink.add` per document and :meth:`flush` once per batch;
 Kafka offsets move on only after ``flush`` returned, so a crash replays the batch and deterministic
-document ids make the replay harmless. Transient failures (connection refused, timeouts, 429, 5xx) are
-retried with exponential back-off by ``tenacity`` for as long as it takes, which stalls the stream
-instead of losing data; documents Elasticsearch rejects for good (a mapping conflict) come back to the
-caller so it can dead-letter them with the reason.
+document ids make the replay harmless. Failed requests (connection refused, timeouts, 429, 5xx, even
+wrong credentials) are retried with exponential back-off by ``tenacity`` for as long as it takes, which
+stalls the stream instead of losing data; documents Elasticsearch rejects for good (a mapping conflict)
+come back to the caller so it can dead-letter them with the reason.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential
 
-__all__ = ["BulkResult", "ElasticsearchSink", "TransientBulkError"]
+__all__ = ["BulkResult", "ElasticsearchSink", "TransientBulkError", "is_transient"]
 
 log = logging.getLogger(__name__)
 
 TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
+MAX_BULK_BYTES = 10 * 1024 * 1024  # well under Elasticsearch's 100 MB request limit
 
 
 class TransientBulkError(RuntimeError):
     """Some documents hit a temporary failure and must be sent again."""
 
 
-def _is_transient(exc: BaseException) -> bool:
+def is_transient(exc: BaseException) -> bool:
+    """Whether an Elasticsearch failure may go away by itself (outage, overload), so waiting is right."""
     if isinstance(exc, ApiError):
         return exc.meta.status in TRANSIENT_STATUSES
     return isinstance(exc, TransportError | TransientBulkError)
@@ -47,6 +51,24 @@ class BulkResult:
 class _Pending:
     action: dict[str, Any]
     source: dict[str, Any]
+    size: int
+
+
+def _worth_waiting(exc: BaseException) -> bool:
+    return not (isinstance(exc, ApiError) and exc.meta.status == 400)
+
+
+def _chunks(pending: list[_Pending], max_bytes: int) -> Iterator[list[_Pending]]:
+    chunk: list[_Pending] = []
+    size = 0
+    for item in pending:
+        if chunk and size + item.size > max_bytes:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(item)
+        size += item.size
+    if chunk:
+        yield chunk
 
 
 class ElasticsearchSink:
@@ -60,23 +82,29 @@ class ElasticsearchSink:
     def add(self, index: str, doc_id: str, source: dict[str, Any], create_only: bool = False) -> None:
         """Queue a document; ``create_only`` keeps an existing document (e.g. an alert's later status)."""
         op = "create" if create_only else "index"
-        self._pending.append(_Pending({op: {"_index": index, "_id": doc_id}}, source))
+        size = len(json.dumps(source, ensure_ascii=False, default=str))
+        self._pending.append(_Pending({op: {"_index": index, "_id": doc_id}}, source, size))
 
     async def flush(self) -> BulkResult:
-        """Write everything queued, retrying transient failures until they succeed."""
+        """Write everything queued in requests of at most ``MAX_BULK_BYTES``, waiting out failures.
+
+        Anything but a malformed request (HTTP 400) is waited out, wrong credentials included: the
+        stream stalls, lag grows and the operations center is alerted, but no document is dropped.
+        """
         result = BulkResult()
-        batch, self._pending = self._pending, []
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(_is_transient),
-            wait=wait_exponential(multiplier=0.2, max=self.max_wait_s),
-            before_sleep=lambda state: log.warning(
-                "Elasticsearch bulk write failed (%s); retrying", state.outcome.exception() if state.outcome else "?"
-            ),
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                await self._send(batch, result)
+        pending, self._pending = self._pending, []
+        for chunk in _chunks(pending, MAX_BULK_BYTES):
+            retrying = AsyncRetrying(
+                retry=retry_if_exception(_worth_waiting),
+                wait=wait_exponential(multiplier=0.2, max=self.max_wait_s),
+                before_sleep=lambda state: log.warning(
+                    "Elasticsearch bulk write failed (%s); retrying",
+                    state.outcome.exception() if state.outcome else "?"),
+                reraise=True,
+            )
+            async for attempt in retrying:
+                with attempt:
+                    await self._send(chunk, result)
         return result
 
     async def _send(self, batch: list[_Pending], result: BulkResult) -> None:

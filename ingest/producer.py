@@ -23,6 +23,7 @@ from trailhound.schemas import InvalidRecord, parse_post, post_key
 __all__ = ["IngestCounts", "IngestError", "PostIngestor", "dead_letter_headers"]
 
 DEAD_LETTER_KEEP_BYTES = MAX_RECORD_BYTES - 64 * 1024
+MAX_DISTINCT_REASONS = 100
 
 
 class IngestError(RuntimeError):
@@ -41,6 +42,8 @@ class IngestCounts:
 
     def reject(self, reason: str, origin: str) -> None:
         self.rejected += 1
+        if reason not in self.reasons and len(self.reasons) >= MAX_DISTINCT_REASONS:
+            reason = "other reasons (see the reason header of each dead letter)"
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
         self.first_seen.setdefault(reason, origin)
 

@@ -222,8 +222,10 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
 
     @app.task
     async def prepare() -> None:
-        async for attempt in AsyncRetrying(wait=wait_exponential(multiplier=0.5, max=15), reraise=True,
-                                           before_sleep=lambda _: log.warning("Elasticsearch not ready; retrying")):
+        async for attempt in AsyncRetrying(
+                wait=wait_exponential(multiplier=0.5, max=15), reraise=True,
+                before_sleep=lambda state: log.warning("preparing Elasticsearch failed (%s); retrying",
+                                                       state.outcome.exception() if state.outcome else "?")):
             with attempt:
                 await asyncio.to_thread(prepare_indices, settings)  # before any agent writes
         background.append(asyncio.ensure_future(pattern_updates.run()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -30,23 +31,42 @@ class BroadcastReader:
         self.handler = handler
         self.client_id = client_id
         self.caught_up = asyncio.Event()
-        self._consumer: AIOKafkaConsumer | None = None
 
     async def run(self, start_offsets: dict[int, int] | None = None) -> None:
-        """Consume until cancelled; ``start_offsets`` maps partition → next offset to read."""
+        """Consume until cancelled; ``start_offsets`` maps partition → next offset to read.
+
+        A failure (broker away, a bug in a handler's infrastructure) is logged and the reader starts
+        again after the last record it handled, so one bad moment never silently ends the reader.
+        """
+        next_offsets = dict(start_offsets or {})
+        pause = 1.0
+        while True:
+            try:
+                await self._consume(next_offsets)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s: reader failed; starting again in %.0f s", self.topic, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
+
+    async def _consume(self, next_offsets: dict[int, int]) -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
             client_id=self.client_id, auto_offset_reset="earliest",
         )
-        self._consumer = consumer
         await consumer.start()
         try:
             consumer.subscribe([self.topic])  # without a group: every partition is assigned to us
+            started, warned = time.monotonic(), 0
             while not consumer.assignment():
                 await asyncio.sleep(0.1)
+                if (waited := int((time.monotonic() - started) // 10)) > warned:
+                    warned = waited
+                    log.warning("%s: still waiting for the topic's partitions (does the topic exist?)", self.topic)
             tps = sorted(consumer.assignment())
             for tp in tps:
-                offset = (start_offsets or {}).get(tp.partition)
+                offset = next_offsets.get(tp.partition)
                 if offset is None:
                     await consumer.seek_to_beginning(tp)
                 else:
@@ -61,6 +81,7 @@ class BroadcastReader:
                             await self.handler(record)
                         except Exception:
                             log.exception("%s: handler failed on offset %s", self.topic, record.offset)
+                        next_offsets[record.partition] = record.offset + 1
                 if not self.caught_up.is_set():
                     await self._mark_if_caught_up(consumer, ends)
         finally:

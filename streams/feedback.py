@@ -19,9 +19,10 @@ from typing import Any, TypeVar
 
 from aiokafka import ConsumerRecord
 from elasticsearch import AsyncElasticsearch, NotFoundError
-from tenacity import AsyncRetrying, retry_if_not_exception_type, wait_exponential
+from tenacity import AsyncRetrying, retry_if_exception, wait_exponential
 
 from alerts.document import build_model_health_alert
+from alerts.sink import is_transient
 from detectors.detector_set import DetectorSet
 from detectors.online.drift import DriftEvent
 from streams.broadcast import BroadcastReader
@@ -38,7 +39,7 @@ __all__ = ["FeedbackLearner"]
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 20
-POST_LOOKUP_ATTEMPTS = 30  # about two and a half minutes for a post still travelling the pipeline
+POST_LOOKUP_ATTEMPTS = 12  # about 45 s for a post still travelling the pipeline; verdicts behind it wait
 VERDICT_FIELDS = ("verdict_id", "post_id", "alert_id", "label", "analyst", "at", "note")
 
 AlertSender = Callable[[dict[str, Any]], Awaitable[None]]
@@ -65,6 +66,7 @@ class FeedbackLearner:
                                       client_id=f"trailhound-feedback-{worker_id}")
         self.last_offset = -1
         self.unsaved = 0
+        self._saving = asyncio.Lock()
 
     async def run(self, next_offset: int) -> None:
         self.last_offset = next_offset - 1
@@ -82,11 +84,18 @@ class FeedbackLearner:
         except VerdictRefused as exc:
             reason = str(exc)
             log.warning("verdict at offset %s refused: %s", record.offset, reason)
+        except Exception as exc:  # e.g. Elasticsearch refusing our credentials: recorded, not silently lost
+            reason = f"could not be handled: {exc!r}"
+            log.exception("verdict at offset %s could not be handled", record.offset)
         self.last_offset = record.offset  # before any await: a checkpoint must never split learning and offset
         if reason is None:
             self.unsaved += 1
         self.metrics.verdicts.labels(outcome="learned" if reason is None else "refused").inc()
-        await self._patiently(self._record, record, verdict, reason)
+        try:
+            await self._patiently(self._record, record, verdict, reason)
+        except Exception:  # a record Elasticsearch will never take must not stop learning on every worker
+            log.exception("verdict at offset %s could not be recorded in %s", record.offset,
+                          self.settings.index("feedback"))
         for event in events:
             await self._raise_drift_alert(event)
         if self.unsaved >= CHECKPOINT_EVERY:
@@ -96,9 +105,9 @@ class FeedbackLearner:
                 log.exception("model checkpoint failed")
 
     async def _patiently(self, step: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """Run ``step``, retrying any failure but a refusal with growing pauses until it succeeds."""
+        """Run ``step``, waiting out transient Elasticsearch failures (outage, overload) however long they last."""
         async for attempt in AsyncRetrying(
-            retry=retry_if_not_exception_type(VerdictRefused), wait=wait_exponential(multiplier=0.5, max=30),
+            retry=retry_if_exception(is_transient), wait=wait_exponential(multiplier=0.5, max=30),
             before_sleep=lambda state: log.warning("verdict handling waits: %s",
                                                    state.outcome.exception() if state.outcome else "?"),
             reraise=True,
@@ -186,11 +195,12 @@ class FeedbackLearner:
 
     async def checkpoint(self) -> None:
         """Store the models with the offset of the last verdict they reflect, if anything is unsaved."""
-        models = self.detectors.models
-        if models is None or self.unsaved == 0:
-            return
-        pending, snapshot = self.unsaved, ModelSnapshot.of(models, self.last_offset)  # taken together, no await
-        saved = await save_checkpoint(self.es, self.settings, snapshot, self.worker_id)
-        self.unsaved -= pending
+        async with self._saving:
+            models = self.detectors.models
+            if models is None or self.unsaved <= 0:
+                return
+            pending, snapshot = self.unsaved, ModelSnapshot.of(models, self.last_offset)  # together, no await
+            saved = await save_checkpoint(self.es, self.settings, snapshot, self.worker_id)
+            self.unsaved -= pending
         log.info("model checkpoint at feedback offset %s %s", snapshot.feedback_offset,
                  "saved" if saved else "skipped (a newer one exists)")

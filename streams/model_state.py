@@ -61,9 +61,14 @@ class ModelSnapshot:
 
     def document(self, settings: Settings, saved_by: str) -> dict[str, Any]:
         return {"state": base64.b64encode(self.state).decode("ascii"),
-                "signature": sign(feedback_key(settings), self.state).decode("ascii"),
+                "signature": sign(feedback_key(settings), _signed(self.state, self.feedback_offset)).decode("ascii"),
                 "feedback_offset": self.feedback_offset, "version": self.version,
                 "saved_at": int(time.time()), "saved_by": saved_by}
+
+
+def _signed(state: bytes, feedback_offset: int) -> bytes:
+    """What the signature covers: the state and the offset, so neither can be swapped on its own."""
+    return f"{feedback_offset}\n".encode("ascii") + state
 
 
 def _index(settings: Settings) -> str:
@@ -78,7 +83,8 @@ def load_checkpoint(es: Elasticsearch, settings: Settings) -> Checkpoint | None:
         return None
     try:
         state = base64.b64decode(source["state"])
-        if not verify(feedback_key(settings), state, str(source.get("signature", "")).encode("ascii")):
+        signed = _signed(state, int(source["feedback_offset"]))
+        if not verify(feedback_key(settings), signed, str(source.get("signature", "")).encode("ascii")):
             raise ModelStateError("its signature does not match the feedback key; refusing to unpickle it")
         models = OnlineModels.loads(state)
     except (ModelStateError, ValueError, KeyError) as exc:

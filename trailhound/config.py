@@ -97,6 +97,8 @@ class Settings:
             raise SettingsError("TRAILHOUND_ALERT_THRESHOLD must be in (0, 1]")
         if ":" not in self.kafka_bootstrap:
             raise SettingsError(f"KAFKA_BOOTSTRAP={self.kafka_bootstrap!r} must be host:port")
+        if self.feedback_key and len(self.feedback_key) < 32:
+            raise SettingsError("TRAILHOUND_FEEDBACK_KEY must be at least 32 characters")
         if not self.elasticsearch_url.startswith(("http://", "https://")):
             raise SettingsError(f"ELASTICSEARCH_URL={self.elasticsearch_url!r} must start with http(s)://")
 

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 
 from trailhound.config import Settings
 
@@ -26,8 +27,7 @@ def feedback_key(settings: Settings) -> bytes:
     path = settings.cache_dir / "feedback.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = path.with_name(f".feedback.key.{os.getpid()}")
-        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=".feedback.key.")  # private, mode 0600
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
         try:  # link is atomic and never replaces: of two processes racing, both end up with the winner's key
@@ -35,7 +35,7 @@ def feedback_key(settings: Settings) -> bytes:
         except FileExistsError:
             pass
         finally:
-            scratch.unlink()
+            os.unlink(scratch)
     key = path.read_text().strip().encode("utf-8")
     if len(key) < 32:
         raise ValueError(f"the feedback key in {path} is too short; delete the file to create a new one")

@@ -60,25 +60,28 @@ _LIMITS = {
 
 
 class EntityWindow:
-    """The recent events of one entity: ``(timestamp, city, text fingerprint)``."""
+    """The recent events of one entity: ``(timestamp, city, text fingerprint, post key)``."""
 
     __slots__ = ("events", "last_seen")
 
     def __init__(self, max_events: int) -> None:
-        self.events: deque[tuple[float, str, int]] = deque(maxlen=max_events)
+        self.events: deque[tuple[float, str, int, str]] = deque(maxlen=max_events)
         self.last_seen = 0.0
 
-    def describe(self, ts: float, city: str, fingerprint: int) -> dict[str, float]:
-        """Raw counts over the window ending at ``ts``, counting the event ``(ts, city, fingerprint)``.
+    def holds(self, post_key: str) -> bool:
+        return any(event[3] == post_key for event in self.events)
 
-        A replayed post (the same event already in the window) is counted once, not twice.
+    def describe(self, ts: float, city: str, fingerprint: int, post_key: str) -> dict[str, float]:
+        """Raw counts over the window ending at ``ts``, counting the post ``post_key`` once.
+
+        A replayed post (already in the window) is not counted twice; the same text cross-posted as
+        another post (another key) is, because that is the behaviour worth noticing.
         """
-        event = (ts, city, fingerprint)
-        day = [e for e in self.events if ts - _DAY <= e[0] <= ts and e != event]
+        day = [e for e in self.events if ts - _DAY <= e[0] <= ts and e[3] != post_key]
         cities = {e[1] for e in day if e[1]} | ({city} if city else set())
         texts = {e[2] for e in day} | {fingerprint}
         hour = sum(1 for e in day if e[0] >= ts - _HOUR)
-        previous = max((e[0] for e in self.events if e[0] <= ts and e != event), default=None)
+        previous = max((e[0] for e in self.events if e[0] <= ts and e[3] != post_key), default=None)
         gap_h = (ts - previous) / _HOUR if previous is not None else None
         return {
             "posts_1h": float(hour + 1),
@@ -87,6 +90,11 @@ class EntityWindow:
             "texts_24h": float(len(texts)),
             "gap_h": -1.0 if gap_h is None else gap_h,
         }
+
+
+def _post_key(post: dict[str, Any]) -> str:
+    original = post.get("post") or {}
+    return str(post.get("post_key") or f"{original.get('source', '')}:{original.get('id', '')}")
 
 
 def _features(raw: dict[str, float]) -> dict[str, float]:
@@ -176,7 +184,7 @@ class EntityAnomaly:
             raw = {"posts_1h": 1.0, "posts_24h": 1.0, "cities_24h": 1.0 if city else 0.0, "texts_24h": 1.0,
                    "gap_h": -1.0}
         else:
-            raw = window.describe(ts, city, fp)
+            raw = window.describe(ts, city, fp, _post_key(post))
         return key, ts, city, fp, raw
 
     def __getstate__(self) -> dict[str, Any]:
@@ -210,8 +218,9 @@ class EntityAnomaly:
         (key, ts, city, fp, raw), raw_score = self._raw(post)
         self._last = None
         window = self._entities.get(key)
-        if window is not None and (ts, city, fp) in window.events:
-            return  # a replay (after a restart, or a file ingested twice) teaches nothing new
+        post_key = _post_key(post)
+        if window is not None and window.holds(post_key):
+            return  # a replay (a file ingested twice, a reprocessed batch) teaches nothing new
         self._median.update(raw_score)
         self._high.update(raw_score)
         self.model.learn_one(_features(raw))
@@ -220,7 +229,7 @@ class EntityAnomaly:
             window = self._entities[key] = EntityWindow(self.max_events)
         else:
             self._entities.move_to_end(key)
-        window.events.append((ts, city, fp))
+        window.events.append((ts, city, fp, post_key))
         window.last_seen = max(window.last_seen, ts)
         self._clock = max(self._clock, ts)
         self._evict()

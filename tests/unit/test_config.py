@@ -34,6 +34,7 @@ def test_overrides_and_analyst_list():
     ({"TRAILHOUND_ALERT_THRESHOLD": "1.5"}, "(0, 1]"),
     ({"KAFKA_BOOTSTRAP": "localhost"}, "host:port"),
     ({"ELASTICSEARCH_URL": "localhost:9200"}, "http"),
+    ({"TRAILHOUND_FEEDBACK_KEY": "short"}, "at least 32"),
 ])
 def test_bad_values_are_refused_with_the_variable_named(env, message):
     with pytest.raises(SettingsError, match=None) as caught:

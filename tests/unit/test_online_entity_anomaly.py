@@ -83,3 +83,12 @@ def test_a_replayed_post_is_not_counted_twice() -> None:
     for post in posts:  # the same posts again, as after a restart
         model.learn_one(post)
     assert model.score_one(posts[-1]).details["posts_24h"] == before == 4
+
+
+def test_the_same_text_cross_posted_as_other_posts_still_counts() -> None:
+    model = EntityAnomaly()
+    copies = [{**_post("phone:+15550100998", 1_790_000_000, "Springfield", "same text"),
+               "post_key": f"board-{n}:ad-1"} for n in range(3)]
+    for post in copies:
+        model.learn_one(post)
+    assert model.score_one({**copies[0], "post_key": "board-9:ad-1"}).details["posts_24h"] == 4

@@ -46,8 +46,11 @@ def test_invalid_posts_are_rejected_with_a_reason_naming_the_problem(raw, expect
     assert expected in reason_for(raw)
 
 
-def test_lower_case_rfc3339_dates_are_accepted():
-    assert parse_post(encoded(posted_at="2026-11-20t10:00:00z"))["posted_at"] == "2026-11-20t10:00:00z"
+def test_dates_come_back_in_one_utc_form_elasticsearch_reads():
+    assert parse_post(encoded(posted_at="2026-11-20t10:00:00z"))["posted_at"] == "2026-11-20T10:00:00.000Z"
+    assert parse_post(encoded(posted_at="2026-11-20T12:00:00+02:00"))["posted_at"] == "2026-11-20T10:00:00.000Z"
+    ok = {"post_id": "board:a1", "label": "benign", "analyst": "ana", "at": "2026-11-20t09:00:00z"}
+    assert parse_verdict(json.dumps(ok))["at"] == "2026-11-20T09:00:00.000Z"
 
 
 def test_oversize_posts_are_rejected_before_parsing():

@@ -19,7 +19,7 @@ from typing import Any
 import fastjsonschema
 
 from trailhound.config import DEFAULT_MAX_POST_BYTES
-from trailhound.timefmt import parse_rfc3339
+from trailhound.timefmt import iso, parse_rfc3339
 
 __all__ = [
     "InvalidRecord",
@@ -74,14 +74,17 @@ def _decode(raw: bytes | str, what: str, max_bytes: int) -> Any:
 
 
 def parse_post(raw: bytes | str, max_bytes: int = DEFAULT_MAX_POST_BYTES) -> dict[str, Any]:
-    """Decode and validate one post; raise :class:`InvalidRecord` with a readable reason."""
+    """Decode and validate one post; raise :class:`InvalidRecord` with a readable reason.
+
+    ``posted_at`` comes back in one canonical UTC form, so every date Elasticsearch stores parses.
+    """
     post = _decode(raw, "post", max_bytes)
     if not isinstance(post, dict):
         raise InvalidRecord(f"post must be a JSON object, not {type(post).__name__}")
     _check("post", post, "post")
     if not post["body"].strip():
         raise InvalidRecord("post.body is blank")
-    _check_posted_at(post["posted_at"])
+    post["posted_at"] = _canonical_posted_at(post["posted_at"])
     return post
 
 
@@ -89,16 +92,22 @@ EARLIEST_POST = datetime(1990, 1, 1, tzinfo=UTC).timestamp()
 FUTURE_SLACK_S = 2 * 24 * 3600
 
 
-def _check_posted_at(value: str) -> None:
-    """A real date between 1990 and two days from now (clock skew), so indices by month stay bounded."""
+def _canonical(value: str, where: str) -> tuple[str, float]:
     try:
         ts = parse_rfc3339(value)
     except ValueError:
-        raise InvalidRecord(f"post.posted_at: {value!r} is not a valid RFC 3339 date") from None
+        raise InvalidRecord(f"{where}: {value!r} is not a valid RFC 3339 date") from None
+    return iso(ts), ts
+
+
+def _canonical_posted_at(value: str) -> str:
+    """The date in UTC as Elasticsearch reads it, between 1990 and two days from now (clock skew)."""
+    canonical, ts = _canonical(value, "post.posted_at")
     if ts < EARLIEST_POST:
         raise InvalidRecord(f"post.posted_at: {value!r} is before 1990")
     if ts > time.time() + FUTURE_SLACK_S:
         raise InvalidRecord(f"post.posted_at: {value!r} is in the future")
+    return canonical
 
 
 def parse_verdict(raw: bytes | str) -> dict[str, Any]:
@@ -107,6 +116,7 @@ def parse_verdict(raw: bytes | str) -> dict[str, Any]:
     if not isinstance(verdict, dict):
         raise InvalidRecord(f"verdict must be a JSON object, not {type(verdict).__name__}")
     _check("feedback", verdict, "verdict")
+    verdict["at"] = _canonical(verdict["at"], "verdict.at")[0]
     return verdict
 
 
