@@ -41,7 +41,7 @@ DEFAULT_MIX: dict[str, float] = {
 # How many actors of each label post at the same time; with the mix above and a post every ~90 s,
 # a trafficking network posts every hour or two across its route, a business a few times a day.
 _ACTIVE = {"benign": 50, "adult_no_indicators": 30, "trafficking": 10, "labour_trafficking": 8}
-_START = datetime(2026, 3, 1, tzinfo=UTC)
+_START = datetime(2024, 1, 1, tzinfo=UTC)  # room for a million posts (90 s apart) before today
 _MEAN_GAP_S = 90.0
 _PAY = ("$6,000", "$7,500", "$8,000", "5,000 USD", "$9,000", "4,800 EUR")
 _WHERE = ("abroad", "in Europe", "overseas", "in {city}", "in the Gulf")
