@@ -154,10 +154,12 @@ def holdout(models: OnlineModels, data: Labelled, threshold: float) -> dict[str,
 
 
 def _throughput(step: Callable[[dict[str, Any], str], None], data: Labelled, repeats: int = 3) -> float:
+    """Best of ``repeats`` passes; every pass gets its own post keys, so no pass is a (cheaper) replay."""
     best = float("inf")
-    for _ in range(repeats):
+    for n in range(repeats):
+        posts = [({**post, "post_key": f"{post.get('post_key')}#pass{n}"}, label) for post, label in data]
         t0 = time.perf_counter()
-        for post, label in data:
+        for post, label in posts:
             step(post, label)
         best = min(best, time.perf_counter() - t0)
     return len(data) / best
