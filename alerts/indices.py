@@ -5,7 +5,8 @@ No data streams, ILM, ingest pipelines or custom analyzers (the local integ-test
   place later and the index rolled over by hand when it grows;
 - ``trailhound-posts`` is an alias over monthly ``trailhound-posts-YYYY.MM`` indices (append-only;
   retention = deleting old months), each created from one composable template;
-- ``trailhound-feedback`` keeps every analyst verdict so models can be rebuilt from history.
+- ``trailhound-feedback`` keeps every analyst verdict so models can be rebuilt from history;
+- ``trailhound-models`` is one plain index holding the online models' checkpoint.
 Keyword fields carry what analysts filter and aggregate on; ``text`` fields what they search in.
 """
 
@@ -109,17 +110,26 @@ FEEDBACK_MAPPING: dict[str, Any] = {
     },
 }
 
+MODELS_MAPPING: dict[str, Any] = {
+    "dynamic": "false",
+    "properties": {
+        "state": {"type": "binary"}, "signature": {"type": "keyword", "index": False},
+        "feedback_offset": {"type": "long"}, "version": {"type": "keyword"},
+        "saved_at": {"type": "date", "format": "epoch_second"}, "saved_by": {"type": "keyword"},
+    },
+}
+
 SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"}
 
 
 def templates(settings: Settings) -> dict[str, dict[str, Any]]:
     """Composable index templates by name; the index patterns follow the settings' namespace."""
-    def template(name: str, mapping: dict[str, Any], joins_alias: bool = False) -> dict[str, Any]:
+    def template(name: str, mapping: dict[str, Any], joins_alias: bool = False, single: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {"settings": SETTINGS, "mappings": mapping}
         if joins_alias:
             body["aliases"] = {settings.index(name): {}}
         return {
-            "index_patterns": [f"{settings.index(name)}-*"],
+            "index_patterns": [settings.index(name) if single else f"{settings.index(name)}-*"],
             "priority": 200,
             "template": body,
             "_meta": {"managed_by": "trailhound"},
@@ -129,6 +139,7 @@ def templates(settings: Settings) -> dict[str, dict[str, Any]]:
         settings.index("alerts"): template("alerts", ALERT_MAPPING),
         settings.index("posts"): template("posts", POST_MAPPING, joins_alias=True),
         settings.index("feedback"): template("feedback", FEEDBACK_MAPPING),
+        settings.index("models"): template("models", MODELS_MAPPING, single=True),
     }
 
 

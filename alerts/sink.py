@@ -3,25 +3,23 @@
 The stream worker calls :meth:`ElasticsearchSink.add` per document and :meth:`flush` once per batch;
 Kafka offsets move on only after ``flush`` returned, so a crash replays the batch and deterministic
 document ids make the replay harmless. Failed requests (connection refused, timeouts, 429, 5xx, even
-wrong credentials) are retried with exponential back-off by ``tenacity`` for as long as it takes, which
-stalls the stream instead of losing data; documents Elasticsearch rejects for good (a mapping conflict)
-come back to the caller so it can dead-letter them with the reason.
+wrong credentials) are retried with exponential back-off (:func:`trailhound.retrying.wait_out`) for as
+long as it takes, which stalls the stream instead of losing data; documents Elasticsearch rejects for
+good (a mapping conflict) come back to the caller so it can dead-letter them with the reason.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
-from tenacity import AsyncRetrying, retry_if_exception, wait_exponential
+
+from trailhound.retrying import wait_out
 
 __all__ = ["BulkResult", "ElasticsearchSink", "TransientBulkError", "is_transient"]
-
-log = logging.getLogger(__name__)
 
 TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
 MAX_BULK_BYTES = 10 * 1024 * 1024  # well under Elasticsearch's 100 MB request limit
@@ -94,15 +92,7 @@ class ElasticsearchSink:
         result = BulkResult()
         pending, self._pending = self._pending, []
         for chunk in _chunks(pending, MAX_BULK_BYTES):
-            retrying = AsyncRetrying(
-                retry=retry_if_exception(_worth_waiting),
-                wait=wait_exponential(multiplier=0.2, max=self.max_wait_s),
-                before_sleep=lambda state: log.warning(
-                    "Elasticsearch bulk write failed (%s); retrying",
-                    state.outcome.exception() if state.outcome else "?"),
-                reraise=True,
-            )
-            async for attempt in retrying:
+            async for attempt in wait_out("Elasticsearch bulk write", _worth_waiting, 0.2, self.max_wait_s):
                 with attempt:
                     await self._send(chunk, result)
         return result

@@ -21,7 +21,6 @@ import faust
 from elasticsearch import AsyncElasticsearch
 from faust.web import Request, Response, View
 from prometheus_client import generate_latest
-from tenacity import AsyncRetrying, wait_exponential
 
 from alerts.document import build_alert, build_model_health_alert
 from alerts.scoring import Assessment, assess
@@ -37,6 +36,7 @@ from streams.post_documents import post_document
 from streams.topics import MAX_RECORD_BYTES
 from trailhound.config import Settings
 from trailhound.provision import prepare_indices
+from trailhound.retrying import wait_out
 from trailhound.schemas import InvalidRecord, parse_post
 from trailhound.timefmt import parse_rfc3339
 
@@ -222,10 +222,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
 
     @app.task
     async def prepare() -> None:
-        async for attempt in AsyncRetrying(
-                wait=wait_exponential(multiplier=0.5, max=15), reraise=True,
-                before_sleep=lambda state: log.warning("preparing Elasticsearch failed (%s); retrying",
-                                                       state.outcome.exception() if state.outcome else "?")):
+        async for attempt in wait_out("preparing Elasticsearch", max_s=15):
             with attempt:
                 await asyncio.to_thread(prepare_indices, settings)  # before any agent writes
         background.append(asyncio.ensure_future(pattern_updates.run()))

@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 
 from aiokafka import ConsumerRecord
 from elasticsearch import AsyncElasticsearch, NotFoundError
-from tenacity import AsyncRetrying, retry_if_exception, wait_exponential
 
 from alerts.document import build_model_health_alert
 from alerts.sink import is_transient
@@ -30,6 +29,7 @@ from streams.metrics import PipelineMetrics
 from streams.model_state import ModelSnapshot, save_checkpoint
 from streams.post_documents import enriched_from_document, post_doc_id
 from trailhound.config import Settings
+from trailhound.retrying import wait_out
 from trailhound.schemas import InvalidRecord, parse_verdict
 from trailhound.signing import feedback_key, verify
 from trailhound.timefmt import iso
@@ -106,12 +106,7 @@ class FeedbackLearner:
 
     async def _patiently(self, step: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run ``step``, waiting out transient Elasticsearch failures (outage, overload) however long they last."""
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception(is_transient), wait=wait_exponential(multiplier=0.5, max=30),
-            before_sleep=lambda state: log.warning("verdict handling waits: %s",
-                                                   state.outcome.exception() if state.outcome else "?"),
-            reraise=True,
-        ):
+        async for attempt in wait_out(f"verdict handling ({step.__name__})", is_transient):
             with attempt:
                 return await step(*args)
         raise AssertionError("unreachable: tenacity retries until success")

@@ -28,15 +28,7 @@ __all__ = ["Checkpoint", "ModelSnapshot", "load_checkpoint", "save_checkpoint", 
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_ID = "online-models"
-INDEX_BODY = {
-    "settings": {"number_of_shards": 1, "number_of_replicas": 0},
-    "mappings": {"dynamic": "false", "properties": {
-        "state": {"type": "binary"}, "signature": {"type": "keyword", "index": False},
-        "feedback_offset": {"type": "long"}, "version": {"type": "keyword"},
-        "saved_at": {"type": "date", "format": "epoch_second"}, "saved_by": {"type": "keyword"},
-    }},
-}
+CHECKPOINT_ID = "online-models"  # in the ``models`` index, created from its template (alerts.indices)
 
 
 @dataclass
@@ -95,8 +87,6 @@ def load_checkpoint(es: Elasticsearch, settings: Settings) -> Checkpoint | None:
 
 async def save_checkpoint(es: AsyncElasticsearch, settings: Settings, snapshot: ModelSnapshot, saved_by: str) -> bool:
     """Write a snapshot; False if a checkpoint of a later verdict is already stored."""
-    if not await es.indices.exists(index=_index(settings)):
-        await es.options(ignore_status=400).indices.create(index=_index(settings), **INDEX_BODY)
     try:
         await es.index(index=_index(settings), id=CHECKPOINT_ID, document=snapshot.document(settings, saved_by),
                        version=snapshot.feedback_offset + 2, version_type="external")
@@ -113,8 +103,6 @@ def save_warm_start(es: Elasticsearch, settings: Settings, models: OnlineModels,
     """
     if replace:  # external versions outlive a deleted document for a while: drop the whole index
         es.options(ignore_status=404).indices.delete(index=_index(settings))
-    if not es.indices.exists(index=_index(settings)):
-        es.options(ignore_status=400).indices.create(index=_index(settings), **INDEX_BODY)
     snapshot = ModelSnapshot.of(models, feedback_offset=-1)
     try:
         es.index(index=_index(settings), id=CHECKPOINT_ID, document=snapshot.document(settings, "warm-start"),

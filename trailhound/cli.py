@@ -278,9 +278,11 @@ def warm_start(
 
     from detectors.online.warm import warm_start_synthetic
     from streams.model_state import save_warm_start
+    from trailhound.provision import prepare_indices
 
     config = settings()
     models = warm_start_synthetic(n=n, seed=seed)
+    prepare_indices(config)  # the models index takes its mapping from the templates
     es = Elasticsearch(config.elasticsearch_url, request_timeout=60)
     try:
         saved = save_warm_start(es, config, models, replace=replace)
