@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from alerts.scoring import Assessment
+from trailhound.alerts.scoring import Assessment
 from trailhound.timefmt import iso
 
 __all__ = ["CONTENT_RULE", "MODEL_HEALTH_RULE", "alert_id", "build_alert", "build_model_health_alert"]

@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from detectors.base import Detection, Indicator
+from trailhound.detectors.base import Detection, Indicator
 
 __all__ = ["Assessment", "CHANCE_LEVELS", "DETECTOR_WEIGHTS", "SEVERITY_LEVELS", "assess", "severity_for"]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
-from alerts.scoring import SEVERITY_LEVELS
+from trailhound.alerts.scoring import SEVERITY_LEVELS
 from trailhound.config import Settings
 
 __all__ = ["list_alerts"]

@@ -44,15 +44,15 @@ from typing import Any
 
 from river import linear_model, metrics, naive_bayes, optim
 
-from alerts.scoring import assess
-from detectors.detector_set import DetectorSet
-from detectors.library import PatternLibrary
-from detectors.online.ensemble import OnlineModels
-from detectors.online.labels import POSITIVE_LABELS
-from detectors.online.text_model import TextModel
-from detectors.online.warm import enrich_raw
-from streams.worker import BUNDLED_PATTERNS
+from trailhound.alerts.scoring import assess
 from trailhound.config import Settings
+from trailhound.detectors.detector_set import DetectorSet
+from trailhound.detectors.library import PatternLibrary
+from trailhound.detectors.online.ensemble import OnlineModels
+from trailhound.detectors.online.labels import POSITIVE_LABELS
+from trailhound.detectors.online.text_model import TextModel
+from trailhound.detectors.online.warm import enrich_raw
+from trailhound.streams.worker import BUNDLED_PATTERNS
 from trailhound.synth import generate
 
 INDICATORS = {"code word": "zorblax", "emoji": "\U0001f9a9"}  # an invented word; flamingo emoji
@@ -191,8 +191,8 @@ def cost(warm: OnlineModels, data: Labelled) -> dict[str, float]:
         "score_observe_verdict_every_post": _throughput(everything, data, repeats=1),
     }
     try:
-        from detectors.library import PatternLibrary
-        from detectors.matcher import PatternDetector, PatternMatcher
+        from trailhound.detectors.library import PatternLibrary
+        from trailhound.detectors.matcher import PatternDetector, PatternMatcher
 
         library = PatternLibrary.load(Path(__file__).resolve().parents[1] / "detectors" / "patterns")
         patterns = PatternDetector(PatternMatcher(library), weight_of=m2.pattern_precision.weight_of)

@@ -37,10 +37,10 @@ import ahocorasick
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from detectors.extract import extract_entities  # noqa: E402
-from detectors.library import REGEX_FLAGS, PatternLibrary  # noqa: E402
-from detectors.matcher import PatternDetector, PatternMatcher, literal_regex  # noqa: E402
-from detectors.normalize import normalize  # noqa: E402
+from trailhound.detectors.extract import extract_entities  # noqa: E402
+from trailhound.detectors.library import REGEX_FLAGS, PatternLibrary  # noqa: E402
+from trailhound.detectors.matcher import PatternDetector, PatternMatcher, literal_regex  # noqa: E402
+from trailhound.detectors.normalize import normalize  # noqa: E402
 
 SIZES = (50, 500, 5000)
 POSTS = 400

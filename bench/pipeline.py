@@ -24,9 +24,9 @@ import httpx
 from elasticsearch import Elasticsearch, NotFoundError
 from kafka.admin import KafkaAdminClient
 
-from stack.manager import ServerState, down, up
 from trailhound.config import Settings
 from trailhound.provision import prepare_servers
+from trailhound.stack.manager import ServerState, down, up
 from trailhound.synth import write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent

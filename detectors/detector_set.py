@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from detectors.base import Detection
-from detectors.library import PatternLibrary
-from detectors.matcher import PatternDetector, PatternMatcher
-from detectors.online.drift import DriftEvent
-from detectors.online.ensemble import OnlineModels
+from trailhound.detectors.base import Detection
+from trailhound.detectors.library import PatternLibrary
+from trailhound.detectors.matcher import PatternDetector, PatternMatcher
+from trailhound.detectors.online.drift import DriftEvent
+from trailhound.detectors.online.ensemble import OnlineModels
 
 __all__ = ["DetectorSet"]
 

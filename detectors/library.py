@@ -274,7 +274,7 @@ class PatternLibrary:
 
     def run_examples(self) -> list[ExampleFailure]:
         """Run every example through normalise → extract → match; return what went wrong."""
-        from detectors.matcher import PatternMatcher
+        from trailhound.detectors.matcher import PatternMatcher
 
         return PatternMatcher(self).check_examples()
 
@@ -503,6 +503,6 @@ def _string_list(value: Any, name: str, file: str, pid: str) -> tuple[str, ...]:
 
 def _check_engine(library: PatternLibrary) -> None:
     """Compile with the matching engine too, so a library that would fail in a worker fails here."""
-    from detectors.matcher import compile_engine
+    from trailhound.detectors.matcher import compile_engine
 
     object.__setattr__(library, "_engine", compile_engine(library))

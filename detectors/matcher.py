@@ -25,11 +25,11 @@ from typing import Any
 
 import hyperscan
 
-from detectors.base import Detection, Indicator
-from detectors.extract import Entities, Mention, extract_entities
-from detectors.library import REGEX_FLAGS, EntityRule, ExampleFailure, LibraryError, Pattern, PatternLibrary
-from detectors.normalize import NormalizedText, normalize
-from detectors.pattern_score import combine_evidence
+from trailhound.detectors.base import Detection, Indicator
+from trailhound.detectors.extract import Entities, Mention, extract_entities
+from trailhound.detectors.library import REGEX_FLAGS, EntityRule, ExampleFailure, LibraryError, Pattern, PatternLibrary
+from trailhound.detectors.normalize import NormalizedText, normalize
+from trailhound.detectors.pattern_score import combine_evidence
 
 __all__ = ["PatternDetector", "PatternMatcher", "compile_engine", "enriched_view", "literal_regex"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from detectors.base import Indicator
+from trailhound.detectors.base import Indicator
 
 __all__ = ["CombinedEvidence", "combine_evidence"]
 

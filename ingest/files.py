@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from tqdm import tqdm
 
-from ingest.producer import IngestCounts, PostIngestor
+from trailhound.ingest.producer import IngestCounts, PostIngestor
 
 __all__ = ["ingest_stream", "ingest_path"]
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ingest.producer import IngestCounts, IngestError, PostIngestor
 from trailhound.config import Settings
+from trailhound.ingest.producer import IngestCounts, IngestError, PostIngestor
 
 __all__ = ["build_ingest_app", "run_ingest_server"]
 

@@ -16,9 +16,9 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from streams.topics import MAX_RECORD_BYTES, kafka_producer
 from trailhound.config import Settings
 from trailhound.schemas import InvalidRecord, parse_post, post_key
+from trailhound.streams.topics import MAX_RECORD_BYTES, kafka_producer
 
 __all__ = ["IngestCounts", "IngestError", "PostIngestor", "dead_letter_headers"]
 

@@ -11,11 +11,11 @@ import json
 import uuid
 from pathlib import Path
 
-from ingest.producer import IngestCounts, dead_letter_headers
-from streams.topics import kafka_producer
 from trailhound.config import Settings
+from trailhound.ingest.producer import IngestCounts, dead_letter_headers
 from trailhound.schemas import InvalidRecord, parse_verdict
 from trailhound.signing import feedback_key, sign
+from trailhound.streams.topics import kafka_producer
 
 __all__ = ["send_verdicts"]
 

@@ -17,16 +17,16 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from stack.addresses import Endpoint, elasticsearch_endpoint
-from stack.errors import StackError
-from stack.es_config import elasticsearch_jvm_options, elasticsearch_log4j2_properties, elasticsearch_yml
-from stack.fetch import ensure_elasticsearch, file_lock, install_atomically
-from stack.health import elasticsearch_ready, port_open
-from stack.java import JavaRuntime
-from stack.layout import StackLayout
-from stack.processes import spawn_detached
-from stack.service_user import SERVICE_USER, chown_tree, ensure_service_user, running_as_root
 from trailhound.config import Settings
+from trailhound.stack.addresses import Endpoint, elasticsearch_endpoint
+from trailhound.stack.errors import StackError
+from trailhound.stack.es_config import elasticsearch_jvm_options, elasticsearch_log4j2_properties, elasticsearch_yml
+from trailhound.stack.fetch import ensure_elasticsearch, file_lock, install_atomically
+from trailhound.stack.health import elasticsearch_ready, port_open
+from trailhound.stack.java import JavaRuntime
+from trailhound.stack.layout import StackLayout
+from trailhound.stack.processes import spawn_detached
+from trailhound.stack.service_user import SERVICE_USER, chown_tree, ensure_service_user, running_as_root
 
 __all__ = ["ElasticsearchServer"]
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stack.addresses import elasticsearch_endpoint
-from stack.java import heap_flags
 from trailhound.config import Settings
+from trailhound.stack.addresses import elasticsearch_endpoint
+from trailhound.stack.java import heap_flags
 
 __all__ = ["elasticsearch_jvm_options", "elasticsearch_log4j2_properties", "elasticsearch_yml"]
 

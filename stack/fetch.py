@@ -20,9 +20,9 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
-from stack.errors import StackError
-from stack.layout import StackLayout
-from stack.versions import DEPENDENCY_PLUGIN, ELASTICSEARCH_ARTIFACT, ELASTICSEARCH_VERSION, KAFKA_VERSION
+from trailhound.stack.errors import StackError
+from trailhound.stack.layout import StackLayout
+from trailhound.stack.versions import DEPENDENCY_PLUGIN, ELASTICSEARCH_ARTIFACT, ELASTICSEARCH_VERSION, KAFKA_VERSION
 
 __all__ = ["ensure_elasticsearch", "ensure_kafka", "extract_zip", "file_lock", "install_atomically"]
 

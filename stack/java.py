@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from stack.versions import MIN_JAVA
+from trailhound.stack.versions import MIN_JAVA
 
 __all__ = ["JavaRuntime", "find_java", "heap_flags"]
 

@@ -10,21 +10,21 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from stack.addresses import Endpoint, kafka_endpoint
-from stack.errors import StackError
-from stack.fetch import ensure_kafka
-from stack.health import kafka_ready, port_open
-from stack.java import JavaRuntime
-from stack.kafka_config import (
+from trailhound.config import Settings
+from trailhound.stack.addresses import Endpoint, kafka_endpoint
+from trailhound.stack.errors import StackError
+from trailhound.stack.fetch import ensure_kafka
+from trailhound.stack.health import kafka_ready, port_open
+from trailhound.stack.java import JavaRuntime
+from trailhound.stack.kafka_config import (
     controller_port,
     kafka_jvm_options,
     kafka_log4j2_properties,
     kafka_server_properties,
     new_cluster_id,
 )
-from stack.layout import StackLayout
-from stack.processes import spawn_detached
-from trailhound.config import Settings
+from trailhound.stack.layout import StackLayout
+from trailhound.stack.processes import spawn_detached
 
 __all__ = ["KafkaServer"]
 

@@ -13,9 +13,9 @@ import base64
 import uuid
 from pathlib import Path
 
-from stack.addresses import kafka_endpoint
-from stack.java import heap_flags
 from trailhound.config import Settings
+from trailhound.stack.addresses import kafka_endpoint
+from trailhound.stack.java import heap_flags
 
 __all__ = ["controller_port", "kafka_jvm_options", "kafka_log4j2_properties", "kafka_server_properties",
            "new_cluster_id"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from stack.versions import ELASTICSEARCH_VERSION, KAFKA_VERSION
+from trailhound.stack.versions import ELASTICSEARCH_VERSION, KAFKA_VERSION
 
 __all__ = ["StackLayout"]
 

@@ -8,7 +8,7 @@ a failed ``up`` leaves the machine as it found it.
 
 Example (needs Java, Maven and network access the first time)::
 
-    from stack import manager
+    from trailhound.stack import manager
     from trailhound.config import Settings
 
     settings = Settings.from_env()
@@ -23,17 +23,17 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from stack.elasticsearch import ElasticsearchServer
-from stack.errors import StackError
-from stack.fetch import file_lock
-from stack.health import port_open
-from stack.java import JavaRuntime, find_java
-from stack.kafka import KafkaServer
-from stack.layout import StackLayout
-from stack.processes import group_alive, owned_pid, remove_pid, stop_group, write_pid
-from stack.report import ServerReport, ServerState, StackReport
-from stack.server import LocalServer
 from trailhound.config import Settings
+from trailhound.stack.elasticsearch import ElasticsearchServer
+from trailhound.stack.errors import StackError
+from trailhound.stack.fetch import file_lock
+from trailhound.stack.health import port_open
+from trailhound.stack.java import JavaRuntime, find_java
+from trailhound.stack.kafka import KafkaServer
+from trailhound.stack.layout import StackLayout
+from trailhound.stack.processes import group_alive, owned_pid, remove_pid, stop_group, write_pid
+from trailhound.stack.report import ServerReport, ServerState, StackReport
+from trailhound.stack.server import LocalServer
 
 __all__ = ["SERVER_NAMES", "ServerReport", "ServerState", "StackError", "StackReport", "down", "status", "up"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from stack.addresses import Endpoint
-from stack.java import JavaRuntime
+from trailhound.stack.addresses import Endpoint
+from trailhound.stack.java import JavaRuntime
 
 __all__ = ["LocalServer"]
 

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from stack.errors import StackError
+from trailhound.stack.errors import StackError
 
 __all__ = ["SERVICE_USER", "chown_tree", "ensure_service_user", "running_as_root"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from detectors.extract import extract_entities
-from detectors.normalize import normalize
+from trailhound.detectors.extract import extract_entities
+from trailhound.detectors.normalize import normalize
 from trailhound.schemas import post_key
 from trailhound.timefmt import parse_rfc3339
 

@@ -20,18 +20,18 @@ from typing import Any, TypeVar
 from aiokafka import ConsumerRecord
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
-from alerts.document import build_model_health_alert
-from alerts.sink import is_transient
-from detectors.detector_set import DetectorSet
-from detectors.online.drift import DriftEvent
-from streams.broadcast import BroadcastReader
-from streams.metrics import PipelineMetrics
-from streams.model_state import ModelSnapshot, save_checkpoint
-from streams.post_documents import enriched_from_document, post_doc_id
+from trailhound.alerts.document import build_model_health_alert
+from trailhound.alerts.sink import is_transient
 from trailhound.config import Settings
+from trailhound.detectors.detector_set import DetectorSet
+from trailhound.detectors.online.drift import DriftEvent
 from trailhound.retrying import wait_out
 from trailhound.schemas import InvalidRecord, parse_verdict
 from trailhound.signing import feedback_key, verify
+from trailhound.streams.broadcast import BroadcastReader
+from trailhound.streams.metrics import PipelineMetrics
+from trailhound.streams.model_state import ModelSnapshot, save_checkpoint
+from trailhound.streams.post_documents import enriched_from_document, post_doc_id
 from trailhound.timefmt import iso
 
 __all__ = ["FeedbackLearner"]

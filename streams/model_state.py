@@ -20,8 +20,8 @@ from typing import Any
 
 from elasticsearch import AsyncElasticsearch, ConflictError, Elasticsearch, NotFoundError
 
-from detectors.online.ensemble import ModelStateError, OnlineModels
 from trailhound.config import Settings
+from trailhound.detectors.online.ensemble import ModelStateError, OnlineModels
 from trailhound.signing import feedback_key, sign, verify
 
 __all__ = ["Checkpoint", "ModelSnapshot", "load_checkpoint", "save_checkpoint", "save_warm_start"]

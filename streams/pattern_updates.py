@@ -15,12 +15,12 @@ from typing import Any
 
 from aiokafka import ConsumerRecord
 
-from detectors.detector_set import DetectorSet
-from detectors.library import LibraryError, PatternLibrary
-from streams.broadcast import BroadcastReader
-from streams.metrics import PipelineMetrics
-from streams.topics import kafka_producer
 from trailhound.config import Settings
+from trailhound.detectors.detector_set import DetectorSet
+from trailhound.detectors.library import LibraryError, PatternLibrary
+from trailhound.streams.broadcast import BroadcastReader
+from trailhound.streams.metrics import PipelineMetrics
+from trailhound.streams.topics import kafka_producer
 
 __all__ = ["LIBRARY_KEY", "PatternUpdates", "publish_library"]
 

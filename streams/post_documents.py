@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from alerts.indices import posts_index_for
-from alerts.scoring import Assessment
+from trailhound.alerts.indices import posts_index_for
+from trailhound.alerts.scoring import Assessment
 from trailhound.config import Settings
 from trailhound.timefmt import iso, parse_rfc3339
 

@@ -29,8 +29,8 @@ from trailhound.provision import prepare_servers
 @pytest.fixture(scope="session")
 def stack_settings() -> Iterator[Settings]:
     """Settings for a running Kafka + Elasticsearch with a fresh namespace for this session."""
-    from stack.manager import ServerState, down, up
     from trailhound.provision import prepare_servers
+    from trailhound.stack.manager import ServerState, down, up
 
     base = Settings.from_env()
     report = up(base)

@@ -11,8 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-from stack.processes import owned_pid, remove_pid, spawn_detached, stop_group, write_pid
 from trailhound.config import Settings
+from trailhound.stack.processes import owned_pid, remove_pid, spawn_detached, stop_group, write_pid
 
 __all__ = ["pid_of", "start_background", "stop_background"]
 

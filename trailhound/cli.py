@@ -16,9 +16,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from detectors.online.warm import WARM_START_POSTS, WARM_START_SEED
-from ingest.producer import IngestCounts
 from trailhound.config import Settings, SettingsError
+from trailhound.detectors.online.warm import WARM_START_POSTS, WARM_START_SEED
+from trailhound.ingest.producer import IngestCounts
 
 __all__ = ["main"]
 
@@ -72,8 +72,8 @@ def stack_up() -> None:
 @stack_app.command("down")
 def stack_down() -> None:
     """Stop the demo worker, the ingest server, Kafka and Elasticsearch started by this stack."""
-    from stack.manager import down
     from trailhound.background import stop_background
+    from trailhound.stack.manager import down
 
     config = settings()
     for name in ("worker", "ingest-server"):
@@ -86,8 +86,8 @@ def stack_down() -> None:
 @stack_app.command("status")
 def stack_status() -> None:
     """Say what is running and where."""
-    from stack.manager import status
     from trailhound.background import pid_of
+    from trailhound.stack.manager import status
 
     config = settings()
     out.print(str(status(config)))
@@ -99,8 +99,8 @@ def stack_status() -> None:
 @app.command()
 def worker(loglevel: Annotated[str, typer.Option(help="debug, info, warning")] = "info") -> None:
     """Run a stream worker in the foreground (several may run against the same topics)."""
-    from detectors.library import LibraryError
-    from streams.worker import run_worker
+    from trailhound.detectors.library import LibraryError
+    from trailhound.streams.worker import run_worker
 
     try:
         run_worker(settings(), loglevel)
@@ -114,8 +114,8 @@ def ingest(
     progress: Annotated[bool, typer.Option(help="Show a progress bar on large files")] = True,
 ) -> None:
     """Validate posts and send them to posts.raw; invalid lines go to posts.dlq with the reason."""
-    from ingest.files import ingest_path
-    from ingest.producer import IngestError, PostIngestor
+    from trailhound.ingest.files import ingest_path
+    from trailhound.ingest.producer import IngestError, PostIngestor
 
     config = settings()
     if path != "-" and not Path(path).is_file():
@@ -137,7 +137,7 @@ def ingest(
 @app.command("ingest-server")
 def ingest_server() -> None:
     """Serve POST /posts (JSON or JSON lines) for scrapers and partner feeds."""
-    from ingest.http import run_ingest_server
+    from trailhound.ingest.http import run_ingest_server
 
     run_ingest_server(settings())
 
@@ -152,7 +152,7 @@ def alerts_list(
     """Newest alerts first, with their evidence."""
     from elasticsearch import Elasticsearch
 
-    from alerts.search import SEVERITY_NUMBER, list_alerts
+    from trailhound.alerts.search import SEVERITY_NUMBER, list_alerts
 
     if severity and severity not in SEVERITY_NUMBER:
         raise fail(f"--severity must be one of {', '.join(SEVERITY_NUMBER)}", 2)
@@ -177,7 +177,7 @@ def alerts_list(
 @patterns_app.command("validate")
 def patterns_validate(directory: Path) -> None:
     """Load a pattern library and run every pattern's examples."""
-    from detectors.library import LibraryError, PatternLibrary
+    from trailhound.detectors.library import LibraryError, PatternLibrary
 
     try:
         library = PatternLibrary.load(directory)
@@ -197,8 +197,8 @@ def patterns_publish(
     publisher: Annotated[str, typer.Option(help="Who publishes (kept with the version)")] = "cli",
 ) -> None:
     """Validate a library and publish it; running workers switch to it within seconds."""
-    from detectors.library import LibraryError, PatternLibrary
-    from streams.pattern_updates import publish_library
+    from trailhound.detectors.library import LibraryError, PatternLibrary
+    from trailhound.streams.pattern_updates import publish_library
 
     try:
         result = publish_library(settings(), PatternLibrary.load(directory), publisher)
@@ -236,7 +236,7 @@ def patterns_stats(
 @app.command()
 def feedback(path: Annotated[Path, typer.Argument(help="JSON lines of verdicts (see feedback.schema.json)")]) -> None:
     """Send analysts' verdicts to the models; malformed lines go to feedback.dlq with the reason."""
-    from ingest.verdicts import send_verdicts
+    from trailhound.ingest.verdicts import send_verdicts
 
     if not path.is_file():
         raise fail(f"no such file: {path}", 2)
@@ -276,9 +276,9 @@ def warm_start(
     """Train the initial online models on synthetic labelled posts and store them for every worker."""
     from elasticsearch import Elasticsearch
 
-    from detectors.online.warm import warm_start_synthetic
-    from streams.model_state import save_warm_start
+    from trailhound.detectors.online.warm import warm_start_synthetic
     from trailhound.provision import prepare_indices
+    from trailhound.streams.model_state import save_warm_start
 
     config = settings()
     models = warm_start_synthetic(n=n, seed=seed)

@@ -17,11 +17,11 @@ import httpx
 from elasticsearch import Elasticsearch
 from rich.console import Console
 
-from alerts.search import list_alerts
-from ingest.files import ingest_path
-from ingest.producer import PostIngestor
+from trailhound.alerts.search import list_alerts
 from trailhound.background import start_background
 from trailhound.config import Settings
+from trailhound.ingest.files import ingest_path
+from trailhound.ingest.producer import PostIngestor
 from trailhound.provision import prepare_stack
 
 __all__ = ["SAMPLE_FEED", "run_demo"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from elasticsearch import Elasticsearch
 
-from alerts.indices import ensure_indices
-from stack.manager import up
-from streams.topics import ensure_topics
+from trailhound.alerts.indices import ensure_indices
 from trailhound.config import Settings
+from trailhound.stack.manager import up
+from trailhound.streams.topics import ensure_topics
 
 __all__ = ["prepare_indices", "prepare_servers", "prepare_stack"]
 

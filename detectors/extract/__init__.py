@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from detectors.extract.amounts import Price, find_ages, find_prices
-from detectors.extract.contacts import find_emails, find_handles
-from detectors.extract.phones import find_phones, parse_phone
-from detectors.extract.places import canonical_place, find_places
-from detectors.normalize import NormalizedText, normalize
+from trailhound.detectors.extract.amounts import Price, find_ages, find_prices
+from trailhound.detectors.extract.contacts import find_emails, find_handles
+from trailhound.detectors.extract.phones import find_phones, parse_phone
+from trailhound.detectors.extract.places import canonical_place, find_places
+from trailhound.detectors.normalize import NormalizedText, normalize
 
 __all__ = ["Entities", "Mention", "Price", "extract_entities"]
 

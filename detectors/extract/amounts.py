@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from detectors.extract.claims import Claimed
+from trailhound.detectors.extract.claims import Claimed
 
 __all__ = ["FoundAge", "FoundPrice", "Price", "find_ages", "find_prices"]
 

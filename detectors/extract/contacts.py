@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from detectors.extract.claims import Claimed
-from detectors.normalize import NormalizedText, normalize
+from trailhound.detectors.extract.claims import Claimed
+from trailhound.detectors.normalize import NormalizedText, normalize
 
 __all__ = ["FoundContact", "find_emails", "find_handles"]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from detectors.normalize import NormalizedText
+from trailhound.detectors.normalize import NormalizedText
 
 __all__ = ["FoundPhone", "find_phones", "parse_phone"]
 

@@ -8,13 +8,13 @@ which is what the stream worker checkpoints and restores.
 
 from __future__ import annotations
 
-from detectors.online.drift import DriftEvent, DriftMonitor
-from detectors.online.ensemble import ModelStateError, OnlineModels
-from detectors.online.entity_anomaly import EntityAnomaly
-from detectors.online.labels import LABELS, is_positive
-from detectors.online.metrics import ProgressiveMetrics
-from detectors.online.pattern_precision import PatternPrecision
-from detectors.online.text_model import TextModel
+from trailhound.detectors.online.drift import DriftEvent, DriftMonitor
+from trailhound.detectors.online.ensemble import ModelStateError, OnlineModels
+from trailhound.detectors.online.entity_anomaly import EntityAnomaly
+from trailhound.detectors.online.labels import LABELS, is_positive
+from trailhound.detectors.online.metrics import ProgressiveMetrics
+from trailhound.detectors.online.pattern_precision import PatternPrecision
+from trailhound.detectors.online.text_model import TextModel
 
 __all__ = [
     "LABELS",

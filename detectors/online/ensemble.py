@@ -22,13 +22,13 @@ from typing import Any
 
 import river
 
-from detectors.base import Detection
-from detectors.online.drift import DriftEvent, DriftMonitor
-from detectors.online.entity_anomaly import EntityAnomaly
-from detectors.online.labels import is_positive
-from detectors.online.metrics import ProgressiveMetrics
-from detectors.online.pattern_precision import PatternPrecision
-from detectors.online.text_model import TextModel
+from trailhound.detectors.base import Detection
+from trailhound.detectors.online.drift import DriftEvent, DriftMonitor
+from trailhound.detectors.online.entity_anomaly import EntityAnomaly
+from trailhound.detectors.online.labels import is_positive
+from trailhound.detectors.online.metrics import ProgressiveMetrics
+from trailhound.detectors.online.pattern_precision import PatternPrecision
+from trailhound.detectors.online.text_model import TextModel
 
 __all__ = ["ModelStateError", "OnlineModels"]
 

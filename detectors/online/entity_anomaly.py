@@ -41,8 +41,8 @@ from typing import Any
 
 from river import anomaly, stats
 
-from detectors.base import Detection
-from detectors.online.features import normalized_text
+from trailhound.detectors.base import Detection
+from trailhound.detectors.online.features import normalized_text
 
 __all__ = ["EntityAnomaly", "EntityWindow"]
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from detectors.normalize import NormalizedText
+from trailhound.detectors.normalize import NormalizedText
 
 __all__ = ["Token", "entity_flags", "normalized", "normalized_text", "tokens"]
 

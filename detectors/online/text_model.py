@@ -55,11 +55,11 @@ from typing import Any
 
 from river import base, linear_model
 
-from detectors.base import Detection, Indicator
-from detectors.online.features import entity_flags, normalized, normalized_text, tokens
-from detectors.online.labels import is_positive
-from detectors.online.rarity_sgd import RaritySGD
-from detectors.online.replay import ReplayBuffer
+from trailhound.detectors.base import Detection, Indicator
+from trailhound.detectors.online.features import entity_flags, normalized, normalized_text, tokens
+from trailhound.detectors.online.labels import is_positive
+from trailhound.detectors.online.rarity_sgd import RaritySGD
+from trailhound.detectors.online.replay import ReplayBuffer
 
 __all__ = ["TextModel"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from detectors.online.ensemble import OnlineModels
+from trailhound.detectors.online.ensemble import OnlineModels
 from trailhound.synth import generate
 
 __all__ = ["WARM_START_POSTS", "WARM_START_SEED", "enrich_raw", "synthetic_training_set", "warm_start_synthetic"]
@@ -24,7 +24,7 @@ Enricher = Callable[[dict[str, Any]], dict[str, Any]]
 
 def enrich_raw(post: dict[str, Any]) -> dict[str, Any]:
     """Enrich one raw post with the stream's own enrichment (imported late: it is the stream's code)."""
-    from streams.enrich import enrich_post
+    from trailhound.streams.enrich import enrich_post
 
     enriched = enrich_post(post, 0.0)
     return enriched

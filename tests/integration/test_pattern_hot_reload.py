@@ -7,9 +7,9 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
-from streams.pattern_updates import LIBRARY_KEY
-from streams.worker import BUNDLED_PATTERNS
 from tests.helpers import alerts_for, jsonl, post, posts_indexed, run_cli, wait_for
+from trailhound.streams.pattern_updates import LIBRARY_KEY
+from trailhound.streams.worker import BUNDLED_PATTERNS
 
 CODE_PHRASE = "bluebird parcel"
 NEW_PATTERN = f"""

@@ -20,12 +20,12 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError
 
-from stack import manager
-from stack.elasticsearch import ElasticsearchServer
-from stack.health import port_open
-from stack.layout import StackLayout
-from stack.manager import ServerState
 from trailhound.config import Settings
+from trailhound.stack import manager
+from trailhound.stack.elasticsearch import ElasticsearchServer
+from trailhound.stack.health import port_open
+from trailhound.stack.layout import StackLayout
+from trailhound.stack.manager import ServerState
 
 pytestmark = pytest.mark.integration
 

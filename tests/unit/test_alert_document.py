@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from alerts.document import alert_id, build_alert
-from alerts.scoring import assess
-from detectors.base import Detection, Indicator
+from trailhound.alerts.document import alert_id, build_alert
+from trailhound.alerts.scoring import assess
+from trailhound.detectors.base import Detection, Indicator
 from trailhound.schemas import validate_alert
 
 ENRICHED = {

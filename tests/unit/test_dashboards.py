@@ -22,9 +22,9 @@ import promql_parser
 import pytest
 import yaml
 
-from alerts.indices import templates
-from streams.metrics import PipelineMetrics
+from trailhound.alerts.indices import templates
 from trailhound.config import Settings
+from trailhound.streams.metrics import PipelineMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = ROOT / "dashboards"

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detectors.extract import Entities, Price, extract_entities
-from detectors.normalize import normalize
+from trailhound.detectors.extract import Entities, Price, extract_entities
+from trailhound.detectors.normalize import normalize
 
 E164 = "+12015550123"
 

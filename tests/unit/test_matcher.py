@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from detectors.base import Detector, Indicator
-from detectors.extract import extract_entities
-from detectors.library import PatternLibrary
-from detectors.matcher import PatternDetector, PatternMatcher, enriched_view
-from detectors.normalize import normalize
-from detectors.pattern_score import combine_evidence
+from trailhound.detectors.base import Detector, Indicator
+from trailhound.detectors.extract import extract_entities
+from trailhound.detectors.library import PatternLibrary
+from trailhound.detectors.matcher import PatternDetector, PatternMatcher, enriched_view
+from trailhound.detectors.normalize import normalize
+from trailhound.detectors.pattern_score import combine_evidence
 
 LIBRARY = PatternLibrary.load(Path(__file__).resolve().parents[2] / "detectors" / "patterns")
 MATCHER = PatternMatcher(LIBRARY)

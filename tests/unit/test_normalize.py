@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detectors.normalize import NormalizedText, normalize
+from trailhound.detectors.normalize import NormalizedText, normalize
 
 
 @pytest.mark.parametrize(

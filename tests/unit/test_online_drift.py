@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from detectors.online.drift import DriftMonitor
+from trailhound.detectors.online.drift import DriftMonitor
 
 
 def _errors(rng: random.Random, n: int, rate: float) -> list[float]:

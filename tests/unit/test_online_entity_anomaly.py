@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from detectors.online.entity_anomaly import EntityAnomaly
+from trailhound.detectors.online.entity_anomaly import EntityAnomaly
 
 START = 1_772_323_200.0  # 2026-03-01T00:00:00Z
 CITIES = ["Denver", "Phoenix", "Dallas", "Houston", "Atlanta", "Chicago", "Seattle", "Miami"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from detectors.online.metrics import ProgressiveMetrics
+from trailhound.detectors.online.metrics import ProgressiveMetrics
 
 
 def test_metrics_follow_the_scores_given_before_learning() -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from detectors.online.ensemble import ModelStateError, OnlineModels
-from detectors.online.warm import enrich_raw, synthetic_training_set
+from trailhound.detectors.online.ensemble import ModelStateError, OnlineModels
+from trailhound.detectors.online.warm import enrich_raw, synthetic_training_set
 
 
 @cache

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from detectors.online.pattern_precision import PatternPrecision
+from trailhound.detectors.online.pattern_precision import PatternPrecision
 
 
 def test_a_pattern_analysts_keep_dismissing_loses_weight_step_by_step() -> None:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from river import metrics
 
-from detectors.base import LearningDetector
-from detectors.online.text_model import TextModel
-from detectors.online.warm import enrich_raw, synthetic_training_set
+from trailhound.detectors.base import LearningDetector
+from trailhound.detectors.online.text_model import TextModel
+from trailhound.detectors.online.warm import enrich_raw, synthetic_training_set
 
 ADULT_AD = "Hi, I'm Wren. Independent and easygoing, rates on my website. Text 312-555-0142"
 

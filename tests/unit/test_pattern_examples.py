@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from detectors.extract import extract_entities
-from detectors.library import Pattern, PatternLibrary
-from detectors.matcher import PatternMatcher
-from detectors.normalize import normalize
+from trailhound.detectors.extract import extract_entities
+from trailhound.detectors.library import Pattern, PatternLibrary
+from trailhound.detectors.matcher import PatternMatcher
+from trailhound.detectors.normalize import normalize
 
 LIBRARY_DIR = Path(__file__).resolve().parents[2] / "detectors" / "patterns"
 LIBRARY = PatternLibrary.load(LIBRARY_DIR)

@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detectors.library import LibraryError, PatternLibrary
+from trailhound.detectors.library import LibraryError, PatternLibrary
 
 SHIPPED = Path(__file__).resolve().parents[2] / "detectors" / "patterns"
 SHIPPED_LIBRARY = PatternLibrary.load(SHIPPED)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from alerts.scoring import assess, severity_for
-from detectors.base import Detection, Indicator
+from trailhound.alerts.scoring import assess, severity_for
+from trailhound.detectors.base import Detection, Indicator
 
 
 def indicator(category: str, weight: float = 0.5) -> Indicator:

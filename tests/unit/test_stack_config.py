@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stack.addresses import elasticsearch_endpoint, kafka_endpoint
-from stack.errors import StackError
-from stack.es_config import elasticsearch_jvm_options, elasticsearch_yml
-from stack.fetch import ensure_kafka, extract_zip, install_atomically
-from stack.kafka_config import kafka_jvm_options, kafka_server_properties, new_cluster_id
-from stack.layout import StackLayout
-from stack.processes import group_alive, owned_pid, spawn_detached, stop_group, write_pid
-from stack.versions import KAFKA_VERSION
 from trailhound.config import Settings
+from trailhound.stack.addresses import elasticsearch_endpoint, kafka_endpoint
+from trailhound.stack.errors import StackError
+from trailhound.stack.es_config import elasticsearch_jvm_options, elasticsearch_yml
+from trailhound.stack.fetch import ensure_kafka, extract_zip, install_atomically
+from trailhound.stack.kafka_config import kafka_jvm_options, kafka_server_properties, new_cluster_id
+from trailhound.stack.layout import StackLayout
+from trailhound.stack.processes import group_alive, owned_pid, spawn_detached, stop_group, write_pid
+from trailhound.stack.versions import KAFKA_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -196,7 +196,7 @@ def test_unzipped_scripts_stay_executable(tmp_path: Path) -> None:
 _SPAWN_AND_EXIT = """
 import sys, time
 from pathlib import Path
-from stack.processes import spawn_detached
+from trailhound.stack.processes import spawn_detached
 marker, log = sys.argv[1], Path(sys.argv[2])
 pid = spawn_detached([sys.executable, "-c", "import time; time.sleep(60)", marker],
                      cwd=log.parent, env={"PATH": "/usr/bin:/bin"}, log_path=log)
