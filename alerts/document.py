@@ -8,10 +8,10 @@ or ingesting a file twice finds the same alert instead of raising a second one.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from trailhound.alerts.scoring import Assessment
+from trailhound.ids import stable_id
 from trailhound.timefmt import iso
 
 __all__ = ["CONTENT_RULE", "MODEL_HEALTH_RULE", "alert_id", "build_alert", "build_model_health_alert"]
@@ -22,8 +22,7 @@ MODEL_HEALTH_RULE = {"id": "trailhound.model-drift", "name": "Online model needs
 
 def alert_id(rule_id: str, *subjects: str) -> str:
     """A stable id for the alert a rule raises about these subjects (post keys, an entity…)."""
-    digest = hashlib.sha256("\x1f".join((rule_id, *sorted(subjects))).encode("utf-8"))
-    return digest.hexdigest()[:32]
+    return stable_id(rule_id, *sorted(subjects))
 
 
 def _describe(assessment: Assessment, labels: dict[str, str], most: int = 4) -> str:

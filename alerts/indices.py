@@ -18,7 +18,7 @@ from elasticsearch import BadRequestError, Elasticsearch
 
 from trailhound.config import Settings
 
-__all__ = ["ensure_indices", "posts_index_for", "templates"]
+__all__ = ["ensure_indices", "posts_index_for", "prepare_indices", "templates"]
 
 KEYWORD = {"type": "keyword", "ignore_above": 1024}
 TEXT_WITH_KEYWORD = {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 1024}}}
@@ -168,3 +168,9 @@ def ensure_indices(es: Elasticsearch, settings: Settings) -> None:
         except BadRequestError as exc:
             if exc.error != "resource_already_exists_exception":
                 raise
+
+
+def prepare_indices(settings: Settings) -> None:
+    """Index templates and alias-backed indices (an early write without them would make a plain index)."""
+    with Elasticsearch(settings.elasticsearch_url, request_timeout=30) as es:
+        ensure_indices(es, settings)

@@ -51,7 +51,7 @@ from trailhound.detectors.library import PatternLibrary
 from trailhound.detectors.online.ensemble import OnlineModels
 from trailhound.detectors.online.labels import POSITIVE_LABELS
 from trailhound.detectors.online.text_model import TextModel
-from trailhound.detectors.online.warm import enrich_raw
+from trailhound.streams.warm_start import enrich_raw
 from trailhound.streams.worker import BUNDLED_PATTERNS
 from trailhound.synth import generate
 

@@ -30,6 +30,7 @@ from trailhound.detectors.extract import Entities, Mention, extract_entities
 from trailhound.detectors.library import REGEX_FLAGS, EntityRule, ExampleFailure, LibraryError, Pattern, PatternLibrary
 from trailhound.detectors.normalize import NormalizedText, normalize
 from trailhound.detectors.pattern_score import combine_evidence
+from trailhound.schemas import post_text
 
 __all__ = ["PatternDetector", "PatternMatcher", "compile_engine", "enriched_view", "literal_regex"]
 
@@ -285,9 +286,7 @@ def enriched_view(record: dict[str, Any]) -> tuple[NormalizedText, Entities]:
     if "normalized" in record:
         norm = NormalizedText.from_json(record["normalized"])
     else:
-        post = record.get("post", record)
-        title = (post.get("title") or "").strip()
-        norm = normalize(f"{title}\n\n{post['body']}" if title else post["body"])
+        norm = normalize(post_text(record.get("post", record)))
     if "entities" in record:
         return norm, Entities.from_json(record["entities"])
     return norm, extract_entities(norm)

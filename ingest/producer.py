@@ -9,7 +9,6 @@ delivery), and ``acks="all"`` with idempotence means an accepted post is durably
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +17,9 @@ from kafka.errors import KafkaError
 
 from trailhound.config import Settings
 from trailhound.schemas import InvalidRecord, parse_post, post_key
-from trailhound.streams.topics import MAX_RECORD_BYTES, kafka_producer
+from trailhound.topics import MAX_RECORD_BYTES, dead_letter_headers, kafka_producer
 
-__all__ = ["IngestCounts", "IngestError", "PostIngestor", "dead_letter_headers"]
+__all__ = ["IngestCounts", "IngestError", "PostIngestor"]
 
 DEAD_LETTER_KEEP_BYTES = MAX_RECORD_BYTES - 64 * 1024
 MAX_DISTINCT_REASONS = 100
@@ -46,16 +45,6 @@ class IngestCounts:
             reason = "other reasons (see the reason header of each dead letter)"
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
         self.first_seen.setdefault(reason, origin)
-
-
-def dead_letter_headers(reason: str, stage: str, origin: str) -> list[tuple[str, bytes]]:
-    """Kafka headers that explain why a record went to a dead-letter topic."""
-    return [
-        ("reason", reason.encode("utf-8")),
-        ("stage", stage.encode("utf-8")),
-        ("origin", origin.encode("utf-8")),
-        ("rejected_at", str(time.time()).encode("ascii")),
-    ]
 
 
 class PostIngestor:

@@ -12,10 +12,10 @@ import uuid
 from pathlib import Path
 
 from trailhound.config import Settings
-from trailhound.ingest.producer import IngestCounts, dead_letter_headers
+from trailhound.ingest.producer import IngestCounts
 from trailhound.schemas import InvalidRecord, parse_verdict
 from trailhound.signing import feedback_key, sign
-from trailhound.streams.topics import kafka_producer
+from trailhound.topics import dead_letter_headers, kafka_producer
 
 __all__ = ["send_verdicts"]
 

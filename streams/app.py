@@ -23,22 +23,21 @@ from faust.web import Request, Response, View
 from prometheus_client import generate_latest
 
 from trailhound.alerts.document import build_alert, build_model_health_alert
+from trailhound.alerts.indices import prepare_indices
+from trailhound.alerts.post_documents import post_document
 from trailhound.alerts.scoring import Assessment, assess
 from trailhound.alerts.sink import ElasticsearchSink
 from trailhound.config import Settings
 from trailhound.detectors.base import Detection
 from trailhound.detectors.detector_set import DetectorSet
-from trailhound.ingest.producer import dead_letter_headers
-from trailhound.provision import prepare_indices
 from trailhound.retrying import wait_out
 from trailhound.schemas import InvalidRecord, parse_post
 from trailhound.streams.enrich import enrich_post
 from trailhound.streams.feedback import FeedbackLearner
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.pattern_updates import PatternUpdates
-from trailhound.streams.post_documents import post_document
-from trailhound.streams.topics import MAX_RECORD_BYTES
 from trailhound.timefmt import parse_rfc3339
+from trailhound.topics import MAX_RECORD_BYTES, dead_letter_headers
 
 __all__ = ["Pipeline", "build_app"]
 

@@ -11,16 +11,10 @@ from typing import Any
 
 from trailhound.detectors.extract import extract_entities
 from trailhound.detectors.normalize import normalize
-from trailhound.schemas import post_key
+from trailhound.schemas import post_key, post_text
 from trailhound.timefmt import parse_rfc3339
 
-__all__ = ["entity_key", "enrich_post", "post_text"]
-
-
-def post_text(post: dict[str, Any]) -> str:
-    """The text detectors read: title and body, in the order a reader sees them."""
-    title = (post.get("title") or "").strip()
-    return f"{title}\n\n{post['body']}" if title else post["body"]
+__all__ = ["entity_key", "enrich_post"]
 
 
 def entity_key(entities: dict[str, Any], post: dict[str, Any]) -> str:

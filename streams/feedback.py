@@ -11,9 +11,7 @@ rebuilt from. Learned state is checkpointed (:mod:`streams.model_state`) every f
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -21,17 +19,19 @@ from aiokafka import ConsumerRecord
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
 from trailhound.alerts.document import build_model_health_alert
+from trailhound.alerts.post_documents import enriched_from_document, post_doc_id
 from trailhound.alerts.sink import is_transient
+from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.detectors.online.drift import DriftEvent
+from trailhound.ids import stable_id
 from trailhound.retrying import wait_out
 from trailhound.schemas import InvalidRecord, parse_verdict
 from trailhound.signing import feedback_key, verify
 from trailhound.streams.broadcast import BroadcastReader
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.model_state import ModelSnapshot, save_checkpoint
-from trailhound.streams.post_documents import enriched_from_document, post_doc_id
 from trailhound.timefmt import iso
 
 __all__ = ["FeedbackLearner"]
@@ -54,8 +54,9 @@ class FeedbackLearner:
     """Applies verdicts to this worker's models and records them."""
 
     def __init__(self, settings: Settings, detectors: DetectorSet, es: AsyncElasticsearch, metrics: PipelineMetrics,
-                 send_alert: AlertSender, worker_id: str) -> None:
+                 send_alert: AlertSender, worker_id: str, clock: Clock = system_clock) -> None:
         self.settings = settings
+        self.clock = clock
         self.detectors = detectors
         self.es = es
         self.metrics = metrics
@@ -178,15 +179,15 @@ class FeedbackLearner:
                         self.metrics.model_metric.labels(model=model, version=version, metric=metric).set(value)
 
     async def _record(self, record: ConsumerRecord, verdict: dict[str, Any], reason: str | None) -> None:
-        doc_id = hashlib.sha256(f"{record.topic}:{record.partition}:{record.offset}".encode()).hexdigest()[:32]
+        doc_id = stable_id(record.topic, str(record.partition), str(record.offset))
         document = {k: verdict[k] for k in VERDICT_FIELDS if k in verdict}
-        document.update({"@timestamp": iso(time.time()), "learned": reason is None, "refused_reason": reason,
+        document.update({"@timestamp": iso(self.clock()), "learned": reason is None, "refused_reason": reason,
                          "offset": record.offset})
         await self.es.index(index=self.settings.index("feedback"), id=doc_id, document=document)
 
     async def _raise_drift_alert(self, event: DriftEvent) -> None:
         versions = self.detectors.versions()
-        await self.send_alert(build_model_health_alert(event.model, event.stream, event.detail, versions, time.time()))
+        await self.send_alert(build_model_health_alert(event.model, event.stream, event.detail, versions, self.clock()))
 
     async def checkpoint(self) -> None:
         """Store the models with the offset of the last verdict they reflect, if anything is unsaved."""

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import Any
 
 from aiokafka import ConsumerRecord
 
+from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.detectors.library import LibraryError, PatternLibrary
 from trailhound.streams.broadcast import BroadcastReader
 from trailhound.streams.metrics import PipelineMetrics
-from trailhound.streams.topics import kafka_producer
+from trailhound.topics import kafka_producer
 
 __all__ = ["LIBRARY_KEY", "PatternUpdates", "publish_library"]
 
@@ -29,14 +29,15 @@ log = logging.getLogger(__name__)
 LIBRARY_KEY = b"pattern-library"
 
 
-def publish_library(settings: Settings, library: PatternLibrary, publisher: str) -> dict[str, Any]:
+def publish_library(settings: Settings, library: PatternLibrary, publisher: str,
+                    clock: Clock = system_clock) -> dict[str, Any]:
     """Run the library's examples and publish it; raise :class:`LibraryError` if any example fails."""
     failures = library.run_examples()
     if failures:
         shown = "\n".join(f"  - {failure}" for failure in failures[:20])
         more = f"\n  … and {len(failures) - 20} more" if len(failures) > 20 else ""
         raise LibraryError(f"{len(failures)} pattern examples fail; not published:\n{shown}{more}")
-    envelope = {"library": library.to_json(), "published_by": publisher, "published_at": time.time()}
+    envelope = {"library": library.to_json(), "published_by": publisher, "published_at": clock()}
     producer = kafka_producer(settings, "trailhound-patterns")
     try:
         producer.send(settings.topic("patterns"), key=LIBRARY_KEY,

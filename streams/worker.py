@@ -18,10 +18,10 @@ from trailhound.config import Settings
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.detectors.library import PatternLibrary
 from trailhound.detectors.online.ensemble import OnlineModels
-from trailhound.detectors.online.warm import WARM_START_POSTS, WARM_START_SEED, warm_start_synthetic
 from trailhound.streams.app import build_app
 from trailhound.streams.model_state import Checkpoint, load_checkpoint
-from trailhound.streams.topics import ensure_topics
+from trailhound.streams.warm_start import WARM_START_POSTS, WARM_START_SEED, warm_start_synthetic
+from trailhound.topics import ensure_topics
 
 __all__ = ["BUNDLED_PATTERNS", "build_detectors", "restore_models", "run_worker"]
 

@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from trailhound.config import Settings, SettingsError
-from trailhound.detectors.online.warm import WARM_START_POSTS, WARM_START_SEED
 from trailhound.ingest.producer import IngestCounts
+from trailhound.streams.warm_start import WARM_START_POSTS, WARM_START_SEED
 
 __all__ = ["main"]
 
@@ -276,9 +276,9 @@ def warm_start(
     """Train the initial online models on synthetic labelled posts and store them for every worker."""
     from elasticsearch import Elasticsearch
 
-    from trailhound.detectors.online.warm import warm_start_synthetic
-    from trailhound.provision import prepare_indices
+    from trailhound.alerts.indices import prepare_indices
     from trailhound.streams.model_state import save_warm_start
+    from trailhound.streams.warm_start import warm_start_synthetic
 
     config = settings()
     models = warm_start_synthetic(n=n, seed=seed)

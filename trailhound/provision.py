@@ -1,21 +1,17 @@
-"""Bring the servers up and give them what the pipeline expects: topics and index templates."""
+"""Bring the servers up and give them what the pipeline expects: topics and index templates.
+
+A command-level helper (used by ``stack up``, the demo, the tests and the benches): it may start local
+servers, which the worker itself never does.
+"""
 
 from __future__ import annotations
 
-from elasticsearch import Elasticsearch
-
-from trailhound.alerts.indices import ensure_indices
+from trailhound.alerts.indices import prepare_indices
 from trailhound.config import Settings
 from trailhound.stack.manager import up
-from trailhound.streams.topics import ensure_topics
+from trailhound.topics import ensure_topics
 
-__all__ = ["prepare_indices", "prepare_servers", "prepare_stack"]
-
-
-def prepare_indices(settings: Settings) -> None:
-    """Index templates and alias-backed indices (an early write without them would make a plain index)."""
-    with Elasticsearch(settings.elasticsearch_url, request_timeout=30) as es:
-        ensure_indices(es, settings)
+__all__ = ["prepare_servers", "prepare_stack"]
 
 
 def prepare_servers(settings: Settings) -> list[str]:

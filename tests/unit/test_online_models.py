@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from trailhound.detectors.online.ensemble import ModelStateError, OnlineModels
-from trailhound.detectors.online.warm import enrich_raw, synthetic_training_set
+from trailhound.streams.warm_start import enrich_raw, synthetic_training_set
 
 
 @cache

@@ -10,7 +10,7 @@ from river import metrics
 
 from trailhound.detectors.base import LearningDetector
 from trailhound.detectors.online.text_model import TextModel
-from trailhound.detectors.online.warm import enrich_raw, synthetic_training_set
+from trailhound.streams.warm_start import enrich_raw, synthetic_training_set
 
 ADULT_AD = "Hi, I'm Wren. Independent and easygoing, rates on my website. Text 312-555-0142"
 

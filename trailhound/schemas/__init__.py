@@ -9,7 +9,6 @@ cheaper per post than an interpreting validator at thousands of posts per second
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
@@ -18,6 +17,7 @@ from typing import Any
 
 import fastjsonschema
 
+from trailhound.clock import Clock, system_clock
 from trailhound.config import DEFAULT_MAX_POST_BYTES
 from trailhound.timefmt import iso, parse_rfc3339
 
@@ -27,6 +27,7 @@ __all__ = [
     "parse_post",
     "parse_verdict",
     "post_key",
+    "post_text",
     "validate_alert",
 ]
 
@@ -73,7 +74,8 @@ def _decode(raw: bytes | str, what: str, max_bytes: int) -> Any:
         raise InvalidRecord(f"{what} is not valid JSON: {exc.msg} at column {exc.colno}") from None
 
 
-def parse_post(raw: bytes | str, max_bytes: int = DEFAULT_MAX_POST_BYTES) -> dict[str, Any]:
+def parse_post(raw: bytes | str, max_bytes: int = DEFAULT_MAX_POST_BYTES,
+               clock: Clock = system_clock) -> dict[str, Any]:
     """Decode and validate one post; raise :class:`InvalidRecord` with a readable reason.
 
     ``posted_at`` comes back in one canonical UTC form, so every date Elasticsearch stores parses.
@@ -84,7 +86,7 @@ def parse_post(raw: bytes | str, max_bytes: int = DEFAULT_MAX_POST_BYTES) -> dic
     _check("post", post, "post")
     if not post["body"].strip():
         raise InvalidRecord("post.body is blank")
-    post["posted_at"] = _canonical_posted_at(post["posted_at"])
+    post["posted_at"] = _canonical_posted_at(post["posted_at"], clock())
     return post
 
 
@@ -100,12 +102,12 @@ def _canonical(value: str, where: str) -> tuple[str, float]:
     return iso(ts), ts
 
 
-def _canonical_posted_at(value: str) -> str:
+def _canonical_posted_at(value: str, now: float) -> str:
     """The date in UTC as Elasticsearch reads it, between 1990 and two days from now (clock skew)."""
     canonical, ts = _canonical(value, "post.posted_at")
     if ts < EARLIEST_POST:
         raise InvalidRecord(f"post.posted_at: {value!r} is before 1990")
-    if ts > time.time() + FUTURE_SLACK_S:
+    if ts > now + FUTURE_SLACK_S:
         raise InvalidRecord(f"post.posted_at: {value!r} is in the future")
     return canonical
 
@@ -128,3 +130,9 @@ def validate_alert(alert: dict[str, Any]) -> None:
 def post_key(post: dict[str, Any]) -> str:
     """The post's identity across the system: ``source:id`` (ids are unique only per source)."""
     return f"{post['source']}:{post['id']}"
+
+
+def post_text(post: dict[str, Any]) -> str:
+    """The text detectors read: title and body, in the order a reader sees them."""
+    title = (post.get("title") or "").strip()
+    return f"{title}\n\n{post['body']}" if title else post["body"]

@@ -16,9 +16,10 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
+from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
 
-__all__ = ["MAX_RECORD_BYTES", "TOPICS", "TopicSpec", "ensure_topics", "kafka_producer"]
+__all__ = ["MAX_RECORD_BYTES", "TOPICS", "TopicSpec", "dead_letter_headers", "ensure_topics", "kafka_producer"]
 
 log = logging.getLogger(__name__)
 
@@ -107,3 +108,13 @@ def kafka_producer(settings: Settings, client_id: str) -> KafkaProducer:
         retries=10,
         client_id=client_id,
     )
+
+
+def dead_letter_headers(reason: str, stage: str, origin: str, clock: Clock = system_clock) -> list[tuple[str, bytes]]:
+    """Kafka headers that explain why a record went to a dead-letter topic."""
+    return [
+        ("reason", reason.encode("utf-8")),
+        ("stage", stage.encode("utf-8")),
+        ("origin", origin.encode("utf-8")),
+        ("rejected_at", str(clock()).encode("ascii")),
+    ]

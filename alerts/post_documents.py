@@ -8,12 +8,12 @@ replayed post overwrites itself instead of appearing twice.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from trailhound.alerts.indices import posts_index_for
 from trailhound.alerts.scoring import Assessment
 from trailhound.config import Settings
+from trailhound.ids import stable_id
 from trailhound.timefmt import iso, parse_rfc3339
 
 __all__ = ["enriched_from_document", "post_doc_id", "post_document"]
@@ -24,7 +24,7 @@ ORIGINAL_FIELDS = ("id", "source", "posted_at", "title", "body", "url", "author"
 
 def post_doc_id(post_key: str) -> str:
     """The Elasticsearch id of a post document."""
-    return hashlib.sha256(post_key.encode("utf-8")).hexdigest()[:32]
+    return stable_id(post_key)
 
 
 def post_document(enriched: dict[str, Any], assessment: Assessment, alert: dict[str, Any] | None,

@@ -2,7 +2,7 @@
 
 Why it exists: on day one there are no verdicts, yet the text model must already tell a trafficking
 ad from a florist's. The synthetic generator (:mod:`trailhound.synth`) provides labelled raw posts;
-this module passes them through the same enrichment the worker uses (``streams.enrich.enrich_post``)
+this module passes them through the same enrichment the worker uses (:func:`~trailhound.streams.enrich.enrich_post`)
 so the models learn from exactly the features they will see in production.
 """
 
@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from trailhound.detectors.online.ensemble import OnlineModels
+from trailhound.streams.enrich import enrich_post
 from trailhound.synth import generate
 
 __all__ = ["WARM_START_POSTS", "WARM_START_SEED", "enrich_raw", "synthetic_training_set", "warm_start_synthetic"]
@@ -23,11 +24,8 @@ Enricher = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def enrich_raw(post: dict[str, Any]) -> dict[str, Any]:
-    """Enrich one raw post with the stream's own enrichment (imported late: it is the stream's code)."""
-    from trailhound.streams.enrich import enrich_post
-
-    enriched = enrich_post(post, 0.0)
-    return enriched
+    """Enrich one raw post exactly as the stream does."""
+    return enrich_post(post, 0.0)
 
 
 def synthetic_training_set(n: int, seed: int, enrich: Enricher | None = None) -> Iterator[tuple[dict[str, Any], str]]:
