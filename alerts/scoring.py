@@ -17,17 +17,21 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from trailhound.detectors.base import Detection, Indicator
+from trailhound.detectors.matcher import PatternDetector
+from trailhound.detectors.online.entity_anomaly import EntityAnomaly
+from trailhound.detectors.online.text_model import TextModel
 
-__all__ = ["Assessment", "CHANCE_LEVELS", "DETECTOR_WEIGHTS", "SEVERITY_LEVELS", "assess", "severity_for"]
+__all__ = ["Assessment", "CHANCE_LEVELS", "DETECTOR_WEIGHTS", "SEVERITY_LEVELS", "UnweightedDetector", "assess",
+           "severity_for"]
 
 DETECTOR_WEIGHTS: Mapping[str, float] = MappingProxyType({
-    "patterns": 1.0,
-    "text_model": 0.8,
-    "entity_anomaly": 0.3,
+    PatternDetector.name: 1.0,
+    TextModel.name: 0.8,
+    EntityAnomaly.name: 0.3,
 })
-"""How far each detector is trusted on its own; a detector missing here counts with weight 0.5."""
+"""How far each detector is trusted on its own, keyed by the name the detector declares."""
 
-CHANCE_LEVELS: Mapping[str, float] = MappingProxyType({"text_model": 0.5})
+CHANCE_LEVELS: Mapping[str, float] = MappingProxyType({TextModel.name: 0.5})
 """Scores at or below which a detector says nothing: a classifier's 0.5 is a coin toss, not evidence."""
 
 SEVERITY_LEVELS: tuple[tuple[float, str, int], ...] = (
@@ -45,6 +49,10 @@ def severity_for(score: float) -> tuple[str, int]:
         if score >= floor:
             return name, number
     return "low", 1
+
+
+class UnweightedDetector(KeyError):
+    """A detector ran that the scoring has no weight for (renamed or new): a bug to fix, never a guess."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,7 @@ def assess(detections: Iterable[Detection], threshold: float, supporting: Collec
     """Combine detections into one judgement.
 
     ``should_alert`` needs the score to reach ``threshold`` *and* a sign of harm an analyst can check:
-    an indicator outside the ``supporting`` categories (see :class:`detectors.library.Category`).
+    an indicator outside the ``supporting`` categories (see :class:`trailhound.detectors.library.Category`).
     A detector that says nothing (score at or below its chance level) contributes neither score nor
     evidence, so an alert never shows words a model did not actually hold against the post.
     """
@@ -79,7 +87,9 @@ def assess(detections: Iterable[Detection], threshold: float, supporting: Collec
     for detection in detections:
         chance = CHANCE_LEVELS.get(detection.detector, 0.0)
         evidence = max(0.0, detection.score - chance) / (1.0 - chance)
-        miss_all *= 1.0 - min(1.0, weights.get(detection.detector, 0.5) * evidence)
+        if detection.detector not in weights:
+            raise UnweightedDetector(detection.detector)
+        miss_all *= 1.0 - min(1.0, weights[detection.detector] * evidence)
         if evidence > 0:
             speaking.append(detection)
     score = round(1.0 - miss_all, 4)

@@ -17,7 +17,7 @@ verdicts of the first 50 carriers only are learned (``OnlineModels.learn_verdict
 
 Two decisions are reported: the **text model's score alone** at the alert threshold
 (``TRAILHOUND_ALERT_THRESHOLD``, default 0.5), the text model's own figure; and the **worker's own
-decision** — every detector (patterns included) combined by ``alerts.scoring.assess``, where a
+decision** — every detector (patterns included) combined by ``trailhound.alerts.scoring.assess``, where a
 classifier counts only above chance and an alert needs a sign of harm — which is what analysts see.
 Required: recall ≥ 0.8 with false alarms ≤ 2%.
 
@@ -47,12 +47,11 @@ from river import linear_model, metrics, naive_bayes, optim
 from trailhound.alerts.scoring import assess
 from trailhound.config import Settings
 from trailhound.detectors.detector_set import DetectorSet
-from trailhound.detectors.library import PatternLibrary
+from trailhound.detectors.library import BUNDLED_PATTERNS, PatternLibrary
 from trailhound.detectors.online.ensemble import OnlineModels
 from trailhound.detectors.online.labels import POSITIVE_LABELS
 from trailhound.detectors.online.text_model import TextModel
 from trailhound.streams.warm_start import enrich_raw
-from trailhound.streams.worker import BUNDLED_PATTERNS
 from trailhound.synth import generate
 
 INDICATORS = {"code word": "zorblax", "emoji": "\U0001f9a9"}  # an invented word; flamingo emoji
@@ -95,7 +94,7 @@ def _rate(scores: list[float], threshold: float) -> float:
 
 
 def _alert_decision(models: OnlineModels) -> Callable[[dict[str, Any]], bool]:
-    """The worker's own decision: all detectors, combined by ``alerts.scoring.assess`` at the threshold."""
+    """The worker's own decision: all detectors, combined by ``trailhound.alerts.scoring.assess`` at the threshold."""
     detectors = DetectorSet(PatternLibrary.load(BUNDLED_PATTERNS), models)
     threshold = Settings.from_env().alert_threshold
 

@@ -4,7 +4,7 @@ Run: ``.venv/bin/python bench/patterns.py`` (about a minute). For each library s
 same realistic mix of synthetic posts (a few hundred characters each, built from the shipped
 library's own examples plus benign classified-ad filler):
 
-* **engine** — :class:`detectors.matcher.PatternMatcher.match` on already normalised and extracted
+* **engine** — :class:`trailhound.detectors.matcher.PatternMatcher.match` on already normalised and extracted
   posts (match only: one Hyperscan scan, then the confirmation and entity stage);
 * **naive** — the same expressions run as a loop of ``re.search`` calls per post (what the engine
   replaces), on the same normalised text;

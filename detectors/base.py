@@ -2,7 +2,7 @@
 
 A detector looks at one enriched post and answers with a :class:`Detection`: a score in [0, 1]
 where *high means more likely to involve trafficking*, plus the indicators that justify it. Deciding
-whether that is worth an alert is not a detector's job; it happens in :mod:`alerts.scoring`.
+whether that is worth an alert is not a detector's job; it happens in :mod:`trailhound.alerts.scoring`.
 """
 
 from __future__ import annotations

@@ -28,21 +28,20 @@ class DetectorSet:
     def __init__(self, library: PatternLibrary, models: OnlineModels | None = None) -> None:
         self.models = models
         self.library = library
-        self._patterns = self._build_patterns(library)
+        self._patterns = self._detector_for(PatternMatcher(library))
 
-    def _build_patterns(self, library: PatternLibrary) -> PatternDetector:
+    def _detector_for(self, matcher: PatternMatcher) -> PatternDetector:
         weight_of = self.models.pattern_precision.weight_of if self.models is not None else None
-        return PatternDetector(PatternMatcher(library), weight_of=weight_of)
+        return PatternDetector(matcher, weight_of=weight_of)
 
-    def use_library(self, library: PatternLibrary) -> None:
-        """Swap in a new pattern library (compiled before the swap, so a failure keeps the old one)."""
-        detector = self._build_patterns(library)
-        self.library, self._patterns = library, detector
-        log.info("pattern library %s in use (%d patterns)", library.version, len(library.patterns))
+    def use_matcher(self, matcher: PatternMatcher) -> None:
+        """Swap in a compiled pattern library; compiling first means a refused library never half-replaces."""
+        self.library, self._patterns = matcher.library, self._detector_for(matcher)
+        log.info("pattern library %s in use (%d patterns)", matcher.version, len(matcher.library.patterns))
 
     def use_models(self, models: OnlineModels) -> None:
         self.models = models
-        self._patterns = self._build_patterns(self.library)
+        self._patterns = self._detector_for(self._patterns.matcher)
 
     @property
     def supporting_categories(self) -> frozenset[str]:

@@ -2,10 +2,11 @@
 
 Analysts grow the library (YAML files under ``detectors/patterns/``) and publish new versions to
 running workers without a redeploy, so a mistake must be caught at the door: unknown keys, missing
-fields, weights outside [0, 1], regexes that do not compile (in Python *and* in the Hyperscan
-engine), duplicate ids and undeclared categories are all :class:`LibraryError` with the file, pattern
-id and reason. Every pattern carries positive and negative examples; :meth:`PatternLibrary.run_examples`
-runs them through the real normalise → extract → match path, like Sigma rules with tests.
+fields, weights outside [0, 1], regexes that do not compile, duplicate ids and undeclared categories
+are all :class:`LibraryError` with the file, pattern id and reason; the engine's own check happens when
+:mod:`~trailhound.detectors.matcher` compiles the library. Every pattern carries positive and negative
+examples; :meth:`~trailhound.detectors.matcher.PatternMatcher.check_examples` runs them through the real
+normalise → extract → match path, like Sigma rules with tests.
 
 The library's version is the declared ``version`` from ``library.yaml`` plus a hash of the content,
 so two different libraries never share a version string and each alert can name the one that raised
@@ -20,13 +21,15 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 __all__ = [
+    "BUNDLED_PATTERNS",
     "Category",
     "EntityRule",
     "ExampleFailure",
@@ -36,6 +39,9 @@ __all__ = [
     "PatternLibrary",
     "SurfaceForm",
 ]
+
+BUNDLED_PATTERNS = Path(__file__).resolve().parent / "patterns"
+"""The library shipped with Trailhound (``detectors/patterns``); workers start with it."""
 
 FORMAT = 1
 _ID = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+$")
@@ -166,11 +172,11 @@ class PatternLibrary:
     categories: Mapping[str, Category]
     macros: Mapping[str, str]
     patterns: tuple[Pattern, ...]
-    version: str = field(init=False)
-    _engine: Any = field(init=False, default=None, compare=False, repr=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "version", f"{self.declared_version}+{self.content_hash()}")
+    @cached_property
+    def version(self) -> str:
+        """The declared version plus a hash of the content, so any edit makes a new version."""
+        return f"{self.declared_version}+{self.content_hash()}"
 
     # -- construction ------------------------------------------------------------------------------
 
@@ -236,10 +242,7 @@ class PatternLibrary:
                 patterns.append(pattern)
         if not patterns:
             raise LibraryError("the library holds no patterns", file=head_name)
-        library = cls(str(version).strip(), str(head.get("description") or ""), categories, macros,
-                      tuple(patterns))
-        _check_engine(library)
-        return library
+        return cls(str(version).strip(), str(head.get("description") or ""), categories, macros, tuple(patterns))
 
     # -- use -----------------------------------------------------------------------------------------
 
@@ -271,12 +274,6 @@ class PatternLibrary:
 
     def by_id(self) -> dict[str, Pattern]:
         return {p.id: p for p in self.patterns}
-
-    def run_examples(self) -> list[ExampleFailure]:
-        """Run every example through normalise → extract → match; return what went wrong."""
-        from trailhound.detectors.matcher import PatternMatcher
-
-        return PatternMatcher(self).check_examples()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -500,9 +497,3 @@ def _string_list(value: Any, name: str, file: str, pid: str) -> tuple[str, ...]:
         raise LibraryError(f"{name} must be a list of strings", file=file, pattern_id=pid)
     return tuple(value)
 
-
-def _check_engine(library: PatternLibrary) -> None:
-    """Compile with the matching engine too, so a library that would fail in a worker fails here."""
-    from trailhound.detectors.matcher import compile_engine
-
-    object.__setattr__(library, "_engine", compile_engine(library))

@@ -64,7 +64,7 @@ class _Expr:
 class _Engine:
     """The compiled database, its expressions, and their confirmation regexes."""
 
-    database: hyperscan.Database
+    database: hyperscan.Database | None  # None for a library with no text expressions
     exprs: list[_Expr]
     confirm: list[re.Pattern[str]]
     entity_rules: list[tuple[int, EntityRule]]  # (pattern index, rule)
@@ -144,8 +144,7 @@ class PatternMatcher:
 
     def __init__(self, library: PatternLibrary) -> None:
         self.library = library
-        engine = library._engine if library._engine is not None else compile_engine(library)
-        self._engine: _Engine = engine
+        self._engine = compile_engine(library)  # LibraryError if the engine refuses an expression
 
     @property
     def version(self) -> str:

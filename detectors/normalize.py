@@ -91,7 +91,7 @@ class NormalizedText:
         if len(flat) % 4:
             raise ValueError("normalised-text map must hold groups of four integers")
         segs = tuple(tuple(flat[i : i + 4]) for i in range(0, len(flat), 4))
-        return cls(original, text, segs)  # type: ignore[arg-type]
+        return cls(original, text, segs)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Elasticsearch keeps its configuration, data and logs in a *node folder* outside its home, so one
 read-only copy of the distribution serves every port. Normally the node folder sits in the run
 folder (``run/elasticsearch-9200/node``). When the stack runs as root, Elasticsearch must run
-under the service account (see :mod:`stack.service_user`), which cannot enter root's private home;
+under the service account (see :mod:`trailhound.stack.service_user`), which cannot enter root's private home;
 then both a hard-linked copy of the distribution and the node folder live in that account's home.
 The console log and PID file always stay in the run folder.
 """

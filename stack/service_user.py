@@ -3,7 +3,7 @@
 Elasticsearch refuses to start as root. Containers and CI machines often run everything as root,
 so in that case the stack creates a system account and starts Elasticsearch under it. Root's home
 folder (and so the default cache) is closed to other accounts, therefore everything that account
-must read or write lives in the account's own home instead (see :mod:`stack.elasticsearch`).
+must read or write lives in the account's own home instead (see :mod:`trailhound.stack.elasticsearch`).
 """
 
 from __future__ import annotations

@@ -1,10 +1,14 @@
-"""The Faust application: three agents, each reading one topic and writing the next.
+"""The Faust application's wiring: topics, agents, sinks, start-up and shutdown — no decisions.
+
+Three agents each read one topic and write the next; what they decide about a post is
+:class:`~trailhound.streams.pipeline.PostProcessor`'s job and the HTTP views live in
+:mod:`trailhound.streams.web`.
 
 ``posts.raw`` → **enrich** → ``posts.enriched`` → **detect** → ``alerts`` → **index_alerts** →
 Elasticsearch. Processing is at-least-once: offsets advance only after an agent's output is written,
 and every output is idempotent (alert ids and post document ids are deterministic), which is safer than
 faust's ``exactly_once`` mode with its open duplicate bugs. Pattern libraries and verdicts are read by
-every worker outside the consumer group (:mod:`streams.broadcast`).
+every worker outside the consumer group (:mod:`trailhound.streams.broadcast`).
 """
 
 from __future__ import annotations
@@ -14,78 +18,45 @@ import json
 import logging
 import os
 import socket
-import time
 from typing import Any
 
 import faust
 from elasticsearch import AsyncElasticsearch
-from faust.web import Request, Response, View
-from prometheus_client import generate_latest
 
-from trailhound.alerts.document import build_alert, build_model_health_alert
 from trailhound.alerts.indices import prepare_indices
-from trailhound.alerts.post_documents import post_document
-from trailhound.alerts.scoring import Assessment, assess
 from trailhound.alerts.sink import ElasticsearchSink
+from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
-from trailhound.detectors.base import Detection
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.retrying import wait_out
-from trailhound.schemas import InvalidRecord, parse_post
-from trailhound.streams.enrich import enrich_post
+from trailhound.schemas import InvalidRecord
 from trailhound.streams.feedback import FeedbackLearner
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.pattern_updates import PatternUpdates
+from trailhound.streams.pipeline import PostProcessor
+from trailhound.streams.web import register_views
 from trailhound.timefmt import parse_rfc3339
 from trailhound.topics import MAX_RECORD_BYTES, dead_letter_headers
 
-__all__ = ["Pipeline", "build_app"]
+__all__ = ["build_app"]
 
 log = logging.getLogger(__name__)
 
-PROMETHEUS_TEXT = "text/plain; version=0.0.4"  # aiohttp sets the charset itself
 BATCH_SIZE = 500
 BATCH_WITHIN_S = 0.25
 
 
-class Pipeline:
-    """Everything the agents share in one worker process: settings, clients, detectors, metrics."""
-
-    def __init__(self, settings: Settings, detectors: DetectorSet, metrics: PipelineMetrics) -> None:
-        self.settings = settings
-        self.detectors = detectors
-        self.metrics = metrics
-        self.es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30, retry_on_timeout=True)
-
-    def assess(self, enriched: dict[str, Any]) -> tuple[Assessment, list[Detection]]:
-        """Every detector's view of one post and the combined judgement; changes no state."""
-        detections = self.detectors.score(enriched)
-        return assess(detections, self.settings.alert_threshold, self.detectors.supporting_categories), detections
-
-    def process(self, enriched: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """Score a streamed post and let the models observe it; return (alerts to raise, post document)."""
-        assessment, detections = self.assess(enriched)
-        versions = self.detectors.versions()
-        now = time.time()
-        labels = self.detectors.category_labels
-        alert = build_alert(enriched, assessment, versions, now, labels) if assessment.should_alert else None
-        alerts = [alert] if alert else []
-        for event in self.detectors.observe(enriched, detections):
-            alerts.append(build_model_health_alert(event.model, event.stream, event.detail, versions, now))
-        return alerts, post_document(enriched, assessment, alert, self.settings)
-
-
-def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetrics | None = None,
-              next_feedback_offset: int = 0) -> faust.App:
-    """A configured Faust app with its agents, web views and background tasks."""
-    metrics = metrics or PipelineMetrics()
-    pipeline = Pipeline(settings, detectors, metrics)
-    app = faust.App(
+def _faust_app(settings: Settings) -> faust.App:
+    """The Faust app with the worker's settings: raw bytes in and out, at-least-once, large records."""
+    data_dir = settings.cache_dir / "faust"  # Faust's own files, kept out of the current folder
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return faust.App(
         "trailhound" + (f"-{settings.namespace}" if settings.namespace else ""),
         broker=f"kafka://{settings.kafka_bootstrap}",
         value_serializer="raw",
         key_serializer="raw",
         store="memory://",
+        datadir=str(data_dir / "{conf.name}"),
         web_port=settings.worker_web_port,
         web_bind=settings.bind_host,
         topic_allow_declare=False,
@@ -99,12 +70,21 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         broker_commit_interval=1.0,
         producer_acks=-1,
     )
+
+
+def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetrics | None = None,
+              next_feedback_offset: int = 0, clock: Clock = system_clock) -> faust.App:
+    """A configured Faust app with its agents, web views and background tasks."""
+    metrics = metrics or PipelineMetrics()
+    processor = PostProcessor(settings, detectors, clock)
+    es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30, retry_on_timeout=True)
+    app = _faust_app(settings)
     raw_topic = app.topic(settings.topic("posts.raw"))
     enriched_topic = app.topic(settings.topic("posts.enriched"))
     dlq_topic = app.topic(settings.topic("posts.dlq"))
     alerts_topic = app.topic(settings.topic("alerts"))
-    posts_sink = ElasticsearchSink(pipeline.es)
-    alerts_sink = ElasticsearchSink(pipeline.es)
+    posts_sink = ElasticsearchSink(es)
+    alerts_sink = ElasticsearchSink(es)
     pattern_updates = PatternUpdates(settings, detectors, metrics)
 
     async def send_alert(alert: dict[str, Any]) -> None:
@@ -112,12 +92,13 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
                                 value=json.dumps(alert, ensure_ascii=False).encode("utf-8"))
 
     prepared = asyncio.Event()  # set once indices exist and the published pattern library is in use
-    feedback = FeedbackLearner(settings, detectors, pipeline.es, metrics, send_alert,
-                               worker_id=f"{socket.gethostname()}-{os.getpid()}")
+    feedback = FeedbackLearner(settings, detectors, es, metrics, send_alert,
+                               worker_id=f"{socket.gethostname()}-{os.getpid()}", clock=clock)
 
     async def dead_letter(raw: bytes, reason: str, stage: str, origin: str) -> None:
         metrics.posts_rejected.labels(stage=stage).inc()
-        await dlq_topic.send(key=origin.encode(), value=raw, headers=dead_letter_headers(reason, stage, origin))
+        await dlq_topic.send(key=origin.encode(), value=raw,
+                             headers=dead_letter_headers(reason, stage, origin, clock))
 
     @app.agent(raw_topic)
     async def enrich(stream: faust.Stream) -> None:
@@ -127,8 +108,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
             metrics.posts_consumed.labels(stage="enrich").inc()
             origin = f"{event.message.topic}:{event.message.partition}:{event.message.offset}"
             try:
-                post = parse_post(raw, settings.max_post_bytes)
-                enriched = enrich_post(post, event.message.timestamp)
+                enriched = processor.enrich(raw, event.message.timestamp)
                 await enriched_topic.send(key=enriched["entity_key"].encode("utf-8"),
                                           value=json.dumps(enriched, ensure_ascii=False).encode("utf-8"))
             except InvalidRecord as exc:
@@ -144,13 +124,14 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
             for raw in batch:
                 metrics.posts_consumed.labels(stage="detect").inc()
                 try:
-                    alerts, document = pipeline.process(json.loads(raw))
+                    outcome = processor.process(json.loads(raw))
                 except Exception as exc:  # one poison record must not take the batch with it
                     log.exception("detection failed")
                     await dead_letter(raw, f"detection failed: {exc!r}", "detect", "posts.enriched")
                     continue
+                document = outcome.document
                 posts_sink.add(document["_index"], document["_id"], document["_source"])
-                for alert in alerts:
+                for alert in outcome.alerts:
                     await send_alert(alert)
             result = await posts_sink.flush()
             for source, reason in result.failed:
@@ -171,7 +152,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
                 by_id[alert_id] = alert
                 alerts_sink.add(settings.index("alerts"), alert_id, alert, create_only=True)
             result = await alerts_sink.flush()
-            now = time.time()
+            now = clock()
             for alert_id in result.written:
                 alert = by_id[alert_id]
                 metrics.alerts_raised.labels(severity=alert["trailhound"]["severity"]).inc()
@@ -182,40 +163,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
             for source, reason in result.failed:
                 await dead_letter(json.dumps(source).encode(), reason, "index-alerts", source["event"]["id"])
 
-    @app.page("/metrics")
-    class MetricsView(View):
-        async def get(self, request: Request) -> Response:
-            return self.bytes(generate_latest(metrics.registry), content_type=PROMETHEUS_TEXT)
-
-    @app.page("/score")
-    class ScoreView(View):
-        """What the detectors would say about a post, without storing anything (for analysts and tests)."""
-
-        async def post(self, request: Request) -> Response:
-            try:
-                post = parse_post(await request.read(), settings.max_post_bytes)
-            except InvalidRecord as exc:
-                return self.json({"error": exc.reason}, status=422)
-            assessment, _ = pipeline.assess(enrich_post(post, time.time()))
-            return self.json({
-                "score": assessment.score, "severity": assessment.severity, "alert": assessment.should_alert,
-                "detectors": assessment.detector_scores, "explanations": assessment.explanations,
-                "indicators": [i.to_json() for i in assessment.indicators], "versions": detectors.versions(),
-            })
-
-    @app.page("/patterns")
-    class PatternsView(View):
-        """Each pattern's weight and what analysts' verdicts have made of it."""
-
-        async def get(self, request: Request) -> Response:
-            return self.json({"library": detectors.library.version, "patterns": detectors.pattern_statistics()})
-
-    @app.page("/healthz")
-    class HealthView(View):
-        async def get(self, request: Request) -> Response:
-            if not prepared.is_set():
-                return self.json({"status": "starting"}, status=503)
-            return self.json({"status": "ok", "versions": detectors.versions()})
+    register_views(app, processor, metrics, prepared)
 
     background: list[asyncio.Task[None]] = []
 
@@ -242,7 +190,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await feedback.checkpoint()
-        await pipeline.es.close()
+        await es.close()
 
     @app.timer(5.0)
     async def report_lag() -> None:

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from trailhound.retrying import wait_out
+
 __all__ = ["BroadcastReader"]
 
 log = logging.getLogger(__name__)
@@ -39,16 +41,9 @@ class BroadcastReader:
         again after the last record it handled, so one bad moment never silently ends the reader.
         """
         next_offsets = dict(start_offsets or {})
-        pause = 1.0
-        while True:
-            try:
+        async for attempt in wait_out(f"{self.topic} reader", first_s=1.0, max_s=30.0):
+            with attempt:
                 await self._consume(next_offsets)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("%s: reader failed; starting again in %.0f s", self.topic, pause)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 30.0)
 
     async def _consume(self, next_offsets: dict[int, int]) -> None:
         consumer = AIOKafkaConsumer(

@@ -1,11 +1,11 @@
 """Learning from analysts' verdicts in every worker, within seconds of the verdict.
 
-Each worker follows the whole ``feedback`` topic (:mod:`streams.broadcast`), so every worker scores with
+Each worker follows the whole ``feedback`` topic (:mod:`trailhound.streams.broadcast`), so every worker scores with
 models that learned from all verdicts. A verdict is learned only if its signature checks out and its
 analyst is on the allow-list (``TRAILHOUND_ANALYSTS``); anything else is refused, counted and recorded
 with the reason, so records forged by whoever can write to the topic never reach the models. Every verdict, learned or
 refused, is kept in the ``trailhound-feedback`` index as the audit trail and the history models can be
-rebuilt from. Learned state is checkpointed (:mod:`streams.model_state`) every few verdicts.
+rebuilt from. Learned state is checkpointed (:mod:`trailhound.streams.model_state`) every few verdicts.
 """
 
 from __future__ import annotations
@@ -44,6 +44,10 @@ VERDICT_FIELDS = ("verdict_id", "post_id", "alert_id", "label", "analyst", "at",
 
 AlertSender = Callable[[dict[str, Any]], Awaitable[None]]
 T = TypeVar("T")
+
+
+class _PostNotIndexed(Exception):
+    """The verdict's post is not (yet) in the posts index."""
 
 
 class VerdictRefused(Exception):
@@ -131,17 +135,25 @@ class FeedbackLearner:
 
     async def _find_post(self, verdict: dict[str, Any]) -> dict[str, Any]:
         """The posts-index document the verdict is about (waiting briefly for one still in the pipeline)."""
-        for attempt in range(POST_LOOKUP_ATTEMPTS):
-            post_key = verdict.get("post_id") or await self._post_of_alert(verdict["alert_id"])
-            if post_key:
-                hits = (await self.es.search(index=self.settings.index("posts"),
-                                             query={"ids": {"values": [post_doc_id(post_key)]}}, size=1,
-                                             ignore_unavailable=True))["hits"]["hits"]
-                if hits:
-                    return hits[0]["_source"]
-            await asyncio.sleep(min(0.5 * 2 ** attempt, 5.0))
-        subject = verdict.get("post_id") or f"alert {verdict.get('alert_id')}"
-        raise VerdictRefused(f"unknown post: {subject} is not in {self.settings.index('posts')}")
+        try:
+            async for attempt in wait_out("finding the verdict's post", lambda e: isinstance(e, _PostNotIndexed),
+                                          max_s=5.0, attempts=POST_LOOKUP_ATTEMPTS):
+                with attempt:
+                    return await self._indexed_post(verdict)
+        except _PostNotIndexed:
+            subject = verdict.get("post_id") or f"alert {verdict.get('alert_id')}"
+            raise VerdictRefused(f"unknown post: {subject} is not in {self.settings.index('posts')}") from None
+        raise AssertionError("unreachable: tenacity retries until success or the last attempt raises")
+
+    async def _indexed_post(self, verdict: dict[str, Any]) -> dict[str, Any]:
+        post_key = verdict.get("post_id") or await self._post_of_alert(verdict["alert_id"])
+        if post_key:
+            hits = (await self.es.search(index=self.settings.index("posts"),
+                                         query={"ids": {"values": [post_doc_id(post_key)]}}, size=1,
+                                         ignore_unavailable=True))["hits"]["hits"]
+            if hits:
+                return dict(hits[0]["_source"])
+        raise _PostNotIndexed()
 
     async def _post_of_alert(self, alert_id: str) -> str | None:
         try:

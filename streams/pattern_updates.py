@@ -8,6 +8,7 @@ that validates again on arrival; a malformed one is logged and refused, and the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -18,6 +19,7 @@ from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.detectors.library import LibraryError, PatternLibrary
+from trailhound.detectors.matcher import PatternMatcher
 from trailhound.streams.broadcast import BroadcastReader
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.topics import kafka_producer
@@ -32,7 +34,7 @@ LIBRARY_KEY = b"pattern-library"
 def publish_library(settings: Settings, library: PatternLibrary, publisher: str,
                     clock: Clock = system_clock) -> dict[str, Any]:
     """Run the library's examples and publish it; raise :class:`LibraryError` if any example fails."""
-    failures = library.run_examples()
+    failures = PatternMatcher(library).check_examples()
     if failures:
         shown = "\n".join(f"  - {failure}" for failure in failures[:20])
         more = f"\n  … and {len(failures) - 20} more" if len(failures) > 20 else ""
@@ -69,12 +71,15 @@ class PatternUpdates:
         try:
             envelope = json.loads(record.value)
             library = PatternLibrary.from_json(envelope["library"])
+            if library.version == self.detectors.library.version:
+                return
+            # compiled off the event loop (thousands of patterns take seconds) and before the swap, so a
+            # library the engine refuses is counted as refused and the old one stays in force
+            matcher = await asyncio.to_thread(PatternMatcher, library)
         except (LibraryError, ValueError, KeyError, TypeError) as exc:
             log.error("refused pattern library at offset %s: %s; keeping %s", record.offset, exc,
                       self.detectors.library.version)
             self.metrics.pattern_library_refused.inc()
             return
-        if library.version == self.detectors.library.version:
-            return
-        self.detectors.use_library(library)
+        self.detectors.use_matcher(matcher)
         self._show(library.version)

@@ -7,35 +7,31 @@ between them, and each reads pattern updates and verdicts in full.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import faust
 from elastic_transport import TransportError
 from elasticsearch import Elasticsearch
-from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from trailhound.config import Settings
 from trailhound.detectors.detector_set import DetectorSet
-from trailhound.detectors.library import PatternLibrary
+from trailhound.detectors.library import BUNDLED_PATTERNS, PatternLibrary
 from trailhound.detectors.online.ensemble import OnlineModels
+from trailhound.retrying import wait_out_blocking
 from trailhound.streams.app import build_app
 from trailhound.streams.model_state import Checkpoint, load_checkpoint
 from trailhound.streams.warm_start import WARM_START_POSTS, WARM_START_SEED, warm_start_synthetic
 from trailhound.topics import ensure_topics
 
-__all__ = ["BUNDLED_PATTERNS", "build_detectors", "restore_models", "run_worker"]
+__all__ = ["build_detectors", "restore_models", "run_worker"]
 
 log = logging.getLogger(__name__)
-
-BUNDLED_PATTERNS = Path(__file__).resolve().parent.parent / "detectors" / "patterns"
-
 
 def restore_models(settings: Settings) -> Checkpoint:
     """The last checkpointed models, or models warm-started from synthetic posts if there is none."""
     es = Elasticsearch(settings.elasticsearch_url, request_timeout=30)
     try:
-        for attempt in Retrying(wait=wait_exponential(multiplier=0.5, max=10), stop=stop_after_delay(300),
-                                retry=retry_if_exception_type(TransportError), reraise=True):
+        for attempt in wait_out_blocking("reading the model checkpoint", lambda e: isinstance(e, TransportError),
+                                         max_s=10, give_up_after_s=300):
             with attempt:
                 checkpoint = load_checkpoint(es, settings)
     finally:

@@ -2,7 +2,7 @@
 
 The demo leaves them running after the command returns, so they are detached into their own session,
 log to the cache folder, and are found again through PID files (one per process name and namespace);
-``trailhound stack down`` stops them. Process handling is the stack's own (:mod:`stack.processes`).
+``trailhound stack down`` stops them. Process handling is the stack's own (:mod:`trailhound.stack.processes`).
 """
 
 from __future__ import annotations

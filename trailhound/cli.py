@@ -178,12 +178,13 @@ def alerts_list(
 def patterns_validate(directory: Path) -> None:
     """Load a pattern library and run every pattern's examples."""
     from trailhound.detectors.library import LibraryError, PatternLibrary
+    from trailhound.detectors.matcher import PatternMatcher
 
     try:
         library = PatternLibrary.load(directory)
+        failures = PatternMatcher(library).check_examples()
     except LibraryError as exc:
         raise fail(str(exc)) from None
-    failures = library.run_examples()
     for failure in failures:
         err.print(f"  - {failure}")
     if failures:

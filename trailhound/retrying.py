@@ -1,7 +1,9 @@
-"""One way to wait out a failing dependency: exponential back-off, no give-up, and a log line per retry.
+"""One way to wait out a failing dependency: exponential back-off and a log line per retry.
 
-The worker never drops data because Elasticsearch is away; it stalls and says why. tenacity provides the
-retry loop; this module only fixes how Trailhound uses it, so every such wait looks the same in the logs.
+The worker never drops data because Elasticsearch or Kafka is away; it stalls and says why. tenacity
+provides the retry loop (a well-kept library, so no hand-written sleep loops); this module only fixes how
+Trailhound uses it, so every wait looks the same in the logs. Cancellation and interpreter exit are never
+retried, only errors.
 """
 
 from __future__ import annotations
@@ -9,24 +11,50 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    stop_never,
+    wait_exponential,
+)
+from tenacity.stop import stop_base
 
-__all__ = ["wait_out"]
+__all__ = ["wait_out", "wait_out_blocking"]
 
 log = logging.getLogger(__name__)
 
+ErrorFilter = Callable[[BaseException], bool]
 
-def _always(_: BaseException) -> bool:
+
+def _any_error(_: BaseException) -> bool:
     return True
 
 
-def wait_out(what: str, worth_waiting: Callable[[BaseException], bool] = _always, first_s: float = 0.5,
-             max_s: float = 30.0) -> AsyncRetrying:
-    """Retry while ``worth_waiting(error)``, pausing ``first_s`` doubling up to ``max_s``; other errors raise."""
-
+def _settings(what: str, worth_waiting: ErrorFilter, first_s: float, max_s: float,
+              stop: stop_base) -> dict[str, object]:
     def report(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         log.warning("%s failed (%r); retrying", what, error)
 
-    return AsyncRetrying(retry=retry_if_exception(worth_waiting), wait=wait_exponential(multiplier=first_s, max=max_s),
-                         before_sleep=report, reraise=True)
+    return {"retry": retry_if_exception(lambda e: isinstance(e, Exception) and worth_waiting(e)),
+            "wait": wait_exponential(multiplier=first_s, max=max_s), "stop": stop, "before_sleep": report,
+            "reraise": True}
+
+
+def wait_out(what: str, worth_waiting: ErrorFilter = _any_error, first_s: float = 0.5, max_s: float = 30.0,
+             attempts: int | None = None) -> AsyncRetrying:
+    """Retry while ``worth_waiting(error)``, pausing ``first_s`` doubling up to ``max_s``, forever or for
+    ``attempts`` tries; other errors (and the last one) raise."""
+    stop = stop_after_attempt(attempts) if attempts else stop_never
+    return AsyncRetrying(**_settings(what, worth_waiting, first_s, max_s, stop))  # type: ignore[arg-type]
+
+
+def wait_out_blocking(what: str, worth_waiting: ErrorFilter = _any_error, first_s: float = 0.5,
+                      max_s: float = 30.0, give_up_after_s: float | None = None) -> Retrying:
+    """:func:`wait_out` for synchronous start-up code, optionally giving up after ``give_up_after_s``."""
+    stop = stop_after_delay(give_up_after_s) if give_up_after_s else stop_never
+    return Retrying(**_settings(what, worth_waiting, first_s, max_s, stop))  # type: ignore[arg-type]

@@ -98,9 +98,9 @@ def find_emails(norm: NormalizedText) -> list[FoundContact]:
         for m in _SPELLED_EMAIL.finditer(text):
             if taken.overlaps(m.start(), m.start() + 1) or m.group(1) in _NOT_A_MAILBOX:
                 continue
-            value = _exact(norm, m.start(), m.end(), _read_spelled_email) or _read_spelled_email(m.group())
-            if value:
-                found.append(FoundContact(value, m.start(), m.end(), True))
+            spelled = _exact(norm, m.start(), m.end(), _read_spelled_email) or _read_spelled_email(m.group())
+            if spelled:
+                found.append(FoundContact(spelled, m.start(), m.end(), True))
     found.sort(key=lambda c: c.start)
     return found
 

@@ -1,7 +1,7 @@
 """What the online models read from an enriched post: its normalised text, its tokens and a few flags.
 
 Kept in one place so every model sees the same tokens, and so the token spans can be mapped back to
-the text as the analyst wrote it (through :class:`detectors.normalize.NormalizedText`) when a model
+the text as the analyst wrote it (through :class:`trailhound.detectors.normalize.NormalizedText`) when a model
 explains itself. Tokens are word unigrams and bigrams of the *normalised* text (so ``y.o.u.n.g``,
 ``уоung`` and ``young`` are one token), emoji glyphs as tokens of their own (several are documented
 codes), and flag tokens from the extracted entities (obscured contact, a stated age under 18), which

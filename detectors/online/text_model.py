@@ -8,14 +8,14 @@ explains itself with the words that pushed the score up, shown as they were writ
 How, and why this way (figures from ``bench/learning.py --compare``; see that table for the latest run):
 
 * Features: binary word unigrams, bigrams and emoji of the *normalised* text plus entity flags
-  (:mod:`detectors.online.features`), hashed with ``zlib.crc32`` into ``2**n_bits`` buckets. Hashing
+  (:mod:`trailhound.detectors.online.features`), hashed with ``zlib.crc32`` into ``2**n_bits`` buckets. Hashing
   bounds memory (river's TF-IDF/bag-of-words grow with the vocabulary); crc32 rather than river's
   ``FeatureHasher`` because we need the token → bucket map per post to explain a score, and crc32
   gives it at the same cost (7 µs per 60 tokens) and is stable across library versions.
 * Learner: river's ``LogisticRegression`` (a calibrated probability, and per-feature weights that
   explain the score) with :class:`~detectors.online.rarity_sgd.RaritySGD` (step 0.5); an analyst's
   verdict is learned with weight 3 and followed by a replay of 10 remembered examples at weight 2
-  (:mod:`detectors.online.replay`). ``bench/learning.py --compare`` measured the candidates on a
+  (:mod:`trailhound.detectors.online.replay`). ``bench/learning.py --compare`` measured the candidates on a
   4,000-post synthetic warm start, 2,000 held-out posts, and the adaptation benchmark (a new code word
   or emoji inserted in adults' and benign ads, verdicts for 50 of them; recall on the other carriers,
   false alarms on the look-alikes, text-model score >= 0.5):

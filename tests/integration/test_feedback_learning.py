@@ -57,7 +57,7 @@ def test_verdicts_teach_every_worker_and_survive_a_killed_worker(settings, start
     assert 'trailhound_model_metric{' in first.metrics()
 
     def checkpointed_offset() -> int | None:
-        found = es.options(ignore_status=404).get(index=settings.index("models"), id="online-models")
+        found = es.options(ignore_status=(404, 503)).get(index=settings.index("models"), id="online-models")
         return found["_source"]["feedback_offset"] if found.get("found") else None
 
     wait_for(lambda: checkpointed_offset() == 11, timeout_s=40, what="a checkpoint of all 12 verdicts")

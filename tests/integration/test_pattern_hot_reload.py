@@ -8,8 +8,8 @@ from pathlib import Path
 from kafka import KafkaProducer
 
 from tests.helpers import alerts_for, jsonl, post, posts_indexed, run_cli, wait_for
+from trailhound.detectors.library import BUNDLED_PATTERNS
 from trailhound.streams.pattern_updates import LIBRARY_KEY
-from trailhound.streams.worker import BUNDLED_PATTERNS
 
 CODE_PHRASE = "bluebird parcel"
 NEW_PATTERN = f"""

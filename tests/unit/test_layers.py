@@ -8,8 +8,10 @@ contracts themselves live in ``pyproject.toml`` (import-linter).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -21,9 +23,14 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("site")
+    source, target = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("site")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    for folder in {"trailhound", *project["tool"]["setuptools"]["package-dir"].values()}:
+        shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), str(ROOT)], check=True, capture_output=True, timeout=300)
+                    "--target", str(target), str(source)], check=True, capture_output=True, timeout=300)
     return target
 
 
@@ -41,3 +48,16 @@ def test_layers_import_downwards_only(installed: Path) -> None:
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "0 broken" in result.stdout
+
+
+TYPED = ["trailhound.detectors", "trailhound.alerts", "trailhound.schemas", "trailhound.synth"] + [
+    f"trailhound.{name}" for name in ("config", "topics", "clock", "ids", "retrying", "timefmt", "signing")]
+
+
+def test_core_detectors_and_alerts_type_check(installed: Path) -> None:
+    packages = [arg for name in TYPED for arg in ("-p", name)]
+    result = subprocess.run([str(BIN / "mypy"), "--config-file", str(ROOT / "pyproject.toml"),
+                             "--cache-dir", str(installed.parent / "mypy-cache"), *packages],
+                            cwd=installed, env={**os.environ, "MYPYPATH": str(installed)},
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-4000:]

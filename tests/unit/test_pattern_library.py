@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trailhound.detectors.library import LibraryError, PatternLibrary
+from trailhound.detectors.matcher import PatternMatcher
 
 SHIPPED = Path(__file__).resolve().parents[2] / "detectors" / "patterns"
 SHIPPED_LIBRARY = PatternLibrary.load(SHIPPED)
@@ -50,15 +51,16 @@ def write_library(directory: Path, patterns: list[dict[str, Any]], head: dict[st
 
 
 def load_error(tmp_path: Path, patterns: list[dict[str, Any]], **kw: Any) -> LibraryError:
+    """The error a library is refused with when loaded and compiled, as a worker or ``validate`` does."""
     with pytest.raises(LibraryError) as caught:
-        PatternLibrary.load(write_library(tmp_path / "lib", patterns, **kw))
+        PatternMatcher(PatternLibrary.load(write_library(tmp_path / "lib", patterns, **kw)))
     return caught.value
 
 
 def test_shipped_library_loads_and_all_its_examples_pass() -> None:
     library = SHIPPED_LIBRARY
     assert len(library.patterns) >= 150
-    assert library.run_examples() == []
+    assert PatternMatcher(library).check_examples() == []
 
 
 def test_shipped_library_covers_the_documented_categories() -> None:
@@ -146,7 +148,7 @@ def test_invalid_yaml_names_the_file(tmp_path: Path) -> None:
 
 def test_failing_examples_are_reported_by_pattern(tmp_path: Path) -> None:
     broken = pattern(examples={"positive": ["legal advice"], "negative": ["barely legal cutie"]})
-    failures = PatternLibrary.load(write_library(tmp_path / "lib", [broken])).run_examples()
+    failures = PatternMatcher(PatternLibrary.load(write_library(tmp_path / "lib", [broken]))).check_examples()
     assert {(f.pattern_id, f.kind) for f in failures} == {("youth.barely_legal", "positive"),
                                                           ("youth.barely_legal", "negative")}
     assert "barely legal" in str([str(f) for f in failures if f.kind == "negative"][0]).lower()
@@ -191,7 +193,7 @@ def test_regex_features_the_engine_lacks_still_match_exactly(tmp_path: Path) -> 
                   "negative": ["no english class today", "new and old girls"]},
     )
     library = PatternLibrary.load(write_library(tmp_path / "lib", [body]))
-    assert library.run_examples() == []
+    assert PatternMatcher(library).check_examples() == []
 
 
 _JSON_VALUES = st.recursive(

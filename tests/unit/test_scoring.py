@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from trailhound.alerts.scoring import assess, severity_for
+import pytest
+
+from tests.helpers import RISKY_BODY, post
+from trailhound.alerts.scoring import DETECTOR_WEIGHTS, UnweightedDetector, assess, severity_for
 from trailhound.detectors.base import Detection, Indicator
+from trailhound.detectors.detector_set import DetectorSet
+from trailhound.detectors.library import BUNDLED_PATTERNS, PatternLibrary
+from trailhound.streams.warm_start import enrich_raw, warm_start_synthetic
 
 
 def indicator(category: str, weight: float = 0.5) -> Indicator:
@@ -36,9 +42,21 @@ def test_a_model_below_chance_shows_no_evidence():
 
 
 def test_no_alert_without_checkable_evidence():
-    result = assess([Detection("patterns", 0.0), Detection("mystery", 1.0)], threshold=0.5)
-    assert result.score >= 0.5
+    result = assess([Detection("patterns", 0.0), Detection("entity_anomaly", 1.0)], threshold=0.3)
+    assert result.score >= 0.3
     assert not result.should_alert
+
+
+def test_a_detector_without_a_weight_is_refused_not_guessed():
+    with pytest.raises(UnweightedDetector, match="renamed_model"):
+        assess([Detection("patterns", 0.9, (indicator("youth"),)), Detection("renamed_model", 0.9)], threshold=0.5)
+
+
+def test_every_detector_a_worker_runs_has_a_weight():
+    models = warm_start_synthetic(n=120, seed=3)
+    detectors = DetectorSet(PatternLibrary.load(BUNDLED_PATTERNS), models)
+    names = {d.detector for d in detectors.score(enrich_raw(post("w1", RISKY_BODY)))}
+    assert names == set(DETECTOR_WEIGHTS)
 
 
 def test_supporting_categories_alone_never_raise_an_alert():
