@@ -31,6 +31,14 @@ from typing import Any
 
 import emoji
 
+from trailhound.detectors.lexicon import (
+    emoji_words,
+    indicator_vocabulary,
+    latin_lookalikes,
+    script_lookalikes,
+    slang_words,
+)
+
 __all__ = ["NormalizedText", "normalize"]
 
 Segment = tuple[int, int, int, int]
@@ -174,32 +182,19 @@ def _push(segs: list[Segment], seg: Segment) -> None:
 _KEYCAP = re.compile("([0-9#*])\ufe0f?\u20e3")
 _FLAG = re.compile("[\U0001f1e6-\U0001f1ff]{2}")
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+# Invisible characters beyond Unicode's format class (Cf, removed by category): combining grapheme
+# joiner, Khmer inherent vowels, variation selectors, skin-tone modifiers.
 _INVISIBLE = frozenset(
-    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b"
-    "\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\u206a\u206b\u206c"
-    "\u206d\u206e\u206f\u3164\ufeff\uffa0" + "".join(chr(c) for c in range(0xFE00, 0xFE10))
+    "\u034f\u17b4\u17b5" + "".join(chr(c) for c in range(0xFE00, 0xFE10))
+    + "".join(chr(c) for c in range(0xE0100, 0xE01F0))  # variation selectors supplement
     + "".join(chr(c) for c in range(0x1F3FB, 0x1F400))  # skin-tone modifiers
-    + "".join(chr(c) for c in range(0xE0000, 0xE0080))  # tag characters
 )
+# Characters drawn blank that are neither spaces nor format characters: Braille blank, Hangul fillers.
+_BLANKS = frozenset("\u2800\u3164\u115f\u1160\uffa0")
 _COMBINING_RANGES = ((0x0300, 0x036F), (0x0483, 0x0489), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF),
                      (0x20D0, 0x20FF), (0xFE20, 0xFE2F))
-
-# Latin-script look-alikes NFKC leaves alone (small capitals, IPA letters): always folded.
-_LATIN_LOOKALIKES = {
-    "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ꜰ": "f", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j",
-    "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ǫ": "q", "ʀ": "r", "ꜱ": "s", "ᴛ": "t",
-    "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z", "ı": "i", "ɑ": "a", "ɡ": "g", "ɩ": "i", "ɒ": "a",
-    "ʋ": "v", "ɯ": "w", "ß": "ss", "ø": "o", "đ": "d", "ħ": "h", "ł": "l", "ŧ": "t", "ƀ": "b",
-}
-# Cyrillic and Greek letters that look like Latin ones (after case folding): folded only inside
-# words made of nothing but Latin letters and such look-alikes, so real Russian or Greek survives.
-_SCRIPT_CONFUSABLES = {
-    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
-    "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w",
-    "ү": "y", "һ": "h", "ӏ": "l", "ь": "b", "ɡ": "g", "п": "n", "г": "r", "ш": "w",
-    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
-    "υ": "u", "χ": "x", "γ": "y", "ω": "w", "μ": "u", "ϲ": "c", "ϳ": "j", "ѵ": "v", "ѡ": "w", "ԍ": "g",
-}
+# Latin letters with a stroke or ligatures that NFD does not decompose (Vietnamese đ, Polish ł).
+_LATIN_STROKES = {"ß": "ss", "ø": "o", "đ": "d", "ħ": "h", "ł": "l", "ŧ": "t", "ƀ": "b", "æ": "ae", "œ": "oe"}
 _WORD = re.compile(r"\w+")
 
 
@@ -215,7 +210,9 @@ def _emoji_name(ch: str) -> str | None:
     data = emoji.EMOJI_DATA.get(ch)
     if data is None:
         return None
-    return data["en"].casefold()
+    name = data["en"].casefold()
+    code = emoji_words().get(ch) or emoji_words().get(ch.rstrip("\ufe0f"))
+    return f"{name} {code}" if code else name
 
 
 @lru_cache(maxsize=16384)
@@ -223,6 +220,11 @@ def _fold_char(ch: str) -> str:
     """Fold one non-ASCII character: emoji keep their glyph and gain a stable name."""
     if ch in _INVISIBLE or _is_combining(ch):
         return ""
+    category = unicodedata.category(ch)
+    if category == "Cf":
+        return ""
+    if ch in _BLANKS or category == "Zs":
+        return " "
     name = _emoji_name(ch)
     if name is not None:
         return f" {ch} {name} "
@@ -230,7 +232,8 @@ def _fold_char(ch: str) -> str:
     if out.isascii():
         return out
     out = "".join(c for c in unicodedata.normalize("NFD", out) if not _is_combining(c))
-    out = "".join(_LATIN_LOOKALIKES.get(c, c) for c in out)
+    latin = latin_lookalikes()
+    out = "".join(_LATIN_STROKES.get(c) or latin.get(c, c) for c in out)
     if out.isascii():
         return out
     # Letters such as "ñ" decompose above; keep other scripts as they are (re-composed).
@@ -259,15 +262,30 @@ def _flag_edits(text: str) -> Iterator[Edit]:
 
 
 def _confusable_edits(text: str) -> Iterator[Edit]:
+    """Fold other scripts' look-alike letters inside words written to look Latin.
+
+    A word folds when every non-ASCII letter in it has a Latin look-alike and either it also holds
+    ASCII letters (mixed script: ``уоung``) or hardly any letter of the post lacks a Latin look-alike
+    (a whole look-alike word in an English ad). Genuine Russian, Greek or Armenian text, where many
+    letters have no look-alike (``д``, ``л``, ``я``), keeps its letters.
+    """
+    table = script_lookalikes()
+    latin_context: bool | None = None
     for m in _WORD.finditer(text):
         word = m.group()
-        if word.isascii():
+        if word.isascii() or not all(c.isascii() or c in table for c in word):
             continue
-        if all(c.isascii() or c in _SCRIPT_CONFUSABLES for c in word):
-            base = m.start()
-            for i, c in enumerate(word):
-                if not c.isascii():
-                    yield (base + i, base + i + 1, _SCRIPT_CONFUSABLES[c])
+        if not any(c.isascii() and c.isalpha() for c in word):
+            if latin_context is None:
+                letters = [c for c in text if c.isalpha()]
+                foreign = sum(1 for c in letters if not c.isascii() and c not in table)
+                latin_context = foreign * 8 < len(letters)
+            if not latin_context:
+                continue
+        base = m.start()
+        for i, c in enumerate(word):
+            if not c.isascii():
+                yield (base + i, base + i + 1, table[c])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -276,6 +294,8 @@ def _confusable_edits(text: str) -> Iterator[Edit]:
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _SPACED = re.compile(r"(?<![a-z0-9])[a-z0-9](?:[ .\-_*~+|/\\]{1,3}[a-z0-9](?![a-z0-9])){2,}")
 _SEPARATOR = re.compile(r"[ .\-_*~+|/\\]{1,3}")
+_NEXT_WORD = re.compile(r"([ .\-_*~+|/\\]{1,3})([a-z]{3,})")
+_MARKED_WORD = re.compile(r"(?<![a-z0-9@.])([a-z]+)([-._*'`~])([a-z]+)(?![a-z0-9@]|\.[a-z])")
 _WHITESPACE = re.compile(r"\s{2,}|[^\S ]")
 _SQUEEZE = re.compile(r"([a-z])\1{2,}")
 # A whole token that somewhere has a letter next to a digit-like character. The look-behind pins the
@@ -296,6 +316,7 @@ _L_ONSETS = frozenset("bcfgps")
 
 
 def _spacing_edits(text: str) -> Iterator[Edit]:
+    vocabulary = indicator_vocabulary()
     for m in _SPACED.finditer(text):
         seps = list(_SEPARATOR.finditer(m.group()))
         usual = Counter(s.group() for s in seps).most_common(1)[0][0]
@@ -303,6 +324,42 @@ def _spacing_edits(text: str) -> Iterator[Edit]:
         for s in seps:
             a, b = base + s.start(), base + s.end()
             yield (a, b, "" if s.group() == usual else " ")
+        yield from _run_into_next_word(text, m, usual, vocabulary)
+
+
+def _run_into_next_word(text: str, m: re.Match[str], usual: str, vocabulary: frozenset[str]) -> Iterator[Edit]:
+    """``y o u n ggirl``: the last spaced letter ran into the next word; take it back when that
+    completes an indicator word the spaced letters alone do not."""
+    nxt = _NEXT_WORD.match(text, m.end())
+    if nxt is None or nxt.group(1) != usual:
+        return
+    joined = _SEPARATOR.sub("", m.group())
+    word = nxt.group(2)
+    took_letter = word[0] == word[1] or word[1:] in vocabulary  # "ggirl", "gthing" stays
+    if took_letter and joined not in vocabulary and joined + word[0] in vocabulary:
+        yield (nxt.start(1), nxt.end(1), "")
+        yield (nxt.start(2) + 1, nxt.start(2) + 1, " ")
+
+
+def _mark_join_edits(text: str) -> Iterator[Edit]:
+    """``yo-ung``, ``yo.ung``, ``you_ng``: drop one mark inside a word when that spells an indicator word."""
+    vocabulary = indicator_vocabulary()
+    for m in _MARKED_WORD.finditer(text):
+        left, right = m.group(1), m.group(3)
+        if left + right in vocabulary and not (left in vocabulary and right in vocabulary):
+            yield (m.start(2), m.end(2), "")
+
+
+def _slang_edits(text: str) -> Iterator[Edit]:
+    slang = slang_words()
+    for m in _slang_regex().finditer(text):
+        yield (m.start(), m.end(), slang[m.group()])
+
+
+@lru_cache(maxsize=1)
+def _slang_regex() -> re.Pattern[str]:
+    words = sorted(slang_words(), key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b")
 
 
 def _whitespace_edits(text: str) -> Iterator[Edit]:
@@ -397,4 +454,6 @@ def normalize(text: str, *, fold_leet: bool = True) -> NormalizedText:
     if fold_leet:
         work.apply(_leet_edits(work.text))
         work.apply(_squeeze_edits(work.text))
+        work.apply(_mark_join_edits(work.text))
+        work.apply(_slang_edits(work.text))
     return NormalizedText(text, work.text, tuple(work.segs))
