@@ -395,10 +395,8 @@ def _leet_edits(text: str) -> Iterator[Edit]:
         tok = m.group()
         if _UNIT_TOKEN.fullmatch(tok) or _spells_digits(tok):
             continue
-        digits = sum(c.isdigit() for c in tok)
-        letters = sum(c.isalpha() for c in tok)
-        if digits >= letters and set(c for c in tok if c.isalpha()) <= {"o", "l", "i"}:
-            continue  # a number written with letter look-alikes: leave it to phone extraction
+        if set(c for c in tok if c.isalpha()) <= {"o", "l", "i"}:
+            continue  # a number written with letter look-alikes ("Ol4O"): leave it to phone extraction
         base = m.start()
         i, n = 0, len(tok)
         while i < n:

@@ -134,19 +134,69 @@ _TEEN_WORDS = {
     "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
     "eighteen": 18, "nineteen": 19, "twenty": 20,
 }
+# Words after a number that make it a stated age, in the languages the library covers (normalised:
+# lower case, accents stripped, so "años" is "anos", "tuổi" is "tuoi", "вік" stays Cyrillic).
+_AGE_UNITS = (
+    r"anos|anitos|aninhos|ans|ani|anyos|taong gulang|tuoi|лет|годик(?:а|ов)?|года?"
+)
+_AGE_WORDS = r"age[ds]?|edad|idade|varsta|tuoi|возраст|edad de"
+_NO_AGE_AFTER = r"(?!\s?(?:min|\$|usd|hrs?|hours?|k\b|%|am\b|pm\b|:|'|\.\d|/|spots?|left|days?|dollars?|euros?))"
 _AGE_PATTERNS = (
     re.compile(r"(?<![\d$.,])\b(\d{2})\s?(?:yo|y/o|y\.o\.?|yrs?\.? old|years? old|year-old|yr-old)(?![a-z])"),
-    re.compile(r"\bage[ds]?\s?[:=\-]?\s?(\d{2})\b(?!\s?(?:\+|and up|or older|and over|to \d))"),
+    re.compile(rf"\b(?:{_AGE_WORDS})\s?[:=\-]?\s?(\d{{2}})\b(?!\s?(?:\+|and up|or older|and over|to \d|y mas|ou mais))"),
     re.compile(r"(?<![\d$.,])\b(\d{2})\s?(?:years|yrs)\b(?!\s?(?:of|in|experience|exp|ago|with|on|at|"
                r"for|service|working|old\b))"),
     re.compile(r"\bi(?:'m| am|m)\s(?:only\s|just\s)?(\d{2})\b(?!\s?(?:min|\$|usd|hrs?|k\b|%|am|pm|:|'|\.\d|/))"),
     re.compile(r"\b(?:just|barely|only) turned (\d{2})\b"),
     re.compile(r"\b(" + "|".join(_TEEN_WORDS) + r")(?:[ -]years?[ -]old|\s?yo|\s?y/o)\b"),
     re.compile(r"\b(?:just|barely|only) turned (" + "|".join(_TEEN_WORDS) + r")\b"),
+    # "17 años", "17 ans", "17 лет", "16 anyos", "17 tuổi", "17 de ani"
+    re.compile(rf"(?<![\d$.,])\b(\d{{2}})\s?(?:de\s)?(?:{_AGE_UNITS})(?![a-zа-я])"),
+    # "17岁", "才17歲", "年龄17", "อายุ 17", "17 ปี"
+    re.compile(r"(?<![\d$.,])(\d{2})\s?(?:岁|歲|周岁|ปี)"),
+    re.compile(r"(?:年龄|年紀|年纪|อายุ)\s?[:：]?\s?(\d{2})(?!\d)"),
+    # "only 17", "solo 17", "chiquita de 16": a bare number after a word that presents an age
+    re.compile(rf"\b(?:only|just|barely|solo|apenas|seulement|tan solo|so|lang|doar|chi|moi|всего|только|"
+               rf"chiquita de|nina de|menina de|novinha de|gamine de)\s(\d{{2}})\b{_NO_AGE_AFTER}"
+               r"(?=\s?(?:[,.!;)]|$|and\b|but\b|y\b|e\b|et\b|&|\n))"),
+    # "17 but mature", "17 pero madura", "17 mais mature", "17, но взрослая"
+    re.compile(r"(?<![\d$.,])\b(\d{2}),?\s(?:but|pero|mas|mais|но|nhung|dar|pero muy|but very)\s"
+               r"(?:very\s|muy\s|tres\s|foarte\s)?(?:mature|madura|matura|mature|взрослая|зрелая|chin chan|grown)"),
+)
+# An age range ("ages 12-15", "de 4 a 8 años", "от 7 до 12 лет", "12至15岁") gives the audience of a
+# programme, and an age after an audience word ("kids aged 12", "niños de 10 años") describes children
+# served, not the person advertised: neither is a stated age.
+_RANGE_BEFORE = re.compile(r"(?:\d{1,2}\s?(?:-|–|to|a|à|ate|até|до|至|到|hanggang|den|đen|toi|la|e)\s?)$")
+_RANGE_AFTER = re.compile(r"^\s?(?:-|–|to|a|à|ate|до|至|到|hanggang|den|toi|la)\s?\d{1,2}\b")
+_AUDIENCE_BEFORE = re.compile(
+    r"(?:kids|children|child|students|pupils|toddlers|boys|girls|players|campers|teens|youth|ninos|ninas|"
+    r"chicos|chicas|criancas|meninas|meninos|enfants|eleves|filles|garcons|детей|девочек|мальчиков|дети|"
+    r"школьников|儿童|孩子|学生|女孩|男孩|bata|mga batang|copii|copiii|fete|baieti|tre|be gai|be trai|hoc sinh|"
+    r"เด็กหญิง|เด็กชาย|เด็ก|nino|camp|class|team|club|grade)\W{0,3}(?:(?:aged?|ages|of|de|from|от|edad|"
+    r"idade|tu|de la|อายุ)\W{0,3})?(?:\d{1,2}\s?(?:-|–|to|a|à|до|至)\s?)?$"
+)
+_BARE_YEARS = _AGE_PATTERNS[2]
+
+
+# Words of adult-services ads: there, an age range or "girls 16" is a stated age, and critical.
+_ADULT_SERVICE = re.compile(
+    r"\b(?:incall|outcall|gentlemen|gents|caballeros|senhores|messieurs|discreet|discreta|discrete|donations?|"
+    r"qv|hh|gfe|companion|escort|acompanhante|acompanante|massage|masaje|erotic|sexy|xxx|hookup|dates?)\b|"
+    r"мужчин|妹妹|约|คุณผู้ชาย"
 )
 
 
-_BARE_YEARS = _AGE_PATTERNS[2]
+def _is_audience(text: str, start: int, end: int) -> bool:
+    """Whether the age at ``text[start:end]`` is part of a range or follows an audience word, in an
+    ad that is not for adult services."""
+    if _ADULT_SERVICE.search(text):
+        return False
+    before = text[max(0, start - 40) : start]
+    number = re.search(r"\d{2}", text[start:end])
+    after = text[start + number.end() : start + number.end() + 12] if number else ""
+    lead = text[max(0, start - 40) : start + (number.start() if number else 0)]
+    return bool(_RANGE_BEFORE.search(lead) or _RANGE_AFTER.match(after) or _AUDIENCE_BEFORE.search(lead)
+                or _AUDIENCE_BEFORE.search(before))
 _EXPERIENCE_CONTEXT = re.compile(
     r"\b(?:experience[ds]?|exp|certified|career|worked|working|nanny|tutor|teacher|licensed|trained|business)\b")
 
@@ -163,6 +213,9 @@ def find_ages(text: str) -> list[FoundAge]:
     for pattern in _AGE_PATTERNS:
         for m in pattern.finditer(text):
             if pattern is _BARE_YEARS and _is_experience(text, m.start(), m.end()):
+                continue
+            if _is_audience(text, m.start(), m.end()):
+                taken.claim(m.start(), m.end())
                 continue
             raw = m.group(1)
             age = _TEEN_WORDS[raw] if raw in _TEEN_WORDS else int(raw)

@@ -33,6 +33,7 @@ _ATOM_RE = re.compile(rf"\d|{_ATOM}")
 _SEP = r"[\s\-.()/_,*:]{0,3}"
 _CHAIN = re.compile(rf"(?<![a-z])(\+\s?)?(?:\d|{_ATOM})(?:{_SEP}(?:\d|{_ATOM}))*(?![a-z])")
 _DIGIT = re.compile(r"\d")
+_LETTER = re.compile(r"[a-z]")
 _NUMBER_WORD = re.compile(r"\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|cero|uno|dos|tres|"
                           r"cuatro|cinco|seis|siete|ocho|nueve)")
 _PLAIN_CHARS = frozenset("0123456789 +-.()/")
@@ -154,7 +155,8 @@ def find_phones(norm: NormalizedText, region: str = "US") -> list[FoundPhone]:
     for chain in chains:
         numbers = _numbers_in(chain, region, budget)
         for e164, s, e in numbers:
-            obfuscated = chain.disguised or _disguised_in_original(norm, s, e)
+            # Only the atoms inside the number count: "612-555-0162, I reply" has a word after it.
+            obfuscated = _LETTER.search(text, s, e) is not None or _disguised_in_original(norm, s, e)
             found.append(FoundPhone(e164, s, e, obfuscated))
         if not numbers and 3 <= len(chain.digits) < 10:
             leftovers.append(chain)
