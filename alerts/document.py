@@ -83,6 +83,7 @@ def build_alert(enriched: dict[str, Any], assessment: Assessment, versions: dict
             },
             "location": location,
             "source": post["source"],
+            "language": enriched.get("language"),
             "posted_at": post["posted_at"],
             "versions": versions,
             "status": "new",

@@ -41,6 +41,7 @@ def post_document(enriched: dict[str, Any], assessment: Assessment, alert: dict[
         "normalized": enriched["normalized"],
         "entities": enriched["entities"],
         "entity_key": enriched["entity_key"],
+        "language": enriched.get("language"),
         "score": assessment.score,
         "detectors": assessment.detector_scores,
         "pattern_ids": sorted({i.pattern_id for i in assessment.indicators}),
@@ -65,6 +66,7 @@ def enriched_from_document(source: dict[str, Any]) -> dict[str, Any]:
         "normalized": source["normalized"],
         "entities": source["entities"],
         "entity_key": source["entity_key"],
+        "language": source.get("language"),
         "posted_ts": parse_rfc3339(post["posted_at"]),
         "ingested_ts": ingested,
     }

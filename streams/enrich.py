@@ -1,5 +1,8 @@
 """Turn a validated raw post into the enriched record every detector reads.
 
+The record also names the post's language (``detectors.language``), which the post document and
+the alert carry for analysts to facet on.
+
 Normalisation and entity extraction run once here, not once per detector, and the result travels on
 ``posts.enriched`` keyed by the post's main contact, so that all posts of one phone/e-mail/handle meet on
 one partition for the per-entity detectors.
@@ -10,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from trailhound.detectors.extract import extract_entities
+from trailhound.detectors.language import detect_language
 from trailhound.detectors.normalize import normalize
 from trailhound.schemas import post_key, post_text
 from trailhound.timefmt import parse_rfc3339
@@ -38,6 +42,7 @@ def enrich_post(post: dict[str, Any], ingested_ts: float) -> dict[str, Any]:
     return {
         "post": post,
         "post_key": post_key(post),
+        "language": detect_language(norm.original),
         "normalized": norm.to_json(),
         "entities": entities,
         "entity_key": entity_key(entities, post),

@@ -290,7 +290,7 @@ LANG: dict[str, dict[str, list[str]]] = {
     },
 }
 
-CONTACT = ["Text {p}", "{p}", "WhatsApp {p}", "call/text {p} ", "📱 {p}", "Tel: {p}", "línea {p}", "SMS {p}"]
+CONTACT = ["Text {p}", "{p}", "WhatsApp {p}", "call/text {p} ", "📱 {p}", "Tel: {p}", "☎ {p}", "SMS {p}"]
 LATIN = {"en", "es", "pt", "fr", "tl", "ro", "vi"}
 
 # --------------------------------------------------------------------------------------------------
