@@ -6,12 +6,17 @@ independent chance that the post is a trafficking case, so two moderate, indepen
 while one weak one stays weak. A classifier's probability counts only above its chance level, so the
 text model alone alerts only when it is confident (p ≥ 0.82 at the default threshold). An alert also
 needs a sign of harm an analyst can check — an indicator of youth, coercion, third-party control or
-labour exploitation, or words the text model holds against the post — so an adult's own ad with only
-movement language, rates or an obscured number is never raised, whatever its score.
+labour exploitation, or words the text model holds against the post *once analysts' verdicts have
+taught it* (at least :data:`LEARNED_WORDS_MIN_VERDICTS`; a model trained only on synthetic warm-start
+posts has learned the generator's style, not harm) — so an adult's own ad with only movement
+language, rates or an obscured number is never raised, whatever its score. Obscured contact details
+and digit words ("five", "oh", "seis") are never a sign of harm on their own: a learned word that is
+a number, a digit word or an entity flag does not open the gate.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -21,8 +26,8 @@ from trailhound.detectors.matcher import PatternDetector
 from trailhound.detectors.online.entity_anomaly import EntityAnomaly
 from trailhound.detectors.online.text_model import TextModel
 
-__all__ = ["Assessment", "CHANCE_LEVELS", "DETECTOR_WEIGHTS", "SEVERITY_LEVELS", "UnweightedDetector", "assess",
-           "severity_for"]
+__all__ = ["Assessment", "CHANCE_LEVELS", "DETECTOR_WEIGHTS", "LEARNED_WORDS_MIN_VERDICTS", "SEVERITY_LEVELS",
+           "UnweightedDetector", "assess", "severity_for"]
 
 DETECTOR_WEIGHTS: Mapping[str, float] = MappingProxyType({
     PatternDetector.name: 1.0,
@@ -33,6 +38,26 @@ DETECTOR_WEIGHTS: Mapping[str, float] = MappingProxyType({
 
 CHANCE_LEVELS: Mapping[str, float] = MappingProxyType({TextModel.name: 0.5})
 """Scores at or below which a detector says nothing: a classifier's 0.5 is a coin toss, not evidence."""
+
+LEARNED_WORDS_MIN_VERDICTS = 20
+"""Analysts' verdicts a text model must have learned before its words count as a sign of harm."""
+
+LEARNED_CATEGORY = "learned_text"
+_DIGIT_WORDS = re.compile(
+    r"(?:\d+|zero|oh|o|one|two|three|four|five|six|seven|eight|nine|ten|cero|uno|dos|tres|cuatro|cinco|seis|"
+    r"siete|ocho|nueve|um|dois|quatro|sete|oito|nove|un|deux|trois|quatre|cinq|sept|huit|neuf)"
+    r"(?:[\s-](?:\d+|zero|oh|o|one|two|three|four|five|six|seven|eight|nine|ten|cero|uno|dos|tres|cuatro|cinco|"
+    r"seis|siete|ocho|nueve))*"
+)
+
+
+def _learned_sign(indicator: Indicator, detection: Detection) -> bool:
+    """Whether a learned word may count as a sign of harm (see the module docstring)."""
+    if int(detection.details.get("verdicts_learned", 0)) < LEARNED_WORDS_MIN_VERDICTS:
+        return False
+    token = indicator.pattern_id.split(":", 1)[-1]
+    return not token.startswith("#") and _DIGIT_WORDS.fullmatch(token) is None
+
 
 SEVERITY_LEVELS: tuple[tuple[float, str, int], ...] = (
     (0.9, "critical", 4),
@@ -78,7 +103,8 @@ def assess(detections: Iterable[Detection], threshold: float, supporting: Collec
     """Combine detections into one judgement.
 
     ``should_alert`` needs the score to reach ``threshold`` *and* a sign of harm an analyst can check:
-    an indicator outside the ``supporting`` categories (see :class:`trailhound.detectors.library.Category`).
+    an indicator outside the ``supporting`` categories (see :class:`trailhound.detectors.library.Category`);
+    a text model's learned word counts only as described in the module docstring.
     A detector that says nothing (score at or below its chance level) contributes neither score nor
     evidence, so an alert never shows words a model did not actually hold against the post.
     """
@@ -96,7 +122,10 @@ def assess(detections: Iterable[Detection], threshold: float, supporting: Collec
     indicators = tuple(i for d in speaking for i in d.indicators if i.weight > 0)  # context-only hits stay out
     categories = tuple(sorted({i.category for i in indicators}))
     explanations = {d.detector: d.explanation for d in speaking if d.explanation}
-    signs_harm = any(i.category not in supporting for i in indicators)
+    signs_harm = any(
+        (_learned_sign(i, d) if i.category == LEARNED_CATEGORY else i.category not in supporting)
+        for d in speaking for i in d.indicators if i.weight > 0
+    )
     severity, number = severity_for(score)
     return Assessment(
         score=score,

@@ -94,6 +94,9 @@ class TextModel:
         self.model = classifier or linear_model.LogisticRegression(optimizer=RaritySGD(lr), intercept_lr=intercept_lr)
         self.memory = ReplayBuffer(replay_size, seed=seed)
         self.learned = 0
+        self.verdicts_learned = 0
+        """Analysts' verdicts learned (warm-start examples excluded): the alert gate trusts the model's
+        words as a sign of harm only once verdicts have shaped them (``alerts.scoring``)."""
         # The worker scores a post and may learn it right after: remember the last post's features
         # (they depend on the post only, never on the model) instead of tokenising it twice.
         self._last: tuple[dict[str, Any], dict[int, float], list[tuple[str, int, int, int]]] | None = None
@@ -154,7 +157,7 @@ class TextModel:
             explanation=explanation,
             details={
                 "top_tokens": [{"token": t, "weight": round(w, 4)} for t, w, _, _ in top],
-                "verdicts_learned": self.learned,
+                "verdicts_learned": getattr(self, "verdicts_learned", 0),  # older checkpoints lack it
             },
         )
 
@@ -196,7 +199,8 @@ class TextModel:
     def learn_one(self, post: dict[str, Any], label: str, replay: bool = True) -> None:
         """Learn one verdict (``label`` in the verdict vocabulary) and rehearse a few remembered ones.
 
-        ``replay=False`` skips the rehearsal (bulk warm start, where every example is new anyway).
+        ``replay=False`` skips the rehearsal (bulk warm start, where every example is new anyway) and
+        marks the example as warm-start data, not an analyst's verdict.
         """
         y = is_positive(label)
         x = self.features(post)
@@ -206,6 +210,8 @@ class TextModel:
                 self._learn(old_x, old_y, self.replay_weight)
         self.memory.add(x, y)
         self.learned += 1
+        if replay:
+            self.verdicts_learned = getattr(self, "verdicts_learned", 0) + 1
 
     def _learn(self, x: dict[int, float], y: bool, weight: float) -> None:
         if weight == 1.0:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import RISKY_BODY, post
-from trailhound.alerts.scoring import DETECTOR_WEIGHTS, UnweightedDetector, assess, severity_for
+from trailhound.alerts.scoring import (
+    DETECTOR_WEIGHTS,
+    LEARNED_WORDS_MIN_VERDICTS,
+    UnweightedDetector,
+    assess,
+    severity_for,
+)
 from trailhound.detectors.base import Detection, Indicator
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.detectors.library import BUNDLED_PATTERNS, PatternLibrary
@@ -25,14 +31,28 @@ def test_two_independent_moderate_signals_add_up_to_an_alert():
     assert together.score > alone.score
 
 
-def text_model(p: float) -> Detection:
-    return Detection("text_model", p, (indicator("learned_text", 0.2),), explanation="tokens: quill")
+def text_model(p: float, verdicts: int = 50, token: str = "quill") -> Detection:
+    learned = Indicator(f"text_model:{token}", "learned_text", token, (0, len(token)), 0.2)
+    return Detection("text_model", p, (learned,), explanation=f"tokens: {token}",
+                     details={"verdicts_learned": verdicts})
 
 
 def test_the_text_model_counts_only_above_chance_and_alone_only_when_confident():
     assert assess([text_model(0.5)], threshold=0.5).score == 0.0
     assert not assess([text_model(0.7)], threshold=0.5).should_alert
     assert assess([text_model(0.95)], threshold=0.5).should_alert
+
+
+def test_learned_words_are_a_sign_of_harm_only_once_analysts_verdicts_taught_the_model():
+    assert not assess([text_model(0.99, verdicts=0)], threshold=0.5).should_alert
+    assert not assess([text_model(0.99, verdicts=LEARNED_WORDS_MIN_VERDICTS - 1)], threshold=0.5).should_alert
+    assert assess([text_model(0.99, verdicts=LEARNED_WORDS_MIN_VERDICTS)], threshold=0.5).should_alert
+
+
+def test_digit_words_and_entity_flags_never_open_the_gate():
+    for token in ("five", "six", "five five", "oh", "0162", "cinco", "#contact_obfuscated"):
+        assert not assess([text_model(0.99, token=token)], threshold=0.5).should_alert, token
+    assert assess([text_model(0.99, token="fivefold")], threshold=0.5).should_alert
 
 
 def test_a_model_below_chance_shows_no_evidence():
