@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -172,6 +172,12 @@ class PatternLibrary:
     categories: Mapping[str, Category]
     macros: Mapping[str, str]
     patterns: tuple[Pattern, ...]
+    tolerant: bool = field(default=True, compare=False)
+    """Whether literal forms also match with one edit of slack (see ``detectors.matcher``)."""
+
+    def without_tolerance(self) -> PatternLibrary:
+        """The same library matching literal forms exactly only (to measure what tolerance adds)."""
+        return replace(self, tolerant=False)
 
     @cached_property
     def version(self) -> str:

@@ -38,6 +38,15 @@ _BASE_FLAGS = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_UTF8 | hyperscan
 _WORD_GAP = r"[^a-z0-9]{1,3}"
 _MAX_COUNT_EVIDENCE = 160
 _NEEDS_PREFILTER = re.compile(r"\(\?<?[=!]|\\[1-9]")  # look-arounds and back-references
+TOLERANT_MIN_LETTERS = 7
+_APPROX_FLAGS = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS
+# A hit right after one of these words is negated or says the worker keeps control ("no placement
+# fee", "we never hold documents", "you keep your passport", "sin costo", "不收", "ไม่มี").
+_NEGATED = re.compile(
+    r"(?:\b(?:no|not|never|nor|without|don't|dont|won't|zero|free of|sin|nunca|ni|sem|nao|nem|nenhuma?|aucune?|"
+    r"sans|jamais|pas de|walang|hindi|fara|nici|khong|usted conserva|you keep|you hold|you own|voce fica com|"
+    r"vous gardez|ramane la|hawak mo)\W{1,3}(?:\w+\W{1,3})?|(?:без|не|нет|никогда)\s(?:\w+\s)?|不|没有|无|ไม่มี|ไม่)$"
+)
 
 
 def literal_regex(phrase: str) -> str:
@@ -47,9 +56,24 @@ def literal_regex(phrase: str) -> str:
         raise ValueError(f"literal {phrase!r} is empty after normalisation")
     words = folded.split(" ")
     body = _WORD_GAP.join(re.escape(w) for w in words)
-    left = r"\b" if folded[0].isalnum() else ""
-    right = r"\b" if folded[-1].isalnum() else ""
+    # Word boundaries only around ASCII letters and digits: the engines' \b is ASCII, so it would never
+    # match next to a Cyrillic, Thai or Han character (and Chinese and Thai do not space words anyway).
+    left = r"\b" if folded[0].isascii() and folded[0].isalnum() else ""
+    right = r"\b" if folded[-1].isascii() and folded[-1].isalnum() else ""
     return f"{left}{body}{right}"
+
+
+def tolerant_literal(phrase: str) -> str | None:
+    """The form of a literal phrase matched with one edit of slack (``barley legal``, ``pasport``).
+
+    Only ASCII phrases of at least :data:`TOLERANT_MIN_LETTERS` letters qualify: shorter words are a
+    typo away from other words. Hyperscan's approximate mode refuses word boundaries, so the
+    confirmation stage checks that the hit starts and ends on word edges.
+    """
+    folded = normalize(phrase).text.strip()
+    if not folded.isascii() or sum(c.isalpha() for c in folded) < TOLERANT_MIN_LETTERS:
+        return None
+    return " ".join(re.escape(w) for w in folded.split(" "))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +93,8 @@ class _Engine:
     confirm: list[re.Pattern[str]]
     entity_rules: list[tuple[int, EntityRule]]  # (pattern index, rule)
     near_rules: dict[tuple[int, int], tuple[re.Pattern[str], re.Pattern[str], int]]
+    approx: hyperscan.Database | None = None  # literal forms with one edit of slack
+    approx_patterns: tuple[tuple[int, int], ...] = ()  # (pattern index, letters) per approximate id
 
 
 def _expressions(library: PatternLibrary) -> tuple[list[_Expr], list[tuple[int, int]]]:
@@ -97,6 +123,28 @@ def _compile_database(regexes: list[str], flags: list[int]) -> hyperscan.Databas
     return database
 
 
+def _compile_approx(library: PatternLibrary) -> tuple[hyperscan.Database | None, tuple[tuple[int, int], ...]]:
+    regexes: list[str] = []
+    owners: list[tuple[int, int]] = []
+    for pi, pattern in enumerate(library.patterns):
+        if pattern.category not in library.categories or library.categories[pattern.category].supporting:
+            continue  # context-only categories gain nothing from typo tolerance but false hits
+        for form in pattern.forms:
+            if form.kind != "literal":
+                continue
+            regex = tolerant_literal(form.text)
+            if regex is not None:
+                regexes.append(regex)
+                owners.append((pi, len(regex.replace("\\", ""))))
+    if not regexes or not library.tolerant:
+        return None, ()
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    ext = [hyperscan.ExpressionExt(flags=hyperscan.HS_EXT_FLAG_EDIT_DISTANCE, edit_distance=1)] * len(regexes)
+    database.compile(expressions=[r.encode() for r in regexes], ids=list(range(len(regexes))),
+                     flags=[_APPROX_FLAGS] * len(regexes), ext=ext)
+    return database, tuple(owners)
+
+
 def compile_engine(library: PatternLibrary) -> _Engine:
     """Compile the library into one Hyperscan database; name the pattern if an expression fails."""
     exprs, entity_forms = _expressions(library)
@@ -123,7 +171,8 @@ def compile_engine(library: PatternLibrary) -> _Engine:
             if form.near is not None:
                 near_rules[(pi, fi)] = (re.compile(form.near.a, REGEX_FLAGS), re.compile(form.near.b, REGEX_FLAGS),
                                         form.near.within)
-    return _Engine(database, exprs, confirm, entity_rules, near_rules)
+    approx, approx_patterns = _compile_approx(library)
+    return _Engine(database, exprs, confirm, entity_rules, near_rules, approx, approx_patterns)
 
 
 def _single_flags(library: PatternLibrary, expr: _Expr) -> int:
@@ -175,11 +224,17 @@ class PatternMatcher:
             m = engine.confirm[expr_id].search(text)
             if m is not None and m.end() > m.start():
                 _keep_first(spans, expr.pattern, (m.start(), m.end()))
+        if engine.approx is not None and text.isascii():
+            for pi, span in self._approximate(text):
+                if pi not in spans:
+                    spans[pi] = span
         for (pi, fi), sides in near_sides.items():
             if len(sides) == 2 and pi not in spans:
                 span = self._near(pi, fi, text)
                 if span is not None:
                     _keep_first(spans, pi, span)
+        for pi in [pi for pi, span in spans.items() if _NEGATED.search(text, max(0, span[0] - 24), span[0])]:
+            del spans[pi]
         if entities.mentions:
             by_kind: dict[str, list[Mention]] = {}
             for mention in entities.mentions:
@@ -196,6 +251,24 @@ class PatternMatcher:
         indicators = [self._indicator(pi, span, norm) for pi, span in spans.items()]
         indicators.sort(key=lambda i: (i.span[0], i.pattern_id))
         return indicators
+
+    def _approximate(self, text: str) -> list[tuple[int, tuple[int, int]]]:
+        """Literal forms found with one edit of slack, each hit starting and ending on a word edge."""
+        ends: dict[int, int] = {}
+
+        def on_match(approx_id: int, _from: int, to: int, _flags: int, _ctx: Any) -> None:
+            ends.setdefault(approx_id, to)
+
+        self._engine.approx.scan(text.encode("ascii"), match_event_handler=on_match)
+        found = []
+        for approx_id, end in ends.items():
+            pi, letters = self._engine.approx_patterns[approx_id]
+            if end < len(text) and text[end].isalnum():
+                continue
+            start = _word_start(text, max(0, end - letters))
+            if abs((end - start) - letters) <= 1:
+                found.append((pi, (start, end)))
+        return found
 
     def _near(self, pi: int, fi: int, text: str) -> tuple[int, int] | None:
         a_rx, b_rx, within = self._engine.near_rules[(pi, fi)]
@@ -229,6 +302,15 @@ class PatternMatcher:
                         failures.append(ExampleFailure(pattern.id, kind, text,
                                                        f"the pattern matched {found[pattern.id].evidence!r}"))
         return failures
+
+
+def _word_start(text: str, pos: int) -> int:
+    """The start of the word around ``pos`` (an approximate hit may begin one character early or late)."""
+    if pos < len(text) and not text[pos].isalnum():
+        return pos + 1
+    while pos > 0 and text[pos - 1].isalnum():
+        pos -= 1
+    return pos
 
 
 def _keep_first(spans: dict[int, tuple[int, int]], pi: int, span: tuple[int, int]) -> None:
