@@ -36,6 +36,7 @@ _MAX_BYTES = 120  # the first sentences decide; long posts cost no more
 # byte n-grams (after NFKC has turned fullwidth letters back into ASCII).
 _NOT_WRITING = re.compile("[^\\w\\s.,;:!?'\u2019()\\-]|[\u3164\u115f\u1160\uffa0_]")
 _MIN_LETTERS = 6
+_NOT_LETTER_BYTES = bytes(b for b in range(256) if not (97 <= b <= 122 or b >= 128))
 
 _SCRIPTS = (  # scripts used by one language among LANGUAGES
     ("th", re.compile("[\u0e00-\u0e7f]")),
@@ -69,14 +70,15 @@ class LanguageDetector:
         if script is not None:
             return script
         data = text.encode("utf-8")[:_MAX_BYTES].lower()
-        if sum(1 for b in data if 97 <= b <= 122 or b >= 128) < _MIN_LETTERS:
+        if len(data.translate(None, _NOT_LETTER_BYTES)) < _MIN_LETTERS:
             return UNKNOWN
         nextmove = self._next
         state = 0
-        visited = []
+        visited: list[int] = []
+        visit = visited.append
         for byte in data:
             state = nextmove[(state << 8) + byte]
-            visited.append(state)
+            visit(state)
         scores = self._pc + self._state_scores.take(visited, axis=0).sum(axis=0)
         return self._classes[int(np.argmax(scores))]
 

@@ -59,7 +59,7 @@ _ENTITY_KEYS = {
     "count": {"kind", "of", "min"},
 }
 _COUNTABLE = {"phone", "email", "handle", "price", "age", "location"}
-_UNITS = {"half_hour", "quick_visit", "hour", "session", "overnight", "day", "week", "month", "year"}
+_UNITS = {"half_hour", "quick_visit", "hour", "session", "overnight", "day", "week", "month", "year", "hourly_wage"}
 _LIBRARY_KEYS = {"version", "description", "categories", "macros"}
 _CATEGORY_FILE_KEYS = {"category", "patterns"}
 REGEX_FLAGS = re.ASCII | re.IGNORECASE

@@ -45,7 +45,8 @@ _APPROX_FLAGS = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS
 _NEGATED = re.compile(
     r"(?:\b(?:no|not|never|nor|without|don't|dont|won't|zero|free of|sin|nunca|ni|sem|nao|nem|nenhuma?|aucune?|"
     r"sans|jamais|pas de|walang|hindi|fara|nici|khong|usted conserva|you keep|you hold|you own|voce fica com|"
-    r"vous gardez|ramane la|hawak mo)\W{1,3}(?:\w+\W{1,3})?|(?:без|не|нет|никогда)\s(?:\w+\s)?|不|没有|无|ไม่มี|ไม่)$"
+    r"vous gardez|ramane la|hawak mo)[^\w.!?;/\n]{1,3}(?:\w+[^\w.!?;/\n]{1,3})?|(?:без|не|нет|никогда)\s(?:\w+\s)?|"
+    r"不|没有|无|ไม่มี|ไม่)$"
 )
 
 

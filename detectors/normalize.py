@@ -414,8 +414,9 @@ def _leet_run(tok: str, i: int, j: int, base: int) -> Iterator[Edit]:
     """Fold one run ``tok[i:j]`` of non-letters when it sits where a letter should be."""
     run = tok[i:j]
     leading, trailing = i == 0, j == len(tok)
-    if len(run) > 2 or ((leading or trailing) and len(run) > 1):
-        return
+    whole_word_leet = leading and len(run) <= 3 and len(tok) - j >= 1 and all(c in _LEET_DIGITS for c in run)
+    if (len(run) > 2 or ((leading or trailing) and len(run) > 1)) and not whole_word_leet:
+        return  # "733n" (teen) folds: a short leading run of look-alike digits before letters
     if trailing and (i < 2 or run in "!$"):
         return  # "b4", "hi!" and similar stay as written; "tw0", "fiv3" fold
     if leading and (run in "!|" or tok[j:] in {"st", "nd", "rd", "th"}):

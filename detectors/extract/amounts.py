@@ -107,6 +107,26 @@ def _with_unit_before(found: FoundPrice, text: str) -> FoundPrice:
     return FoundPrice(price, m.start(), found.end)
 
 
+# Words of a job ad near an hourly amount: then it is a wage ("$17/hr, weekends off"), not a price of sex.
+_JOB_CONTEXT = re.compile(
+    r"\b(?:hiring|hire|wages?|salary|job|jobs|position|positions|apply|applicants?|staff|associates?|workers?|"
+    r"employees?|employment|shifts?|paid weekly|weekly pay|overtime|benefits|nanny|cooks?|warehouse|helper|"
+    r"se busca|empleo|trabajo|sueldo|salario|ayudante|vaga|emprego|auxiliar|emploi|poste|salaire|commis|"
+    r"trabaho|sahod|munca|salariu|ajutor|viec lam|luong|phu bep)\b|работа|зарплат|помощник|工作|工资|帮工|"
+    r"ผู้ช่วย|งาน"
+)
+_WAGE_UNITS = frozenset({"hour", "half_hour"})
+
+
+def _as_wage(found: FoundPrice, text: str) -> FoundPrice:
+    """An hourly amount in a job ad becomes an ``hourly_wage``, which no price-of-sex pattern reads."""
+    if found.price.unit not in _WAGE_UNITS:
+        return found
+    if not _JOB_CONTEXT.search(text, max(0, found.start - 80), min(len(text), found.end + 80)):
+        return found
+    return FoundPrice(Price(found.price.amount, found.price.currency, "hourly_wage"), found.start, found.end)
+
+
 def find_prices(text: str) -> list[FoundPrice]:
     """Amounts with a currency word/sign, and bare rates such as ``150hr``."""
     found: list[FoundPrice] = []
@@ -125,7 +145,7 @@ def find_prices(text: str) -> list[FoundPrice]:
         if taken.overlaps(m.start(), m.start() + 1) or int(m.group(1)) < 40:
             continue
         found.append(FoundPrice(Price(float(m.group(1)), "", _unit(m.group(2))), m.start(), m.end()))
-    found = [_with_unit_before(p, text) for p in found]
+    found = [_as_wage(_with_unit_before(p, text), text) for p in found]
     found.sort(key=lambda p: p.start)
     return found
 
@@ -156,9 +176,9 @@ _AGE_PATTERNS = (
     re.compile(r"(?<![\d$.,])(\d{2})\s?(?:岁|歲|周岁|ปี)"),
     re.compile(r"(?:年龄|年紀|年纪|อายุ)\s?[:：]?\s?(\d{2})(?!\d)"),
     # "only 17", "solo 17", "chiquita de 16": a bare number after a word that presents an age
-    re.compile(rf"\b(?:only|just|barely|solo|apenas|seulement|tan solo|so|lang|doar|chi|moi|всего|только|"
-               rf"chiquita de|nina de|menina de|novinha de|gamine de)\s(\d{{2}})\b{_NO_AGE_AFTER}"
-               r"(?=\s?(?:[,.!;)]|$|and\b|but\b|y\b|e\b|et\b|&|\n))"),
+    re.compile(rf"\b(?:only|just|barely|solo|apenas|seulement|tan solo|so|lang|doar|chi|moi|всего|только)"
+               rf"\s(\d{{2}})\b{_NO_AGE_AFTER}(?=\s?(?:[,.!;)]|$|and\b|but\b|y\b|e\b|et\b|&|\n))"),
+    re.compile(rf"\b(?:chiquita|chica|nina|nena|menina|novinha|gamine|fille|girl|babe)\s(?:de\s)?(\d{{2}})\b{_NO_AGE_AFTER}"),
     # "17 but mature", "17 pero madura", "17 mais mature", "17, но взрослая"
     re.compile(r"(?<![\d$.,])\b(\d{2}),?\s(?:but|pero|mas|mais|но|nhung|dar|pero muy|but very)\s"
                r"(?:very\s|muy\s|tres\s|foarte\s)?(?:mature|madura|matura|mature|взрослая|зрелая|chin chan|grown)"),
@@ -206,8 +226,13 @@ def _is_experience(text: str, start: int, end: int) -> bool:
     return bool(_EXPERIENCE_CONTEXT.search(text, max(0, start - 40), min(len(text), end + 40)))
 
 
+_AGE_HINT = re.compile(r"(?<!\d)\d{2}(?!\d)|teen|twelve|twenty")  # a two-digit number alone, or a teen word
+
+
 def find_ages(text: str) -> list[FoundAge]:
     """Ages the ad states about its subject (10–79), written as digits or teen number words."""
+    if _AGE_HINT.search(text) is None:
+        return []  # most posts: only phone numbers and prices, nothing that can be an age
     found: list[FoundAge] = []
     taken = Claimed(len(text))
     for pattern in _AGE_PATTERNS:
