@@ -31,7 +31,7 @@ confused with (so a Ukrainian ad is not called Russian). Indonesian and Malay ar
 short ads langid took most Tagalog for Indonesian."""
 
 UNKNOWN = "und"
-_MAX_BYTES = 120  # the first sentences decide; long posts cost no more
+_MAX_BYTES = 80  # the first sentence or two decide; long posts cost no more
 # Emoji, symbols, format characters and blank fillers say nothing about the language and confuse the
 # byte n-grams (after NFKC has turned fullwidth letters back into ASCII).
 _NOT_WRITING = re.compile("[^\\w\\s.,;:!?'\u2019()\\-]|[\u3164\u115f\u1160\uffa0_]")

@@ -160,7 +160,7 @@ _AGE_UNITS = (
     r"anos|anitos|aninhos|ans|ani|anyos|taong gulang|tuoi|лет|годик(?:а|ов)?|года?"
 )
 _AGE_WORDS = r"age[ds]?|edad|idade|varsta|tuoi|возраст|edad de"
-_NO_AGE_AFTER = r"(?!\s?(?:min|\$|usd|hrs?|hours?|k\b|%|am\b|pm\b|:|'|\.\d|/|spots?|left|days?|dollars?|euros?))"
+_NO_AGE_AFTER = r"(?!\s?(?:min|\$|usd|hrs?|hours?|k\b|%|am\b|pm\b|:|'|\.\d|/(?!\s)|spots?|left|days?|dollars?|euros?))"
 _AGE_PATTERNS = (
     re.compile(r"(?<![\d$.,])\b(\d{2})\s?(?:yo|y/o|y\.o\.?|yrs?\.? old|years? old|year-old|yr-old)(?![a-z])"),
     re.compile(rf"\b(?:{_AGE_WORDS})\s?[:=\-]?\s?(\d{{2}})\b(?!\s?(?:\+|and up|or older|and over|to \d|y mas|ou mais))"),
