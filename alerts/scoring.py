@@ -11,7 +11,7 @@ taught it* (at least :data:`LEARNED_WORDS_MIN_VERDICTS`; a model trained only on
 posts has learned the generator's style, not harm) — so an adult's own ad with only movement
 language, rates or an obscured number is never raised, whatever its score. Obscured contact details
 and digit words ("five", "oh", "seis") are never a sign of harm on their own: a learned word that is
-a number, a digit word or an entity flag does not open the gate.
+a number, a digit word (or a word pair with one) or an entity flag does not open the gate.
 """
 
 from __future__ import annotations
@@ -44,10 +44,8 @@ LEARNED_WORDS_MIN_VERDICTS = 20
 
 LEARNED_CATEGORY = "learned_text"
 _DIGIT_WORDS = re.compile(
-    r"(?:\d+|zero|oh|o|one|two|three|four|five|six|seven|eight|nine|ten|cero|uno|dos|tres|cuatro|cinco|seis|"
-    r"siete|ocho|nueve|um|dois|quatro|sete|oito|nove|un|deux|trois|quatre|cinq|sept|huit|neuf)"
-    r"(?:[\s-](?:\d+|zero|oh|o|one|two|three|four|five|six|seven|eight|nine|ten|cero|uno|dos|tres|cuatro|cinco|"
-    r"seis|siete|ocho|nueve))*"
+    r"\d+|zero|oh|o|one|two|three|four|five|six|seven|eight|nine|ten|cero|uno|dos|tres|cuatro|cinco|seis|"
+    r"siete|ocho|nueve|um|dois|quatro|sete|oito|nove|un|deux|trois|quatre|cinq|sept|huit|neuf"
 )
 
 
@@ -56,7 +54,7 @@ def _learned_sign(indicator: Indicator, detection: Detection) -> bool:
     if int(detection.details.get("verdicts_learned", 0)) < LEARNED_WORDS_MIN_VERDICTS:
         return False
     token = indicator.pattern_id.split(":", 1)[-1]
-    return not token.startswith("#") and _DIGIT_WORDS.fullmatch(token) is None
+    return not token.startswith("#") and not any(_DIGIT_WORDS.fullmatch(word) for word in token.split())
 
 
 SEVERITY_LEVELS: tuple[tuple[float, str, int], ...] = (

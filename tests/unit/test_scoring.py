@@ -50,7 +50,7 @@ def test_learned_words_are_a_sign_of_harm_only_once_analysts_verdicts_taught_the
 
 
 def test_digit_words_and_entity_flags_never_open_the_gate():
-    for token in ("five", "six", "five five", "oh", "0162", "cinco", "#contact_obfuscated"):
+    for token in ("five", "six", "five five", "call six", "oh", "0162", "cinco", "#contact_obfuscated"):
         assert not assess([text_model(0.99, token=token)], threshold=0.5).should_alert, token
     assert assess([text_model(0.99, token="fivefold")], threshold=0.5).should_alert
 
