@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the sentences of the evaluation set are data, kept one per line)
 """Write ``bench/data/eval.jsonl``: the labelled evaluation set of ``bench/quality.py``.
 
 Written independently of ``trailhound synth`` and of the pattern library: the sentences below were

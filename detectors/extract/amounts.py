@@ -163,7 +163,8 @@ _AGE_WORDS = r"age[ds]?|edad|idade|varsta|tuoi|возраст|edad de"
 _NO_AGE_AFTER = r"(?!\s?(?:min|\$|usd|hrs?|hours?|k\b|%|am\b|pm\b|:|'|\.\d|/(?!\s)|spots?|left|days?|dollars?|euros?))"
 _AGE_PATTERNS = (
     re.compile(r"(?<![\d$.,])\b(\d{2})\s?(?:yo|y/o|y\.o\.?|yrs?\.? old|years? old|year-old|yr-old)(?![a-z])"),
-    re.compile(rf"\b(?:{_AGE_WORDS})\s?[:=\-]?\s?(\d{{2}})\b(?!\s?(?:\+|and up|or older|and over|to \d|y mas|ou mais))"),
+    re.compile(rf"\b(?:{_AGE_WORDS})\s?[:=\-]?\s?(\d{{2}})\b"
+               r"(?!\s?(?:\+|and up|or older|and over|to \d|y mas|ou mais))"),
     re.compile(r"(?<![\d$.,])\b(\d{2})\s?(?:years|yrs)\b(?!\s?(?:of|in|experience|exp|ago|with|on|at|"
                r"for|service|working|old\b))"),
     re.compile(r"\bi(?:'m| am|m)\s(?:only\s|just\s)?(\d{2})\b(?!\s?(?:min|\$|usd|hrs?|k\b|%|am|pm|:|'|\.\d|/))"),

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.unit.test_pattern_examples import LIBRARY_DIR
 from trailhound.detectors.extract import extract_entities
 from trailhound.detectors.library import PatternLibrary
 from trailhound.detectors.matcher import PatternMatcher
 from trailhound.detectors.normalize import normalize
-from tests.unit.test_pattern_examples import LIBRARY_DIR
 
 MATCHER = PatternMatcher(PatternLibrary.load(LIBRARY_DIR))
 

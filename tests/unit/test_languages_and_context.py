@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.unit.test_pattern_examples import LIBRARY_DIR
 from trailhound.alerts.scoring import assess
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.detectors.extract import extract_entities
@@ -12,7 +13,6 @@ from trailhound.detectors.language import detect_language
 from trailhound.detectors.library import PatternLibrary
 from trailhound.detectors.normalize import normalize
 from trailhound.streams.enrich import enrich_post
-from tests.unit.test_pattern_examples import LIBRARY_DIR
 
 LIBRARY = PatternLibrary.load(LIBRARY_DIR)
 DETECTORS = DetectorSet(LIBRARY)
@@ -73,7 +73,8 @@ def test_stated_ages_in_every_language(text: str, age: int) -> None:
 
 
 @pytest.mark.parametrize("text", [
-    "only 17 spots left", "only 17/hr", "Summer soccer camp for ages 12-15", "Our swim team accepts girls 12-16 years old",
+    "only 17 spots left", "only 17/hr", "Summer soccer camp for ages 12-15",
+    "Our swim team accepts girls 12-16 years old",
     "Campamento de verano para niños de 8 a 12 años", "Летний лагерь для детей 10-15 лет", "夏令营招收12至15岁儿童",
     "Art class for kids aged 10 to 13", "Tabără de vară pentru copii de 12-16 ani",
     "Trại hè cho trẻ từ 12 đến 16 tuổi", "ค่ายฤดูร้อนสำหรับเด็กอายุ 12-16 ปี",

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.unit.test_pattern_examples import LIBRARY_DIR
 from trailhound.alerts.scoring import LEARNED_WORDS_MIN_VERDICTS, assess
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.detectors.library import PatternLibrary
 from trailhound.detectors.online.ensemble import OnlineModels
 from trailhound.streams.enrich import enrich_post
-from tests.unit.test_pattern_examples import LIBRARY_DIR
 
 ADULTS_OWN_ADS = [
     "Independent and 100% me. Touring Chicago Friday to Sunday, rates firm, screening required. 312-555-0144",
