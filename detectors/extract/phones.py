@@ -58,7 +58,6 @@ class _Chain:
     end: int
     plus: bool
     groups: tuple[tuple[str, int, int], ...]  # (digits, start, end) per atom group
-    disguised: bool  # used number words or letters for digits
 
     @property
     def digits(self) -> str:
@@ -85,12 +84,10 @@ def _chains(text: str) -> list[_Chain]:
     chains = []
     for m in _CHAIN.finditer(text):
         groups: list[tuple[str, int, int]] = []
-        disguised = False
         last_end = -1
         for atom in _ATOM_RE.finditer(text, m.start(), m.end()):
             token = atom.group()
             digit = token if token.isdigit() else _WORD_DIGITS[token]
-            disguised = disguised or not token.isdigit()
             if groups and atom.start() == last_end and token.isdigit() and text[atom.start() - 1].isdigit():
                 d, s, _ = groups[-1]
                 groups[-1] = (d + digit, s, atom.end())
@@ -98,7 +95,7 @@ def _chains(text: str) -> list[_Chain]:
                 groups.append((digit, atom.start(), atom.end()))
             last_end = atom.end()
         if sum(len(g[0]) for g in groups) >= 3:
-            chains.append(_Chain(m.start(), m.end(), bool(m.group(1)), tuple(groups), disguised))
+            chains.append(_Chain(m.start(), m.end(), bool(m.group(1)), tuple(groups)))
     return chains
 
 

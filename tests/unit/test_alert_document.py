@@ -13,6 +13,7 @@ ENRICHED = {
     "post_key": "board:p1",
     "entities": {"phones": ["+15550100123"], "emails": [], "handles": ["@sam"]},
     "entity_key": "phone:+15550100123",
+    "language": "es",
     "ingested_ts": 1_790_000_000.0,
 }
 
@@ -52,3 +53,9 @@ def test_entity_and_evidence_are_carried_for_linkage_and_review():
     assert alert["trailhound"]["entity"]["phones"] == ["+15550100123"]
     assert [i["evidence"] for i in alert["trailhound"]["indicators"]] == ["fresh face", "ask for her"]
     assert alert["trailhound"]["status"] == "new"
+
+
+def test_the_alert_names_the_posts_language_for_faceting():
+    alert = make()
+    validate_alert(alert)
+    assert alert["trailhound"]["language"] == "es"

@@ -189,3 +189,13 @@ def test_tolerant_matching_catches_a_typo_only_when_switched_on() -> None:
     assert "youth.barely_legal" not in {i.pattern_id for i in exact.match(text, extract_entities(text))}
     found = {i.pattern_id: i.evidence for i in tolerant.match(text, extract_entities(text))}
     assert found.get("youth.barely_legal") == "barelly legal"
+
+
+def test_the_post_document_carries_the_language_and_gives_it_back() -> None:
+    from trailhound.config import Settings
+    from trailhound.streams.post_documents import enriched_from_document, post_document
+
+    result, enriched = judged("Se busca ayudante de cocina, pago semanal, sin costo de colocación")
+    action = post_document(enriched, result, None, Settings.from_env())
+    assert action["_source"]["language"] == "es"
+    assert enriched_from_document(action["_source"])["language"] == "es"
