@@ -39,6 +39,9 @@ _WORD_GAP = r"[^a-z0-9]{1,3}"
 _MAX_COUNT_EVIDENCE = 160
 _NEEDS_PREFILTER = re.compile(r"\(\?<?[=!]|\\[1-9]")  # look-arounds and back-references
 TOLERANT_MIN_LETTERS = 7
+_SELF_NEGATIVE = re.compile(
+    r"(?:no|not|never|without|cannot|can't|sin|sem|sans|fara|walang|hindi|khong)\b|без|не\s|不|没有|ไม่"
+)
 _APPROX_FLAGS = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS
 # A hit right after one of these words is negated or says the worker keeps control ("no placement
 # fee", "we never hold documents", "you keep your passport", "sin costo", "不收", "ไม่มี").
@@ -234,7 +237,7 @@ class PatternMatcher:
                 span = self._near(pi, fi, text)
                 if span is not None:
                     _keep_first(spans, pi, span)
-        for pi in [pi for pi, span in spans.items() if _NEGATED.search(text, max(0, span[0] - 24), span[0])]:
+        for pi in [pi for pi, span in spans.items() if _negated(text, span)]:
             del spans[pi]
         if entities.mentions:
             by_kind: dict[str, list[Mention]] = {}
@@ -303,6 +306,14 @@ class PatternMatcher:
                         failures.append(ExampleFailure(pattern.id, kind, text,
                                                        f"the pattern matched {found[pattern.id].evidence!r}"))
         return failures
+
+
+def _negated(text: str, span: tuple[int, int]) -> bool:
+    """Whether a negation governs the hit at ``span``; a hit that is itself negative ("no days off")
+    stays, even after another negative phrase ("no fee, no days off")."""
+    if _SELF_NEGATIVE.match(text, span[0]):
+        return False
+    return _NEGATED.search(text, max(0, span[0] - 24), span[0]) is not None
 
 
 def _word_start(text: str, pos: int) -> int:

@@ -199,3 +199,8 @@ def test_the_post_document_carries_the_language_and_gives_it_back() -> None:
     action = post_document(enriched, result, None, Settings.from_env())
     assert action["_source"]["language"] == "es"
     assert enriched_from_document(action["_source"])["language"] == "es"
+
+
+def test_an_indicator_that_is_itself_negative_survives_a_negation_before_it() -> None:
+    result, _ = judged("Farm work abroad. No placement fee, no days off in peak season")
+    assert "labour_conditions.no_rest_wages_held" in {i.pattern_id for i in result.indicators}
