@@ -32,8 +32,12 @@ def entity_key(entities: dict[str, Any], post: dict[str, Any]) -> str:
     return f"post:{post_key(post)}"
 
 
-def enrich_post(post: dict[str, Any], ingested_ts: float) -> dict[str, Any]:
-    """The enriched record: original post, normalised text with its map back, entities and keys."""
+def enrich_post(post: dict[str, Any], ingested_ts: float, *, language: bool = True) -> dict[str, Any]:
+    """The enriched record: original post, normalised text with its map back, entities and keys.
+
+    ``language=False`` leaves the language out (``None``): the models' warm start does not read it, and
+    skipping it spares a starting worker the language model's load (about 3 s of CPU).
+    """
     norm = normalize(post_text(post))
     hints = {"contact": post.get("contact") or {}, "location": post.get("location") or {}}
     if (post.get("location") or {}).get("country"):
@@ -42,7 +46,7 @@ def enrich_post(post: dict[str, Any], ingested_ts: float) -> dict[str, Any]:
     return {
         "post": post,
         "post_key": post_key(post),
-        "language": detect_language(norm.original),
+        "language": detect_language(norm.original) if language else None,
         "normalized": norm.to_json(),
         "entities": entities,
         "entity_key": entity_key(entities, post),

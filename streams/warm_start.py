@@ -24,8 +24,8 @@ Enricher = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def enrich_raw(post: dict[str, Any]) -> dict[str, Any]:
-    """Enrich one raw post exactly as the stream does."""
-    return enrich_post(post, 0.0)
+    """Enrich one raw post exactly as the stream does, less the language, which the models do not read."""
+    return enrich_post(post, 0.0, language=False)
 
 
 def synthetic_training_set(n: int, seed: int, enrich: Enricher | None = None) -> Iterator[tuple[dict[str, Any], str]]:
