@@ -19,25 +19,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from trailhound.alerts.scoring import assess
+from trailhound.config import Settings
+from trailhound.detectors.detector_set import DetectorSet
+from trailhound.detectors.extract.phones import parse_phone
+from trailhound.detectors.library import BUNDLED_PATTERNS, PatternLibrary
+from trailhound.detectors.online.labels import POSITIVE_LABELS
+from trailhound.streams.enrich import enrich_post
+from trailhound.streams.warm_start import warm_start_synthetic
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from trailhound.alerts.scoring import assess  # noqa: E402
-from trailhound.config import Settings  # noqa: E402
-from trailhound.detectors.detector_set import DetectorSet  # noqa: E402
-from trailhound.detectors.extract.phones import parse_phone  # noqa: E402
-from trailhound.detectors.library import PatternLibrary  # noqa: E402
-from trailhound.detectors.online.labels import POSITIVE_LABELS  # noqa: E402
-from trailhound.detectors.online.warm import warm_start_synthetic  # noqa: E402
-from trailhound.streams.enrich import enrich_post  # noqa: E402
-from trailhound.streams.worker import BUNDLED_PATTERNS  # noqa: E402
-
 EVAL = ROOT / "bench" / "data" / "eval.jsonl"
 SAMPLE = ROOT / "samples" / "sample-feed.jsonl"
 

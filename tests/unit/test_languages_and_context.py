@@ -192,8 +192,8 @@ def test_tolerant_matching_catches_a_typo_only_when_switched_on() -> None:
 
 
 def test_the_post_document_carries_the_language_and_gives_it_back() -> None:
+    from trailhound.alerts.post_documents import enriched_from_document, post_document
     from trailhound.config import Settings
-    from trailhound.streams.post_documents import enriched_from_document, post_document
 
     result, enriched = judged("Se busca ayudante de cocina, pago semanal, sin costo de colocación")
     action = post_document(enriched, result, None, Settings.from_env())
