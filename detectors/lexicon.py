@@ -66,7 +66,9 @@ def _ascii_target(ch: str, data: dict[str, list[dict[str, str]]], depth: int = 3
         if target:
             found.append(target)
     letters = [t for t in found if t.isalpha()]
-    return (letters or found or [None])[0]
+    if letters or found:
+        return (letters or found)[0]
+    return None
 
 
 @lru_cache(maxsize=1)

@@ -143,7 +143,9 @@ def _compile_approx(library: PatternLibrary) -> tuple[hyperscan.Database | None,
     if not regexes or not library.tolerant:
         return None, ()
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    ext = [hyperscan.ExpressionExt(flags=hyperscan.HS_EXT_FLAG_EDIT_DISTANCE, edit_distance=1)] * len(regexes)
+    one_edit = hyperscan.ExpressionExt(  # type: ignore[attr-defined]  # missing from the binding's stubs
+        flags=hyperscan.HS_EXT_FLAG_EDIT_DISTANCE, edit_distance=1)
+    ext = [one_edit] * len(regexes)
     database.compile(expressions=[r.encode() for r in regexes], ids=list(range(len(regexes))),
                      flags=[_APPROX_FLAGS] * len(regexes), ext=ext)
     return database, tuple(owners)
@@ -229,9 +231,8 @@ class PatternMatcher:
             if m is not None and m.end() > m.start():
                 _keep_first(spans, expr.pattern, (m.start(), m.end()))
         if engine.approx is not None and text.isascii():
-            for pi, span in self._approximate(text):
-                if pi not in spans:
-                    spans[pi] = span
+            for pi, approx_span in self._approximate(engine.approx, text):
+                spans.setdefault(pi, approx_span)
         for (pi, fi), sides in near_sides.items():
             if len(sides) == 2 and pi not in spans:
                 span = self._near(pi, fi, text)
@@ -256,14 +257,14 @@ class PatternMatcher:
         indicators.sort(key=lambda i: (i.span[0], i.pattern_id))
         return indicators
 
-    def _approximate(self, text: str) -> list[tuple[int, tuple[int, int]]]:
+    def _approximate(self, approx: hyperscan.Database, text: str) -> list[tuple[int, tuple[int, int]]]:
         """Literal forms found with one edit of slack, each hit starting and ending on a word edge."""
         ends: dict[int, int] = {}
 
         def on_match(approx_id: int, _from: int, to: int, _flags: int, _ctx: Any) -> None:
             ends.setdefault(approx_id, to)
 
-        self._engine.approx.scan(text.encode("ascii"), match_event_handler=on_match)
+        approx.scan(text.encode("ascii"), match_event_handler=on_match)
         found = []
         for approx_id, end in ends.items():
             pi, letters = self._engine.approx_patterns[approx_id]
