@@ -10,8 +10,13 @@ Design: the text passes through a short list of steps; each step is a regular-ex
 yields a few *edits* (replace ``[a, b)`` by a string). Untouched stretches keep a linear map to the
 original, so the map is a short list of segments rather than one integer per character, and it is
 small enough to travel inside the enriched Kafka record. Unicode folding uses the standard library's
-``unicodedata`` (NFKC covers fullwidth, mathematical and circled letters); the emoji names come from
-the ``emoji`` package, which tracks the Unicode emoji list so we do not have to.
+``unicodedata`` (NFKC covers fullwidth, mathematical and circled letters; every format character, Cf,
+is dropped and every blank look-alike becomes a space); look-alike letters of other scripts come from
+the Unicode confusables data (:mod:`detectors.lexicon`) and fold only in words written to look Latin,
+so Russian, Chinese or Thai text stays matchable; the emoji names come from the ``emoji`` package,
+which tracks the Unicode emoji list so we do not have to, and code emoji, slang spellings and the
+words that a single mark (``yo-ung``) or spaced letters running on (``y o u n ggirl``) break are read
+through the lexicon.
 
 Leetspeak is folded only inside words that mix letters with a few digits (``n3w``, ``t33n``), never in
 pure numbers, in ``number + unit`` tokens (``22yo``, ``150hr``) or in tokens spelling digits with words
