@@ -55,6 +55,7 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     ensure_topics(settings)
     detectors = build_detectors(settings)
     checkpoint = restore_models(settings)
+    checkpoint.models.set_retention(settings.verdict_window_days * 86_400, settings.contact_retention_days * 86_400)
     detectors.use_models(checkpoint.models)
     app = build_app(settings, detectors, next_feedback_offset=checkpoint.next_feedback_offset)
     worker = faust.Worker(app, loglevel=loglevel)
