@@ -46,7 +46,8 @@ def restore_models(settings: Settings) -> Checkpoint:
 
 def build_detectors(settings: Settings, models: OnlineModels | None = None) -> DetectorSet:
     """The detectors a worker starts with, before any published library or verdict arrives."""
-    return DetectorSet(PatternLibrary.load(settings.patterns_dir or BUNDLED_PATTERNS), models)
+    return DetectorSet(PatternLibrary.load(settings.patterns_dir or BUNDLED_PATTERNS), models,
+                       match_budget_s=settings.match_budget_ms / 1000)
 
 
 def run_worker(settings: Settings, loglevel: str = "info") -> None:

@@ -176,12 +176,14 @@ def alerts_list(
 
 @patterns_app.command("validate")
 def patterns_validate(directory: Path) -> None:
-    """Load a pattern library and run every pattern's examples."""
+    """Load a pattern library, check what it may do, and run every pattern's examples."""
     from trailhound.detectors.library import LibraryError, PatternLibrary
+    from trailhound.detectors.library_guard import check_library
     from trailhound.detectors.matcher import PatternMatcher
 
     try:
         library = PatternLibrary.load(directory)
+        check_library(library, settings().match_budget_ms / 1000)
         failures = PatternMatcher(library).check_examples()
     except LibraryError as exc:
         raise fail(str(exc)) from None
