@@ -19,6 +19,7 @@ __all__ = ["Settings", "SettingsError"]
 T = TypeVar("T")
 
 DEFAULT_MAX_POST_BYTES = 256 * 1024
+DEFAULT_MAX_JSON_DEPTH = 32
 
 
 class SettingsError(ValueError):
@@ -72,7 +73,7 @@ class Settings:
     patterns_dir: Path | None = None
     max_request_bytes: int = 32 * 1024 * 1024
     max_request_posts: int = 10_000
-    max_json_depth: int = 32
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     max_contacts: int = 20
     max_text_chars: int = 20_000
     match_budget_ms: float = 50.0
