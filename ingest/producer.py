@@ -66,14 +66,15 @@ class PostIngestor:
             key = post_key(post).encode("utf-8")
             value = json.dumps(post, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         except InvalidRecord as exc:
-            return self._reject(raw, exc.reason, origin, counts)
+            return self.reject(raw, exc.reason, origin, counts)
         except (ValueError, RecursionError) as exc:  # anything validation missed is still this line's problem
-            return self._reject(raw, f"post cannot be encoded: {type(exc).__name__}", origin, counts)
+            return self.reject(raw, f"post cannot be encoded: {type(exc).__name__}", origin, counts)
         self._queue(self.raw_topic, key, value, [])
         counts.accepted += 1
         return None
 
-    def _reject(self, raw: bytes, reason: str, origin: str, counts: IngestCounts) -> str:
+    def reject(self, raw: bytes, reason: str, origin: str, counts: IngestCounts) -> str:
+        """Dead-letter a line judged bad before parsing (too long to keep whole, unreadable); returns ``reason``."""
         headers = dead_letter_headers(reason, "ingest", origin)
         if len(raw) > DEAD_LETTER_KEEP_BYTES:  # even a huge line leaves a trace, cut to what Kafka takes
             headers.append(("truncated_from", str(len(raw)).encode("ascii")))
