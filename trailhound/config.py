@@ -75,7 +75,7 @@ class Settings:
     max_request_posts: int = 10_000
     max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     max_contacts: int = 20
-    max_text_chars: int = 20_000
+    max_text_chars: int = 10_000
     match_budget_ms: float = 50.0
     verdict_window_days: float = 90.0
     contact_retention_days: float = 7.0
