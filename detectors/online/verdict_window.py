@@ -19,6 +19,7 @@ from trailhound.detectors.online.state_checks import check_float, check_list
 __all__ = ["VerdictWindow"]
 
 DAY_S = 86_400.0
+_NEVER = -1e18  # before any date (finite, so it stays valid JSON)
 
 
 class VerdictWindow:
@@ -28,8 +29,8 @@ class VerdictWindow:
         self.max_age_s = max_age_s
         self.max_ids = max_ids
         self._ids: OrderedDict[str, float] = OrderedDict()
-        self.newest = 0.0
-        self.horizon = 0.0
+        self.newest = _NEVER
+        self.horizon = _NEVER
         """Verdicts dated at or before this were forgotten (or would have been): refused as stale."""
 
     def __len__(self) -> int:
@@ -61,8 +62,8 @@ class VerdictWindow:
         return {"horizon": self.horizon, "ids": [[verdict_id, at] for verdict_id, at in self._ids.items()]}
 
     def restore(self, state: Mapping[str, Any]) -> None:
-        self.horizon = check_float(state["horizon"], 0.0)
+        self.horizon = check_float(state["horizon"], _NEVER)
         for verdict_id, at in check_list(state["ids"], self.max_ids):
             if not isinstance(verdict_id, str):
                 raise ValueError("verdict ids must be strings")
-            self.add(verdict_id, check_float(at, 0.0))
+            self.add(verdict_id, check_float(at, _NEVER))
