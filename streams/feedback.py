@@ -23,6 +23,7 @@ from trailhound.alerts.post_documents import enriched_from_document, post_doc_id
 from trailhound.alerts.sink import is_transient
 from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
+from trailhound.connections import kafka_options
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.detectors.online.drift import DriftEvent
 from trailhound.ids import stable_id
@@ -68,7 +69,8 @@ class FeedbackLearner:
         self.worker_id = worker_id
         self.key = feedback_key(settings)
         self.reader = BroadcastReader(settings.kafka_bootstrap, settings.topic("feedback"), self.handle,
-                                      client_id=f"trailhound-feedback-{worker_id}")
+                                      client_id=f"trailhound-feedback-{worker_id}",
+                                      kafka_options=kafka_options(settings))
         self.last_offset = -1
         self.unsaved = 0
         self._saving = asyncio.Lock()

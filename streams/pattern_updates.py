@@ -22,6 +22,7 @@ from aiokafka import ConsumerRecord
 
 from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
+from trailhound.connections import kafka_options
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.detectors.library import LibraryError, PatternLibrary
 from trailhound.detectors.matcher import PatternMatcher
@@ -93,7 +94,7 @@ class PatternUpdates:
         self.detectors = detectors
         self.metrics = metrics
         self.reader = BroadcastReader(settings.kafka_bootstrap, settings.topic("patterns"), self.apply,
-                                      client_id="trailhound-patterns-follower")
+                                      client_id="trailhound-patterns-follower", kafka_options=kafka_options(settings))
         self._show(detectors.library.version)
 
     def _show(self, version: str) -> None:

@@ -13,6 +13,7 @@ from elastic_transport import TransportError
 from elasticsearch import Elasticsearch
 
 from trailhound.config import Settings
+from trailhound.connections import es_options
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.detectors.library import BUNDLED_PATTERNS, PatternLibrary
 from trailhound.detectors.online.ensemble import OnlineModels
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def restore_models(settings: Settings) -> Checkpoint:
     """The last checkpointed models, or models warm-started from synthetic posts if there is none."""
-    es = Elasticsearch(settings.elasticsearch_url, request_timeout=30)
+    es = Elasticsearch(settings.elasticsearch_url, request_timeout=30, **es_options(settings))
     try:
         for attempt in wait_out_blocking("reading the model checkpoint", lambda e: isinstance(e, TransportError),
                                          max_s=10, give_up_after_s=300):

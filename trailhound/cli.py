@@ -153,11 +153,12 @@ def alerts_list(
     from elasticsearch import Elasticsearch
 
     from trailhound.alerts.search import SEVERITY_NUMBER, list_alerts
+    from trailhound.connections import es_options
 
     if severity and severity not in SEVERITY_NUMBER:
         raise fail(f"--severity must be one of {', '.join(SEVERITY_NUMBER)}", 2)
     config = settings()
-    found = list_alerts(Elasticsearch(config.elasticsearch_url), config, since, severity, limit)
+    found = list_alerts(Elasticsearch(config.elasticsearch_url, **es_options(config)), config, since, severity, limit)
     if as_json:
         for alert in found:
             sys.stdout.write(json.dumps(alert, ensure_ascii=False) + "\n")
@@ -280,13 +281,14 @@ def warm_start(
     from elasticsearch import Elasticsearch
 
     from trailhound.alerts.indices import prepare_indices
+    from trailhound.connections import es_options
     from trailhound.streams.model_state import save_warm_start
     from trailhound.streams.warm_start import warm_start_synthetic
 
     config = settings()
     models = warm_start_synthetic(n=n, seed=seed)
     prepare_indices(config)  # the models index takes its mapping from the templates
-    es = Elasticsearch(config.elasticsearch_url, request_timeout=60)
+    es = Elasticsearch(config.elasticsearch_url, request_timeout=60, **es_options(config))
     try:
         saved = save_warm_start(es, config, models, replace=replace)
     finally:

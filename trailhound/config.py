@@ -79,6 +79,10 @@ class Settings:
     match_budget_ms: float = 50.0
     verdict_window_days: float = 90.0
     contact_retention_days: float = 7.0
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = ""
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    elasticsearch_ca_certs: Path | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -110,6 +114,10 @@ class Settings:
             match_budget_ms=_float(env, "TRAILHOUND_MATCH_BUDGET_MS", cls.match_budget_ms),
             verdict_window_days=_float(env, "TRAILHOUND_VERDICT_WINDOW_DAYS", cls.verdict_window_days),
             contact_retention_days=_float(env, "TRAILHOUND_CONTACT_RETENTION_DAYS", cls.contact_retention_days),
+            kafka_sasl_username=env.get("KAFKA_SASL_USERNAME", ""),
+            kafka_sasl_password=env.get("KAFKA_SASL_PASSWORD", ""),
+            kafka_sasl_mechanism=env.get("KAFKA_SASL_MECHANISM", cls.kafka_sasl_mechanism),
+            elasticsearch_ca_certs=Path(env["ELASTICSEARCH_CA_CERTS"]) if env.get("ELASTICSEARCH_CA_CERTS") else None,
             patterns_dir=Path(env["TRAILHOUND_PATTERNS_DIR"]) if env.get("TRAILHOUND_PATTERNS_DIR") else None,
         )
         settings.validate()
@@ -140,8 +148,15 @@ class Settings:
                             ("TRAILHOUND_CONTACT_RETENTION_DAYS", self.contact_retention_days)):
             if limit <= 0:
                 raise SettingsError(f"{name} must be positive")
+        self._validate_connections()
         if not self.elasticsearch_url.startswith(("http://", "https://")):
             raise SettingsError(f"ELASTICSEARCH_URL={self.elasticsearch_url!r} must start with http(s)://")
+
+    def _validate_connections(self) -> None:
+        if self.kafka_sasl_username and not self.kafka_sasl_password:
+            raise SettingsError("KAFKA_SASL_USERNAME is set but KAFKA_SASL_PASSWORD is not")
+        if self.kafka_sasl_mechanism not in ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"):
+            raise SettingsError(f"KAFKA_SASL_MECHANISM={self.kafka_sasl_mechanism!r} is not PLAIN or SCRAM-SHA-256/512")
 
     def with_namespace(self, namespace: str) -> Settings:
         return replace(self, namespace=namespace)
