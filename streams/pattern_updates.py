@@ -25,8 +25,8 @@ from trailhound.config import Settings
 from trailhound.connections import kafka_options
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.detectors.library import LibraryError, PatternLibrary
-from trailhound.detectors.matcher import PatternMatcher
 from trailhound.detectors.library_guard import check_library
+from trailhound.detectors.matcher import PatternMatcher
 from trailhound.signing import publisher_key, sign, verify
 from trailhound.streams.broadcast import BroadcastReader
 from trailhound.streams.metrics import PipelineMetrics
