@@ -27,6 +27,7 @@ from trailhound.alerts.indices import prepare_indices
 from trailhound.alerts.sink import ElasticsearchSink
 from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
+from trailhound.connections import es_options
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.retrying import wait_out
 from trailhound.schemas import InvalidRecord
@@ -69,7 +70,16 @@ def _faust_app(settings: Settings) -> faust.App:
         broker_commit_every=2000,
         broker_commit_interval=1.0,
         producer_acks=-1,
+        broker_credentials=_kafka_credentials(settings),
     )
+
+
+def _kafka_credentials(settings: Settings) -> faust.SASLCredentials | None:
+    """SASL/SCRAM credentials when the deployment sets them (see :mod:`trailhound.connections`)."""
+    if not settings.kafka_sasl_username:
+        return None
+    return faust.SASLCredentials(username=settings.kafka_sasl_username, password=settings.kafka_sasl_password,
+                                 mechanism=settings.kafka_sasl_mechanism)
 
 
 def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetrics | None = None,
@@ -77,7 +87,8 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     """A configured Faust app with its agents, web views and background tasks."""
     metrics = metrics or PipelineMetrics()
     processor = PostProcessor(settings, detectors, clock)
-    es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30, retry_on_timeout=True)
+    es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30, retry_on_timeout=True,
+                            **es_options(settings))
     app = _faust_app(settings)
     raw_topic = app.topic(settings.topic("posts.raw"))
     enriched_topic = app.topic(settings.topic("posts.enriched"))

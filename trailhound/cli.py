@@ -219,9 +219,13 @@ def patterns_stats(
     """How analysts' verdicts have changed each pattern's weight (noisiest patterns first)."""
     import httpx
 
-    url = (worker or f"http://127.0.0.1:{settings().worker_web_port}").rstrip("/") + "/patterns"
+    from trailhound.signing import worker_token
+
+    config = settings()
+    url = (worker or f"http://127.0.0.1:{config.worker_web_port}").rstrip("/") + "/patterns"
     try:
-        data = httpx.get(url, timeout=10).raise_for_status().json()
+        auth = {"Authorization": f"Bearer {worker_token(config)}"}
+        data = httpx.get(url, headers=auth, timeout=10).raise_for_status().json()
     except httpx.HTTPError as exc:
         raise fail(f"cannot read pattern statistics from {url}: {exc}") from None
     rows = [r for r in data["patterns"] if show_all or r["verdicts"]]
