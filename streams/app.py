@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
@@ -31,6 +32,7 @@ from trailhound.connections import es_options
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.retrying import wait_out
 from trailhound.schemas import InvalidRecord
+from trailhound.streams.delivery import on_send_failure
 from trailhound.streams.feedback import FeedbackLearner
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.pattern_updates import PatternUpdates
@@ -99,8 +101,9 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     pattern_updates = PatternUpdates(settings, detectors, metrics)
 
     async def send_alert(alert: dict[str, Any]) -> None:
-        await alerts_topic.send(key=alert["event"]["id"].encode("ascii"),
-                                value=json.dumps(alert, ensure_ascii=False).encode("utf-8"))
+        value = json.dumps(alert, ensure_ascii=False).encode("utf-8")
+        delivery = await alerts_topic.send(key=alert["event"]["id"].encode("ascii"), value=value)
+        on_send_failure(delivery, dead_letter_later(value, "send-alert", alert["event"]["id"]))
 
     prepared = asyncio.Event()  # set once indices exist and the published pattern library is in use
     feedback = FeedbackLearner(settings, detectors, es, metrics, send_alert,
@@ -111,6 +114,10 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         await dlq_topic.send(key=origin.encode(), value=raw,
                              headers=dead_letter_headers(reason, stage, origin, clock))
 
+    def dead_letter_later(raw: bytes, stage: str, origin: str) -> Callable[[BaseException], Awaitable[None]]:
+        """What to do if a record queued for ``raw`` is refused by the broker: dead-letter ``raw``."""
+        return lambda error: dead_letter(raw, f"could not be sent: {error!r}", stage, origin)
+
     @app.agent(raw_topic)
     async def enrich(stream: faust.Stream) -> None:
         await prepared.wait()
@@ -120,8 +127,9 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
             origin = f"{event.message.topic}:{event.message.partition}:{event.message.offset}"
             try:
                 enriched = processor.enrich(raw, event.message.timestamp)
-                await enriched_topic.send(key=enriched["entity_key"].encode("utf-8"),
-                                          value=json.dumps(enriched, ensure_ascii=False).encode("utf-8"))
+                delivery = await enriched_topic.send(key=enriched["entity_key"].encode("utf-8"),
+                                                     value=json.dumps(enriched, ensure_ascii=False).encode("utf-8"))
+                on_send_failure(delivery, dead_letter_later(raw, "enrich", origin))
             except InvalidRecord as exc:
                 await dead_letter(raw, exc.reason, "enrich", origin)
             except Exception as exc:  # a post that breaks enrichment must not stop the stream or vanish

@@ -68,3 +68,31 @@ class FaultProxy:
             keep = {k: v for k, v in upstream.headers.items()
                     if k.lower() not in ("content-length", "transfer-encoding", "content-encoding", "connection")}
             return web.Response(body=payload, status=upstream.status, headers=keep)
+
+
+class ThreadedFaultProxy:
+    """A :class:`FaultProxy` on its own event loop in a thread, for tests that drive real worker processes."""
+
+    def __init__(self, target: str) -> None:
+        import asyncio
+        import threading
+
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self.proxy = asyncio.run_coroutine_threadsafe(FaultProxy(target).start(), self._loop).result(30)
+
+    @property
+    def url(self) -> str:
+        return self.proxy.url
+
+    def add(self, fault: Fault) -> Fault:
+        self._loop.call_soon_threadsafe(self.proxy.faults.append, fault)
+        return fault
+
+    def stop(self) -> None:
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self.proxy.stop(), self._loop).result(30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
