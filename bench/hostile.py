@@ -21,6 +21,7 @@ Run ``.venv/bin/python bench/hostile.py`` (two to four minutes). Prints a table,
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import pickle
@@ -63,8 +64,14 @@ def _post(post_id: str, body: str, **extra: Any) -> dict[str, Any]:
     return {"id": post_id, "source": "hostile", "posted_at": "2026-11-20T10:00:00Z", "body": body, **extra}
 
 
-def hostile_posts() -> dict[str, bytes]:
-    head = '{"id": "%s", "source": "hostile", "posted_at": "2026-11-20T10:00:00Z", "body": "hi", "x": '
+def _prefixed(prefix: str, post_id: str, body: str, **extra: Any) -> dict[str, Any]:
+    return _post(prefix + post_id, body, **extra)
+
+
+def hostile_posts(prefix: str = "") -> dict[str, bytes]:
+    """The hostile lines; ``prefix`` keeps post ids distinct between sends (a replay would overwrite)."""
+    head = '{"id": "' + prefix + '%s", "source": "hostile", "posted_at": "2026-11-20T10:00:00Z", "body": "hi", "x": '
+    _post = functools.partial(_prefixed, prefix)
     return {
         "padded after (87,000 x '$1 ')": json.dumps(_post("pad-after", RISKY + " " + "$1 " * 87_000)).encode(),
         "padded before": json.dumps(_post("pad-before", "$1 " * 87_000 + RISKY)).encode(),
@@ -130,7 +137,7 @@ def http_requests(settings: Settings, env: dict[str, str], port: int) -> tuple[l
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/posts"
     auth = {"Authorization": f"Bearer {ingest_token(settings)}"}
-    hostile = list(hostile_posts().values())
+    hostile = list(hostile_posts("http-").values())
     lines = [json.dumps(_post(f"good-{n}", GOOD)).encode() for n in range(20)]
     mixed = b"\n".join(lines[:10] + hostile + lines[10:])
     requests = [
@@ -214,7 +221,8 @@ def main() -> None:
                                   stdout=log, stderr=subprocess.STDOUT)
         request_rows, http_taken = http_requests(settings, env, ingest_port)
         feed = Path(tempfile.mkdtemp()) / "hostile.jsonl"
-        feed.write_bytes(b"\n".join(hostile_posts().values()) + b"\n" + json.dumps(_post("file-good", GOOD)).encode())
+        feed.write_bytes(b"\n".join(hostile_posts("file-").values()) + b"\n"
+                         + json.dumps(_post("file-good", GOOD)).encode())
         cli = subprocess.run([sys.executable, "-m", "trailhound", "ingest", str(feed), "--no-progress"], cwd=ROOT,
                              env=env, capture_output=True, text=True)
         file_lines = len(hostile_posts()) + 1 if cli.returncode == 0 else 0

@@ -173,7 +173,7 @@ class OnlineModels:
             models.entity_anomaly.restore(state["entity_anomaly"])
             models.drift.restore(state["drift"])
             models.metrics.restore(state["metrics"])
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
             raise ModelStateError(f"model checkpoint holds malformed state ({type(exc).__name__}: {exc})") from exc
         return models
 
