@@ -34,6 +34,7 @@ __all__ = [
 
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # how a surrogate reaches decoded JSON text
 
 
 class InvalidRecord(ValueError):
@@ -81,8 +82,32 @@ def _decode(raw: bytes | str, what: str, max_bytes: int, max_depth: int = DEFAUL
     except ValueError as exc:  # an integer of more digits than Python converts, NaN, Infinity
         problem = "a number has too many digits" if "digits" in str(exc) else str(exc)
         raise InvalidRecord(f"{what} is not usable JSON: {problem}") from None
-    _check_encodable(value, what, max_depth)
+    if not _encodable(value, max_depth, strings=bool(_SURROGATE_ESCAPE.search(text))):
+        _check_encodable(value, what, max_depth)  # the slow walk that says where the problem is
     return value
+
+
+def _encodable(value: Any, max_depth: int, strings: bool) -> bool:
+    """Cheap first pass of :func:`_check_encodable`: only strings with surrogate escapes need a look."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        kind = type(node)
+        if kind is str:
+            if strings and _SURROGATE.search(node):
+                return False
+        elif kind is int:
+            if not -INT64 <= node < INT64:
+                return False
+        elif kind is dict or kind is list:
+            if depth > max_depth:
+                return False
+            if kind is dict:
+                if strings and any(_SURROGATE.search(key) for key in node):
+                    return False
+                node = node.values()
+            stack.extend((item, depth + 1) for item in node if type(item) is not str or strings)
+    return True
 
 
 def _no_constant(name: str) -> Any:
