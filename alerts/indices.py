@@ -17,6 +17,7 @@ from typing import Any
 from elasticsearch import BadRequestError, Elasticsearch
 
 from trailhound.config import Settings
+from trailhound.connections import es_options
 
 __all__ = ["ensure_indices", "posts_index_for", "prepare_indices", "templates"]
 
@@ -174,5 +175,5 @@ def ensure_indices(es: Elasticsearch, settings: Settings) -> None:
 
 def prepare_indices(settings: Settings) -> None:
     """Index templates and alias-backed indices (an early write without them would make a plain index)."""
-    with Elasticsearch(settings.elasticsearch_url, request_timeout=30) as es:
+    with Elasticsearch(settings.elasticsearch_url, request_timeout=30, **es_options(settings)) as es:
         ensure_indices(es, settings)

@@ -2,10 +2,14 @@
 
 The stream worker calls :meth:`ElasticsearchSink.add` per document and :meth:`flush` once per batch;
 Kafka offsets move on only after ``flush`` returned, so a crash replays the batch and deterministic
-document ids make the replay harmless. Failed requests (connection refused, timeouts, 429, 5xx, even
-wrong credentials) are retried with exponential back-off (:func:`trailhound.retrying.wait_out`) for as
-long as it takes, which stalls the stream instead of losing data; documents Elasticsearch rejects for
-good (a mapping conflict) come back to the caller so it can dead-letter them with the reason.
+document ids make the replay harmless. Failures are sorted by :mod:`alerts.es_errors`: transient ones
+(connection refused, timeouts, 429, 5xx) and wrong credentials are retried with exponential back-off
+(:func:`trailhound.retrying.wait_out`) for as long as it takes, which stalls the stream instead of
+losing data; a request refused as too large or as malformed (413, another 4xx, a document the client
+cannot serialise) is split in halves until the documents at fault stand alone, and those come back to
+the caller with the reason, like documents Elasticsearch rejects for good (a mapping conflict), so it
+can dead-letter them. Nothing is retried forever that cannot succeed, and nothing raises out of
+``flush`` but a failure worth waiting for.
 """
 
 from __future__ import annotations
@@ -15,13 +19,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from elasticsearch import ApiError, AsyncElasticsearch, TransportError
+from elasticsearch import AsyncElasticsearch
 
+from trailhound.alerts.es_errors import TRANSIENT_STATUSES, worth_waiting
 from trailhound.retrying import wait_out
 
 __all__ = ["BulkResult", "ElasticsearchSink", "TransientBulkError", "is_transient"]
 
-TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
 MAX_BULK_BYTES = 10 * 1024 * 1024  # well under Elasticsearch's 100 MB request limit
 
 
@@ -30,10 +34,8 @@ class TransientBulkError(RuntimeError):
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether an Elasticsearch failure may go away by itself (outage, overload), so waiting is right."""
-    if isinstance(exc, ApiError):
-        return exc.meta.status in TRANSIENT_STATUSES
-    return isinstance(exc, TransportError | TransientBulkError)
+    """Whether to wait and send again: Elasticsearch away or overloaded, or its credentials being fixed."""
+    return isinstance(exc, TransientBulkError) or worth_waiting(exc)
 
 
 @dataclass
@@ -50,10 +52,6 @@ class _Pending:
     action: dict[str, Any]
     source: dict[str, Any]
     size: int
-
-
-def _worth_waiting(exc: BaseException) -> bool:
-    return not (isinstance(exc, ApiError) and exc.meta.status == 400)
 
 
 def _chunks(pending: list[_Pending], max_bytes: int) -> Iterator[list[_Pending]]:
@@ -86,15 +84,26 @@ class ElasticsearchSink:
     async def flush(self) -> BulkResult:
         """Write everything queued in requests of at most ``MAX_BULK_BYTES``, waiting out failures.
 
-        Anything but a malformed request (HTTP 400) is waited out, wrong credentials included: the
-        stream stalls, lag grows and the operations center is alerted, but no document is dropped.
+        Transient failures and wrong credentials are waited out: the stream stalls, lag grows and the
+        operations center is alerted, but no document is dropped. A request refused for good is split
+        until the documents at fault stand alone; those are returned in ``failed`` with the reason.
         """
         result = BulkResult()
         pending, self._pending = self._pending, []
-        for chunk in _chunks(pending, MAX_BULK_BYTES):
-            async for attempt in wait_out("Elasticsearch bulk write", _worth_waiting, 0.2, self.max_wait_s):
-                with attempt:
-                    await self._send(chunk, result)
+        work = list(_chunks(pending, MAX_BULK_BYTES))
+        while work:
+            chunk = work.pop(0)
+            try:
+                async for attempt in wait_out("Elasticsearch bulk write", is_transient, 0.2, self.max_wait_s):
+                    with attempt:
+                        await self._send(chunk, result)
+            except Exception as exc:  # refused for good (413, 4xx, cannot serialise): narrow it down
+                if len(chunk) > 1:
+                    half = len(chunk) // 2
+                    work[:0] = [chunk[:half], chunk[half:]]
+                else:
+                    doc_id = chunk[0].action[next(iter(chunk[0].action))]["_id"]
+                    result.failed.append((chunk[0].source, f"elasticsearch refused {doc_id}: {exc!r:.300}"))
         return result
 
     async def _send(self, batch: list[_Pending], result: BulkResult) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from trailhound.detectors.base import Detection
 from trailhound.detectors.library import PatternLibrary
+from trailhound.detectors.library_guard import DEFAULT_MATCH_BUDGET_S
 from trailhound.detectors.matcher import PatternDetector, PatternMatcher
 from trailhound.detectors.online.drift import DriftEvent
 from trailhound.detectors.online.ensemble import OnlineModels
@@ -25,10 +26,12 @@ log = logging.getLogger(__name__)
 class DetectorSet:
     """Pattern matcher plus the online models, with the versions currently in force."""
 
-    def __init__(self, library: PatternLibrary, models: OnlineModels | None = None) -> None:
+    def __init__(self, library: PatternLibrary, models: OnlineModels | None = None,
+                 match_budget_s: float = DEFAULT_MATCH_BUDGET_S) -> None:
         self.models = models
         self.library = library
-        self._patterns = self._detector_for(PatternMatcher(library))
+        self.match_budget_s = match_budget_s
+        self._patterns = self._detector_for(PatternMatcher(library, match_budget_s))
 
     def _detector_for(self, matcher: PatternMatcher) -> PatternDetector:
         weight_of = self.models.pattern_precision.weight_of if self.models is not None else None

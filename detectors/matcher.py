@@ -9,31 +9,38 @@ own scan; at 5,000 patterns that design cost about 6 ms per post against about 1
 The compiled database is not thread-safe (one scratch space): use one matcher per thread.
 
 Hyperscan only tells us *which* expressions matched (single-match mode, the cheapest). For the few
-patterns that did, a small confirmation stage runs the same expression with Python's ``re`` to get the
+patterns that did, a small confirmation stage runs the same expression with the ``regex`` package to get the
 exact span, which is mapped back to the original text for the analyst. Expressions Hyperscan cannot
 compile exactly (look-arounds, back-references) are compiled in its *prefilter* mode, a superset,
-and the confirmation stage makes them exact. Proximity and entity rules (an age of at most 17, an
-obscured phone number) are evaluated in Python on the already-extracted entities.
+and the confirmation stage makes them exact. The confirmation uses the ``regex`` package rather
+than ``re`` because it can stop a search at a deadline: each post has a match time budget.
+Proximity and entity rules (an age of at most 17, an obscured phone number) are evaluated in Python
+on the already-extracted entities.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import hyperscan
+import regex
 
 from trailhound.detectors.base import Detection, Indicator
 from trailhound.detectors.extract import Entities, Mention, extract_entities
-from trailhound.detectors.library import REGEX_FLAGS, EntityRule, ExampleFailure, LibraryError, Pattern, PatternLibrary
+from trailhound.detectors.library import EntityRule, ExampleFailure, LibraryError, Pattern, PatternLibrary
+from trailhound.detectors.library_guard import DEFAULT_MATCH_BUDGET_S, compile_bounded
 from trailhound.detectors.normalize import NormalizedText, normalize
 from trailhound.detectors.pattern_score import combine_evidence
 from trailhound.schemas import post_text
 
 __all__ = ["PatternDetector", "PatternMatcher", "compile_engine", "enriched_view", "literal_regex"]
 
+T = TypeVar("T")
+_EXPRESSION_SHARE = 0.25  # one expression may use a quarter of a post's match budget, the others keep the rest
 _BASE_FLAGS = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_CASELESS
 _WORD_GAP = r"[^a-z0-9]{1,3}"
 _MAX_COUNT_EVIDENCE = 160
@@ -94,9 +101,9 @@ class _Engine:
 
     database: hyperscan.Database | None  # None for a library with no text expressions
     exprs: list[_Expr]
-    confirm: list[re.Pattern[str]]
+    confirm: list[regex.Pattern[str]]
     entity_rules: list[tuple[int, EntityRule]]  # (pattern index, rule)
-    near_rules: dict[tuple[int, int], tuple[re.Pattern[str], re.Pattern[str], int]]
+    near_rules: dict[tuple[int, int], tuple[regex.Pattern[str], regex.Pattern[str], int]]
     approx: hyperscan.Database | None = None  # literal forms with one edit of slack
     approx_patterns: tuple[tuple[int, int], ...] = ()  # (pattern index, letters) per approximate id
 
@@ -165,7 +172,7 @@ def compile_engine(library: PatternLibrary) -> _Engine:
             database = _compile_database(regexes, flags)
     else:
         database = None
-    confirm = [re.compile(e.regex, REGEX_FLAGS) for e in exprs]
+    confirm = [compile_bounded(e.regex) for e in exprs]
     entity_rules = []
     for pi, fi in entity_forms:
         rule = library.patterns[pi].forms[fi].entity
@@ -175,7 +182,7 @@ def compile_engine(library: PatternLibrary) -> _Engine:
     for pi, pattern in enumerate(library.patterns):
         for fi, form in enumerate(pattern.forms):
             if form.near is not None:
-                near_rules[(pi, fi)] = (re.compile(form.near.a, REGEX_FLAGS), re.compile(form.near.b, REGEX_FLAGS),
+                near_rules[(pi, fi)] = (compile_bounded(form.near.a), compile_bounded(form.near.b),
                                         form.near.within)
     approx, approx_patterns = _compile_approx(library)
     return _Engine(database, exprs, confirm, entity_rules, near_rules, approx, approx_patterns)
@@ -197,9 +204,12 @@ def _single_flags(library: PatternLibrary, expr: _Expr) -> int:
 class PatternMatcher:
     """The compiled library: ``match`` finds every pattern a post shows, with evidence as written."""
 
-    def __init__(self, library: PatternLibrary) -> None:
+    def __init__(self, library: PatternLibrary, budget_s: float = DEFAULT_MATCH_BUDGET_S) -> None:
         self.library = library
         self._engine = compile_engine(library)  # LibraryError if the engine refuses an expression
+        self.budget_s = budget_s
+        self.over_budget = 0
+        """Patterns skipped so far because a post used up the match budget (see ``match``)."""
 
     @property
     def version(self) -> str:
@@ -217,8 +227,15 @@ class PatternMatcher:
         return hits
 
     def match(self, norm: NormalizedText, entities: Entities) -> list[Indicator]:
-        """One indicator per pattern shown in the post, in order of where its evidence starts."""
+        """One indicator per pattern shown in the post, in order of where its evidence starts.
+
+        The expression confirmations of one post share a time budget (``budget_s``), of which one
+        expression may use a quarter: an expression that would run past its share on this text is
+        skipped (counted in ``over_budget``) and the others still count, so no post can hold a worker
+        for longer than the budget.
+        """
         text = norm.text
+        deadline = time.perf_counter() + self.budget_s
         spans: dict[int, tuple[int, int]] = {}
         near_sides: dict[tuple[int, int], set[str]] = {}
         engine = self._engine
@@ -227,7 +244,7 @@ class PatternMatcher:
             if expr.side:
                 near_sides.setdefault((expr.pattern, expr.form), set()).add(expr.side)
                 continue
-            m = engine.confirm[expr_id].search(text)
+            m = self._bounded(deadline, engine.confirm[expr_id].search, text)
             if m is not None and m.end() > m.start():
                 _keep_first(spans, expr.pattern, (m.start(), m.end()))
         if engine.approx is not None and text.isascii():
@@ -235,7 +252,7 @@ class PatternMatcher:
                 spans.setdefault(pi, approx_span)
         for (pi, fi), sides in near_sides.items():
             if len(sides) == 2 and pi not in spans:
-                span = self._near(pi, fi, text)
+                span = self._bounded(deadline, self._near, pi, fi, text)
                 if span is not None:
                     _keep_first(spans, pi, span)
         for pi in [pi for pi, span in spans.items() if _negated(text, span)]:
@@ -275,10 +292,21 @@ class PatternMatcher:
                 found.append((pi, (start, end)))
         return found
 
-    def _near(self, pi: int, fi: int, text: str) -> tuple[int, int] | None:
+    def _bounded(self, deadline: float, search: Callable[..., T], *args: Any) -> T | None:
+        """``search(*args, timeout=…)`` within what is left before ``deadline``; None if over budget."""
+        remaining = min(deadline - time.perf_counter(), self.budget_s * _EXPRESSION_SHARE)
+        try:
+            if remaining > 0:
+                return search(*args, timeout=remaining)
+        except TimeoutError:
+            pass
+        self.over_budget += 1
+        return None
+
+    def _near(self, pi: int, fi: int, text: str, timeout: float) -> tuple[int, int] | None:
         a_rx, b_rx, within = self._engine.near_rules[(pi, fi)]
-        a_spans = [m.span() for _, m in zip(range(20), a_rx.finditer(text), strict=False)]
-        b_spans = [m.span() for _, m in zip(range(20), b_rx.finditer(text), strict=False)]
+        a_spans = [m.span() for _, m in zip(range(20), a_rx.finditer(text, timeout=timeout), strict=False)]
+        b_spans = [m.span() for _, m in zip(range(20), b_rx.finditer(text, timeout=timeout), strict=False)]
         best: tuple[int, tuple[int, int]] | None = None
         for a in a_spans:
             for b in b_spans:

@@ -60,20 +60,28 @@ class PostIngestor:
     def submit(self, raw: bytes, origin: str, counts: IngestCounts) -> str | None:
         """Validate one line and queue it; return the rejection reason, or None if accepted."""
         raw = raw.rstrip(b"\r\n")
+        origin = origin.encode("utf-8", "backslashreplace").decode("utf-8")  # file names may not be text
         try:
-            post = parse_post(raw, self.settings.max_post_bytes)
+            post = parse_post(raw, self.settings.max_post_bytes, max_depth=self.settings.max_json_depth)
+            key = post_key(post).encode("utf-8")
+            value = json.dumps(post, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         except InvalidRecord as exc:
-            headers = dead_letter_headers(exc.reason, "ingest", origin)
-            if len(raw) > DEAD_LETTER_KEEP_BYTES:  # even a huge line leaves a trace, cut to what Kafka takes
-                headers.append(("truncated_from", str(len(raw)).encode("ascii")))
-                raw = raw[:DEAD_LETTER_KEEP_BYTES]
-            self._queue(self.dlq_topic, origin.encode(), raw, headers)
-            counts.reject(exc.reason, origin)
-            return exc.reason
-        value = json.dumps(post, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        self._queue(self.raw_topic, post_key(post).encode("utf-8"), value, [])
+            return self.reject(raw, exc.reason, origin, counts)
+        except (ValueError, RecursionError) as exc:  # anything validation missed is still this line's problem
+            return self.reject(raw, f"post cannot be encoded: {type(exc).__name__}", origin, counts)
+        self._queue(self.raw_topic, key, value, [])
         counts.accepted += 1
         return None
+
+    def reject(self, raw: bytes, reason: str, origin: str, counts: IngestCounts) -> str:
+        """Dead-letter a line judged bad before parsing (too long to keep whole, unreadable); returns ``reason``."""
+        headers = dead_letter_headers(reason, "ingest", origin)
+        if len(raw) > DEAD_LETTER_KEEP_BYTES:  # even a huge line leaves a trace, cut to what Kafka takes
+            headers.append(("truncated_from", str(len(raw)).encode("ascii")))
+            raw = raw[:DEAD_LETTER_KEEP_BYTES]
+        self._queue(self.dlq_topic, origin.encode(), raw, headers)
+        counts.reject(reason, origin)
+        return reason
 
     def _queue(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> None:
         try:

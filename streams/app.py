@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
@@ -27,9 +28,11 @@ from trailhound.alerts.indices import prepare_indices
 from trailhound.alerts.sink import ElasticsearchSink
 from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
+from trailhound.connections import es_options
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.retrying import wait_out
 from trailhound.schemas import InvalidRecord
+from trailhound.streams.delivery import on_send_failure
 from trailhound.streams.feedback import FeedbackLearner
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.pattern_updates import PatternUpdates
@@ -69,7 +72,16 @@ def _faust_app(settings: Settings) -> faust.App:
         broker_commit_every=2000,
         broker_commit_interval=1.0,
         producer_acks=-1,
+        broker_credentials=_kafka_credentials(settings),
     )
+
+
+def _kafka_credentials(settings: Settings) -> faust.SASLCredentials | None:
+    """SASL/SCRAM credentials when the deployment sets them (see :mod:`trailhound.connections`)."""
+    if not settings.kafka_sasl_username:
+        return None
+    return faust.SASLCredentials(username=settings.kafka_sasl_username, password=settings.kafka_sasl_password,
+                                 mechanism=settings.kafka_sasl_mechanism)
 
 
 def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetrics | None = None,
@@ -77,7 +89,8 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     """A configured Faust app with its agents, web views and background tasks."""
     metrics = metrics or PipelineMetrics()
     processor = PostProcessor(settings, detectors, clock)
-    es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30, retry_on_timeout=True)
+    es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30, retry_on_timeout=True,
+                            **es_options(settings))
     app = _faust_app(settings)
     raw_topic = app.topic(settings.topic("posts.raw"))
     enriched_topic = app.topic(settings.topic("posts.enriched"))
@@ -88,8 +101,9 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     pattern_updates = PatternUpdates(settings, detectors, metrics)
 
     async def send_alert(alert: dict[str, Any]) -> None:
-        await alerts_topic.send(key=alert["event"]["id"].encode("ascii"),
-                                value=json.dumps(alert, ensure_ascii=False).encode("utf-8"))
+        value = json.dumps(alert, ensure_ascii=False).encode("utf-8")
+        delivery = await alerts_topic.send(key=alert["event"]["id"].encode("ascii"), value=value)
+        on_send_failure(delivery, dead_letter_later(value, "send-alert", alert["event"]["id"]))
 
     prepared = asyncio.Event()  # set once indices exist and the published pattern library is in use
     feedback = FeedbackLearner(settings, detectors, es, metrics, send_alert,
@@ -100,6 +114,10 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         await dlq_topic.send(key=origin.encode(), value=raw,
                              headers=dead_letter_headers(reason, stage, origin, clock))
 
+    def dead_letter_later(raw: bytes, stage: str, origin: str) -> Callable[[BaseException], Awaitable[None]]:
+        """What to do if a record queued for ``raw`` is refused by the broker: dead-letter ``raw``."""
+        return lambda error: dead_letter(raw, f"could not be sent: {error!r}", stage, origin)
+
     @app.agent(raw_topic)
     async def enrich(stream: faust.Stream) -> None:
         await prepared.wait()
@@ -109,8 +127,9 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
             origin = f"{event.message.topic}:{event.message.partition}:{event.message.offset}"
             try:
                 enriched = processor.enrich(raw, event.message.timestamp)
-                await enriched_topic.send(key=enriched["entity_key"].encode("utf-8"),
-                                          value=json.dumps(enriched, ensure_ascii=False).encode("utf-8"))
+                delivery = await enriched_topic.send(key=enriched["entity_key"].encode("utf-8"),
+                                                     value=json.dumps(enriched, ensure_ascii=False).encode("utf-8"))
+                on_send_failure(delivery, dead_letter_later(raw, "enrich", origin))
             except InvalidRecord as exc:
                 await dead_letter(raw, exc.reason, "enrich", origin)
             except Exception as exc:  # a post that breaks enrichment must not stop the stream or vanish

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
@@ -27,8 +28,10 @@ Handler = Callable[[ConsumerRecord], Awaitable[None]]
 class BroadcastReader:
     """Follows every partition of one topic and hands each record to ``handler`` in order."""
 
-    def __init__(self, bootstrap: str, topic: str, handler: Handler, client_id: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, handler: Handler, client_id: str,
+                 kafka_options: dict[str, Any] | None = None) -> None:
         self.bootstrap = bootstrap
+        self.kafka_options = kafka_options or {}
         self.topic = topic
         self.handler = handler
         self.client_id = client_id
@@ -48,7 +51,7 @@ class BroadcastReader:
     async def _consume(self, next_offsets: dict[int, int]) -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
-            client_id=self.client_id, auto_offset_reset="earliest",
+            client_id=self.client_id, auto_offset_reset="earliest", **self.kafka_options,
         )
         await consumer.start()
         try:

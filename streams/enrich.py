@@ -12,13 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from trailhound.config import Settings
 from trailhound.detectors.extract import extract_entities
 from trailhound.detectors.language import detect_language
 from trailhound.detectors.normalize import normalize
 from trailhound.schemas import post_key, post_text
+from trailhound.streams.post_limits import bounded_post
 from trailhound.timefmt import parse_rfc3339
 
 __all__ = ["entity_key", "enrich_post"]
+
+_DEFAULTS = Settings()
 
 
 def entity_key(entities: dict[str, Any], post: dict[str, Any]) -> str:
@@ -32,12 +36,15 @@ def entity_key(entities: dict[str, Any], post: dict[str, Any]) -> str:
     return f"post:{post_key(post)}"
 
 
-def enrich_post(post: dict[str, Any], ingested_ts: float, *, language: bool = True) -> dict[str, Any]:
+def enrich_post(post: dict[str, Any], ingested_ts: float, max_contacts: int = _DEFAULTS.max_contacts,
+                max_text_chars: int = _DEFAULTS.max_text_chars, *, language: bool = True) -> dict[str, Any]:
     """The enriched record: original post, normalised text with its map back, entities and keys.
 
-    ``language=False`` leaves the language out (``None``): the models' warm start does not read it, and
-    skipping it spares a starting worker the language model's load (about 3 s of CPU).
+    The post is first held to the per-post caps (:mod:`~trailhound.streams.post_limits`); what was cut is
+    listed under ``limited``. ``language=False`` leaves the language out (``None``): the models' warm start
+    does not read it, and skipping it spares a starting worker the language model's load (about 3 s of CPU).
     """
+    post, limited = bounded_post(post, max_contacts, max_text_chars)
     norm = normalize(post_text(post))
     hints = {"contact": post.get("contact") or {}, "location": post.get("location") or {}}
     if (post.get("location") or {}).get("country"):
@@ -52,6 +59,7 @@ def enrich_post(post: dict[str, Any], ingested_ts: float, *, language: bool = Tr
         "entity_key": entity_key(entities, post),
         "posted_ts": _epoch(post["posted_at"], ingested_ts),
         "ingested_ts": ingested_ts,
+        **({"limited": limited} if limited else {}),
     }
 
 

@@ -23,6 +23,7 @@ from trailhound.alerts.post_documents import enriched_from_document, post_doc_id
 from trailhound.alerts.sink import is_transient
 from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
+from trailhound.connections import kafka_options
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.detectors.online.drift import DriftEvent
 from trailhound.ids import stable_id
@@ -32,7 +33,7 @@ from trailhound.signing import feedback_key, verify
 from trailhound.streams.broadcast import BroadcastReader
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.model_state import ModelSnapshot, save_checkpoint
-from trailhound.timefmt import iso
+from trailhound.timefmt import iso, parse_rfc3339
 
 __all__ = ["FeedbackLearner"]
 
@@ -68,7 +69,8 @@ class FeedbackLearner:
         self.worker_id = worker_id
         self.key = feedback_key(settings)
         self.reader = BroadcastReader(settings.kafka_bootstrap, settings.topic("feedback"), self.handle,
-                                      client_id=f"trailhound-feedback-{worker_id}")
+                                      client_id=f"trailhound-feedback-{worker_id}",
+                                      kafka_options=kafka_options(settings))
         self.last_offset = -1
         self.unsaved = 0
         self._saving = asyncio.Lock()
@@ -129,8 +131,10 @@ class FeedbackLearner:
         verdict_id = verdict.get("verdict_id")
         if not verdict_id:
             raise VerdictRefused("no verdict_id: not made by a current Trailhound tool")
-        if self.detectors.models is not None and verdict_id in self.detectors.models.learned_verdict_ids:
-            raise VerdictRefused(f"replayed: verdict {verdict_id} was learned already")
+        if self.detectors.models is not None:
+            refusal = self.detectors.models.learned_verdict_ids.refusal(verdict_id, parse_rfc3339(verdict["at"]))
+            if refusal:
+                raise VerdictRefused(refusal)
         return verdict
 
     async def _find_post(self, verdict: dict[str, Any]) -> dict[str, Any]:
@@ -175,8 +179,10 @@ class FeedbackLearner:
             enriched = enriched_from_document(source)
         except (KeyError, ValueError) as exc:  # the same on every worker, so all refuse alike
             raise VerdictRefused(f"the stored post cannot be learned from: {exc!r}") from None
-        events = models.learn_verdict(enriched, verdict["label"], source.get("pattern_ids") or (), scores)
-        models.learned_verdict_ids.add(verdict["verdict_id"])
+        known = self.detectors.library.by_id()  # not the text model's words, not retired patterns
+        fired = [p for p in source.get("pattern_ids") or () if p in known]
+        events = models.learn_verdict(enriched, verdict["label"], fired, scores)
+        models.learned_verdict_ids.add(verdict["verdict_id"], parse_rfc3339(verdict["at"]))
         self._export_model_metrics()
         return events
 
@@ -184,6 +190,7 @@ class FeedbackLearner:
         models = self.detectors.models
         if models is None:
             return
+        self.metrics.model_metric.clear()  # replaced, not accumulated: only the versions still tracked
         for model, versions in models.metrics.snapshot().items():
             for version, values in versions.items():
                 for metric, value in values.items():

@@ -42,7 +42,9 @@ class PostProcessor:
 
     def enrich(self, raw: bytes, ingested_ts: float) -> dict[str, Any]:
         """The enriched record of a raw post; raises :class:`~trailhound.schemas.InvalidRecord` if invalid."""
-        return enrich_post(parse_post(raw, self.settings.max_post_bytes, self.clock), ingested_ts)
+        settings = self.settings
+        post = parse_post(raw, settings.max_post_bytes, self.clock, settings.max_json_depth)
+        return enrich_post(post, ingested_ts, settings.max_contacts, settings.max_text_chars)
 
     def assess(self, enriched: dict[str, Any]) -> tuple[Assessment, list[Detection]]:
         """Every detector's view of one post and the combined judgement; changes no state."""

@@ -13,6 +13,7 @@ from faust.web import Request, Response, View
 from prometheus_client import generate_latest
 
 from trailhound.schemas import InvalidRecord
+from trailhound.signing import bearer_ok, worker_token
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.pipeline import PostProcessor
 
@@ -23,8 +24,20 @@ PROMETHEUS_TEXT = "text/plain; version=0.0.4"  # aiohttp sets the charset itself
 
 def register_views(app: faust.App, processor: PostProcessor, metrics: PipelineMetrics,
                    ready: asyncio.Event) -> None:
-    """Add ``/metrics``, ``/healthz``, ``/score`` and ``/patterns`` to the worker's web server."""
+    """Add ``/metrics``, ``/healthz``, ``/score`` and ``/patterns`` to the worker's web server.
+
+    ``/metrics`` and ``/healthz`` stay open (Prometheus and orchestrators, on loopback or the private
+    network); ``/score`` and ``/patterns`` tell whether an ad would be flagged and how each pattern
+    fares, and cost worker time, so they need ``Authorization: Bearer TRAILHOUND_WORKER_TOKEN``.
+    """
     detectors = processor.detectors
+    token = worker_token(processor.settings)
+    max_body = processor.settings.max_post_bytes
+
+    def refused(view: View, request: Request) -> Response | None:
+        if not bearer_ok(token, request.headers.get("Authorization")):
+            return view.json({"error": "missing or wrong bearer token (TRAILHOUND_WORKER_TOKEN)"}, status=401)
+        return None
 
     @app.page("/metrics")
     class MetricsView(View):
@@ -47,8 +60,15 @@ def register_views(app: faust.App, processor: PostProcessor, metrics: PipelineMe
         """What the detectors would say about a post, without storing anything (for analysts and tests)."""
 
         async def post(self, request: Request) -> Response:
+            if (denied := refused(self, request)) is not None:
+                return denied
+            body = bytearray()
+            async for chunk in request.content.iter_chunked(64 * 1024):  # never more than one post in memory
+                body += chunk
+                if len(body) > max_body:
+                    return self.json({"error": f"post over the {max_body}-byte limit"}, status=413)
             try:
-                return self.json(processor.preview(await request.read()))
+                return self.json(processor.preview(bytes(body)))
             except InvalidRecord as exc:
                 return self.json({"error": exc.reason}, status=422)
 
@@ -57,4 +77,6 @@ def register_views(app: faust.App, processor: PostProcessor, metrics: PipelineMe
         """Each pattern's weight and what analysts' verdicts have made of it."""
 
         async def get(self, request: Request) -> Response:
+            if (denied := refused(self, request)) is not None:
+                return denied
             return self.json({"library": detectors.library.version, "patterns": detectors.pattern_statistics()})

@@ -13,6 +13,7 @@ from elastic_transport import TransportError
 from elasticsearch import Elasticsearch
 
 from trailhound.config import Settings
+from trailhound.connections import es_options
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.detectors.library import BUNDLED_PATTERNS, PatternLibrary
 from trailhound.detectors.online.ensemble import OnlineModels
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def restore_models(settings: Settings) -> Checkpoint:
     """The last checkpointed models, or models warm-started from synthetic posts if there is none."""
-    es = Elasticsearch(settings.elasticsearch_url, request_timeout=30)
+    es = Elasticsearch(settings.elasticsearch_url, request_timeout=30, **es_options(settings))
     try:
         for attempt in wait_out_blocking("reading the model checkpoint", lambda e: isinstance(e, TransportError),
                                          max_s=10, give_up_after_s=300):
@@ -46,7 +47,8 @@ def restore_models(settings: Settings) -> Checkpoint:
 
 def build_detectors(settings: Settings, models: OnlineModels | None = None) -> DetectorSet:
     """The detectors a worker starts with, before any published library or verdict arrives."""
-    return DetectorSet(PatternLibrary.load(settings.patterns_dir or BUNDLED_PATTERNS), models)
+    return DetectorSet(PatternLibrary.load(settings.patterns_dir or BUNDLED_PATTERNS), models,
+                       match_budget_s=settings.match_budget_ms / 1000)
 
 
 def run_worker(settings: Settings, loglevel: str = "info") -> None:
@@ -55,6 +57,7 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     ensure_topics(settings)
     detectors = build_detectors(settings)
     checkpoint = restore_models(settings)
+    checkpoint.models.set_retention(settings.verdict_window_days * 86_400, settings.contact_retention_days * 86_400)
     detectors.use_models(checkpoint.models)
     app = build_app(settings, detectors, next_feedback_offset=checkpoint.next_feedback_offset)
     worker = faust.Worker(app, loglevel=loglevel)

@@ -153,11 +153,12 @@ def alerts_list(
     from elasticsearch import Elasticsearch
 
     from trailhound.alerts.search import SEVERITY_NUMBER, list_alerts
+    from trailhound.connections import es_options
 
     if severity and severity not in SEVERITY_NUMBER:
         raise fail(f"--severity must be one of {', '.join(SEVERITY_NUMBER)}", 2)
     config = settings()
-    found = list_alerts(Elasticsearch(config.elasticsearch_url), config, since, severity, limit)
+    found = list_alerts(Elasticsearch(config.elasticsearch_url, **es_options(config)), config, since, severity, limit)
     if as_json:
         for alert in found:
             sys.stdout.write(json.dumps(alert, ensure_ascii=False) + "\n")
@@ -176,12 +177,14 @@ def alerts_list(
 
 @patterns_app.command("validate")
 def patterns_validate(directory: Path) -> None:
-    """Load a pattern library and run every pattern's examples."""
+    """Load a pattern library, check what it may do, and run every pattern's examples."""
     from trailhound.detectors.library import LibraryError, PatternLibrary
+    from trailhound.detectors.library_guard import check_library
     from trailhound.detectors.matcher import PatternMatcher
 
     try:
         library = PatternLibrary.load(directory)
+        check_library(library, settings().match_budget_ms / 1000)
         failures = PatternMatcher(library).check_examples()
     except LibraryError as exc:
         raise fail(str(exc)) from None
@@ -216,9 +219,13 @@ def patterns_stats(
     """How analysts' verdicts have changed each pattern's weight (noisiest patterns first)."""
     import httpx
 
-    url = (worker or f"http://127.0.0.1:{settings().worker_web_port}").rstrip("/") + "/patterns"
+    from trailhound.signing import worker_token
+
+    config = settings()
+    url = (worker or f"http://127.0.0.1:{config.worker_web_port}").rstrip("/") + "/patterns"
     try:
-        data = httpx.get(url, timeout=10).raise_for_status().json()
+        auth = {"Authorization": f"Bearer {worker_token(config)}"}
+        data = httpx.get(url, headers=auth, timeout=10).raise_for_status().json()
     except httpx.HTTPError as exc:
         raise fail(f"cannot read pattern statistics from {url}: {exc}") from None
     rows = [r for r in data["patterns"] if show_all or r["verdicts"]]
@@ -278,13 +285,14 @@ def warm_start(
     from elasticsearch import Elasticsearch
 
     from trailhound.alerts.indices import prepare_indices
+    from trailhound.connections import es_options
     from trailhound.streams.model_state import save_warm_start
     from trailhound.streams.warm_start import warm_start_synthetic
 
     config = settings()
     models = warm_start_synthetic(n=n, seed=seed)
     prepare_indices(config)  # the models index takes its mapping from the templates
-    es = Elasticsearch(config.elasticsearch_url, request_timeout=60)
+    es = Elasticsearch(config.elasticsearch_url, request_timeout=60, **es_options(config))
     try:
         saved = save_warm_start(es, config, models, replace=replace)
     finally:

@@ -19,6 +19,7 @@ __all__ = ["Settings", "SettingsError"]
 T = TypeVar("T")
 
 DEFAULT_MAX_POST_BYTES = 256 * 1024
+DEFAULT_MAX_JSON_DEPTH = 32
 
 
 class SettingsError(ValueError):
@@ -65,7 +66,23 @@ class Settings:
     elasticsearch_heap: str = "512m"
     analysts: tuple[str, ...] = ()
     feedback_key: str = ""
+    worker_key: str = ""
+    publisher_key: str = ""
+    ingest_token: str = ""
+    worker_token: str = ""
     patterns_dir: Path | None = None
+    max_request_bytes: int = 32 * 1024 * 1024
+    max_request_posts: int = 10_000
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+    max_contacts: int = 20
+    max_text_chars: int = 10_000
+    match_budget_ms: float = 50.0
+    verdict_window_days: float = 90.0
+    contact_retention_days: float = 7.0
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = ""
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    elasticsearch_ca_certs: Path | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -85,6 +102,22 @@ class Settings:
             elasticsearch_heap=env.get("TRAILHOUND_ES_HEAP", cls.elasticsearch_heap),
             analysts=tuple(a.strip() for a in env.get("TRAILHOUND_ANALYSTS", "").split(",") if a.strip()),
             feedback_key=env.get("TRAILHOUND_FEEDBACK_KEY", ""),
+            worker_key=env.get("TRAILHOUND_WORKER_KEY", ""),
+            publisher_key=env.get("TRAILHOUND_PUBLISHER_KEY", ""),
+            ingest_token=env.get("TRAILHOUND_INGEST_TOKEN", ""),
+            worker_token=env.get("TRAILHOUND_WORKER_TOKEN", ""),
+            max_request_bytes=_int(env, "TRAILHOUND_MAX_REQUEST_BYTES", cls.max_request_bytes),
+            max_request_posts=_int(env, "TRAILHOUND_MAX_REQUEST_POSTS", cls.max_request_posts),
+            max_json_depth=_int(env, "TRAILHOUND_MAX_JSON_DEPTH", cls.max_json_depth),
+            max_contacts=_int(env, "TRAILHOUND_MAX_CONTACTS", cls.max_contacts),
+            max_text_chars=_int(env, "TRAILHOUND_MAX_TEXT_CHARS", cls.max_text_chars),
+            match_budget_ms=_float(env, "TRAILHOUND_MATCH_BUDGET_MS", cls.match_budget_ms),
+            verdict_window_days=_float(env, "TRAILHOUND_VERDICT_WINDOW_DAYS", cls.verdict_window_days),
+            contact_retention_days=_float(env, "TRAILHOUND_CONTACT_RETENTION_DAYS", cls.contact_retention_days),
+            kafka_sasl_username=env.get("KAFKA_SASL_USERNAME", ""),
+            kafka_sasl_password=env.get("KAFKA_SASL_PASSWORD", ""),
+            kafka_sasl_mechanism=env.get("KAFKA_SASL_MECHANISM", cls.kafka_sasl_mechanism),
+            elasticsearch_ca_certs=Path(env["ELASTICSEARCH_CA_CERTS"]) if env.get("ELASTICSEARCH_CA_CERTS") else None,
             patterns_dir=Path(env["TRAILHOUND_PATTERNS_DIR"]) if env.get("TRAILHOUND_PATTERNS_DIR") else None,
         )
         settings.validate()
@@ -97,10 +130,33 @@ class Settings:
             raise SettingsError("TRAILHOUND_ALERT_THRESHOLD must be in (0, 1]")
         if ":" not in self.kafka_bootstrap:
             raise SettingsError(f"KAFKA_BOOTSTRAP={self.kafka_bootstrap!r} must be host:port")
-        if self.feedback_key and len(self.feedback_key) < 32:
-            raise SettingsError("TRAILHOUND_FEEDBACK_KEY must be at least 32 characters")
+        for name, secret in (("TRAILHOUND_FEEDBACK_KEY", self.feedback_key), ("TRAILHOUND_WORKER_KEY", self.worker_key),
+                             ("TRAILHOUND_PUBLISHER_KEY", self.publisher_key),
+                             ("TRAILHOUND_INGEST_TOKEN", self.ingest_token),
+                             ("TRAILHOUND_WORKER_TOKEN", self.worker_token)):
+            if secret and len(secret) < 32:
+                raise SettingsError(f"{name} must be at least 32 characters")
+        if self.worker_key and self.worker_key in (self.feedback_key, self.publisher_key):
+            raise SettingsError("TRAILHOUND_WORKER_KEY must differ from the feedback and publisher keys")
+        for name, limit in (("TRAILHOUND_MAX_REQUEST_BYTES", self.max_request_bytes),
+                            ("TRAILHOUND_MAX_REQUEST_POSTS", self.max_request_posts),
+                            ("TRAILHOUND_MAX_JSON_DEPTH", self.max_json_depth),
+                            ("TRAILHOUND_MAX_CONTACTS", self.max_contacts),
+                            ("TRAILHOUND_MAX_TEXT_CHARS", self.max_text_chars),
+                            ("TRAILHOUND_MATCH_BUDGET_MS", self.match_budget_ms),
+                            ("TRAILHOUND_VERDICT_WINDOW_DAYS", self.verdict_window_days),
+                            ("TRAILHOUND_CONTACT_RETENTION_DAYS", self.contact_retention_days)):
+            if limit <= 0:
+                raise SettingsError(f"{name} must be positive")
+        self._validate_connections()
         if not self.elasticsearch_url.startswith(("http://", "https://")):
             raise SettingsError(f"ELASTICSEARCH_URL={self.elasticsearch_url!r} must start with http(s)://")
+
+    def _validate_connections(self) -> None:
+        if self.kafka_sasl_username and not self.kafka_sasl_password:
+            raise SettingsError("KAFKA_SASL_USERNAME is set but KAFKA_SASL_PASSWORD is not")
+        if self.kafka_sasl_mechanism not in ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"):
+            raise SettingsError(f"KAFKA_SASL_MECHANISM={self.kafka_sasl_mechanism!r} is not PLAIN or SCRAM-SHA-256/512")
 
     def with_namespace(self, namespace: str) -> Settings:
         return replace(self, namespace=namespace)

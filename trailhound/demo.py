@@ -100,7 +100,8 @@ def run_demo(settings: Settings, console: Console, feed: Path = SAMPLE_FEED) -> 
     console.print(f"alerts on the command line   {cli} alerts list --severity high")
     console.print(f"alerts in Elasticsearch      {settings.elasticsearch_url}/{settings.index('alerts')}/_search?q=*")
     console.print(f"worker metrics (Prometheus)  http://127.0.0.1:{settings.worker_web_port}/metrics")
-    console.print(f"push posts over HTTP         POST http://127.0.0.1:{settings.ingest_http_port}/posts")
+    console.print(f"push posts over HTTP         POST http://127.0.0.1:{settings.ingest_http_port}/posts "
+                  f"(Authorization: Bearer, token in {settings.cache_dir / 'ingest.token'})")
     console.print(f"logs                         {settings.cache_dir / 'logs'}")
     console.print(f"teach the models             {cli} feedback verdicts.jsonl   (see README: Learning from analysts)")
     console.print(f"stop everything              {cli} stack down   (or: make down)")

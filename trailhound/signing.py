@@ -1,10 +1,21 @@
-"""Verdict signatures, so that only Trailhound's own tools can teach the models.
+"""Signatures with three separate keys, so that each kind of record can only come from its own producer.
 
-Anyone who can write to the ``feedback`` topic could otherwise poison the online models. Verdict
-producers (the ``feedback`` command, later the console) sign each record with HMAC-SHA256 under a key
-shared with the workers; workers learn only from records whose signature checks out *and* whose analyst
-is on the allow-list. The key comes from ``TRAILHOUND_FEEDBACK_KEY``; without it a random key is created
-once in the cache folder, which suits a single machine.
+Anyone who can write to a Kafka topic or an Elasticsearch index could otherwise teach the models,
+replace the pattern library or plant a model checkpoint. Every such record is signed with HMAC-SHA256,
+and each kind has its own key, held only by the parties that must have it:
+
+* the **feedback key** (``TRAILHOUND_FEEDBACK_KEY``): verdict producers (the ``feedback`` command, later
+  the console) and the workers; it signs verdicts;
+* the **worker key** (``TRAILHOUND_WORKER_KEY``): the workers only (and ``warm-start``, which writes
+  their first checkpoint); it signs model checkpoints, so a verdict producer cannot forge one;
+* the **publisher key** (``TRAILHOUND_PUBLISHER_KEY``): whoever publishes pattern libraries, and the
+  workers, which verify; it signs libraries.
+
+The HTTP doors take bearer tokens the same way: ``TRAILHOUND_INGEST_TOKEN`` for ``POST /posts`` and
+``TRAILHOUND_WORKER_TOKEN`` for the worker's ``/score`` and ``/patterns``.
+
+A key or token comes from its environment variable; without it a random key is created once in the cache
+folder, which suits a single machine (demo, tests).
 """
 
 from __future__ import annotations
@@ -17,17 +28,49 @@ import tempfile
 
 from trailhound.config import Settings
 
-__all__ = ["feedback_key", "sign", "verify"]
+__all__ = ["bearer_ok", "feedback_key", "ingest_token", "publisher_key", "sign", "verify", "worker_key",
+           "worker_token"]
 
 
 def feedback_key(settings: Settings) -> bytes:
-    """The signing key: from the environment, else the machine-local key file (created if missing)."""
-    if settings.feedback_key:
-        return settings.feedback_key.encode("utf-8")
-    path = settings.cache_dir / "feedback.key"
+    """The key verdicts are signed with."""
+    return _key(settings.feedback_key, settings, "feedback.key")
+
+
+def worker_key(settings: Settings) -> bytes:
+    """The key model checkpoints are signed with (workers only)."""
+    return _key(settings.worker_key, settings, "worker.key")
+
+
+def publisher_key(settings: Settings) -> bytes:
+    """The key pattern libraries are signed with (the library publisher and the workers)."""
+    return _key(settings.publisher_key, settings, "publisher.key")
+
+
+def ingest_token(settings: Settings) -> str:
+    """The bearer token ``POST /posts`` requires."""
+    return _key(settings.ingest_token, settings, "ingest.token").decode("utf-8")
+
+
+def worker_token(settings: Settings) -> str:
+    """The bearer token the worker's ``/score`` and ``/patterns`` require."""
+    return _key(settings.worker_token, settings, "worker.token").decode("utf-8")
+
+
+def bearer_ok(expected: str, authorization: str | None) -> bool:
+    """Whether an HTTP ``Authorization`` header carries ``Bearer <expected>`` (compared in constant time)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected.encode())
+
+
+def _key(configured: str, settings: Settings, file_name: str) -> bytes:
+    """From the environment, else the machine-local key file (created if missing)."""
+    if configured:
+        return configured.encode("utf-8")
+    path = settings.cache_dir / file_name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=".feedback.key.")  # private, mode 0600
+        fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{file_name}.")  # private, mode 0600
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
         try:  # link is atomic and never replaces: of two processes racing, both end up with the winner's key
@@ -38,7 +81,7 @@ def feedback_key(settings: Settings) -> bytes:
             os.unlink(scratch)
     key = path.read_text().strip().encode("utf-8")
     if len(key) < 32:
-        raise ValueError(f"the feedback key in {path} is too short; delete the file to create a new one")
+        raise ValueError(f"the key in {path} is too short; delete the file to create a new one")
     return key
 
 

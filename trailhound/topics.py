@@ -18,6 +18,7 @@ from kafka.errors import TopicAlreadyExistsError
 
 from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
+from trailhound.connections import kafka_options
 
 __all__ = ["MAX_RECORD_BYTES", "TOPICS", "TopicSpec", "dead_letter_headers", "ensure_topics", "kafka_producer"]
 
@@ -68,6 +69,7 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str]:
         bootstrap_servers=settings.kafka_bootstrap,
         client_id="trailhound-admin",
         request_timeout_ms=int(timeout_s * 1000),
+        **kafka_options(settings),
     )
     try:
         existing = set(admin.list_topics())
@@ -107,6 +109,7 @@ def kafka_producer(settings: Settings, client_id: str) -> KafkaProducer:
         max_request_size=MAX_RECORD_BYTES,
         retries=10,
         client_id=client_id,
+        **kafka_options(settings),
     )
 
 

@@ -3,19 +3,17 @@
 Why it exists: a verdict touches several models at once (the text model learns it, the patterns that
 fired get their precision updated, the progressive metrics record the score *before* learning, the
 drift monitors see the error), and the worker must checkpoint and restore them together so a restart
-never mixes states. ``dumps``/``loads`` pickle the whole object behind a header naming the river and
-Python versions; a checkpoint from another river version is refused with a clear error instead of
-unpickling into subtly broken models (river does not promise pickle compatibility across versions).
-
-Only load checkpoints from a trusted place (your own Kafka topic or Elasticsearch index): unpickling
-runs code.
+never mixes states. ``dumps``/``loads`` write and read *data only*: each model's weights, counts and
+windows as JSON (compressed), behind a header naming the format and river version. Restoring builds
+fresh models and loads the numbers into them, checking every type and range, so a forged checkpoint
+can at worst be refused; it can never run code (pickles could, which is why they are not used). The
+rolling windows river keeps in compiled code (ADWIN, rolling quantiles and ROC AUC) are rebuilt by
+replaying the recent values each component keeps beside them.
 """
 
 from __future__ import annotations
 
 import json
-import pickle
-import sys
 import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -28,21 +26,20 @@ from trailhound.detectors.online.entity_anomaly import EntityAnomaly
 from trailhound.detectors.online.labels import is_positive
 from trailhound.detectors.online.metrics import ProgressiveMetrics
 from trailhound.detectors.online.pattern_precision import PatternPrecision
+from trailhound.detectors.online.state_checks import check_int
 from trailhound.detectors.online.text_model import TextModel
+from trailhound.detectors.online.verdict_window import VerdictWindow
 
 __all__ = ["ModelStateError", "OnlineModels"]
 
 _MAGIC = b"TRAILHOUND-ONLINE-MODELS\n"
-_FORMAT = 2  # 2: remembers the ids of the verdicts it learned
+_FORMAT = 3  # 3: plain JSON state (2 and older were pickles and are never read)
+MAX_STATE_BYTES = 64 * 1024 * 1024
 _METRICS_GENERATION = 100
 
 
 class ModelStateError(ValueError):
     """A checkpoint that cannot be loaded here (wrong format, other river version, corrupt)."""
-
-
-def _python() -> str:
-    return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 class OnlineModels:
@@ -64,8 +61,13 @@ class OnlineModels:
         self.metrics = metrics or ProgressiveMetrics()
         self.lineage = lineage
         self.verdicts = 0
-        self.learned_verdict_ids: set[str] = set()
-        """Ids of the verdicts learned, checkpointed with the models so a replayed verdict is refused."""
+        self.learned_verdict_ids = VerdictWindow()
+        """Ids of the verdicts learned (windowed), checkpointed with the models so a replayed verdict is refused."""
+
+    def set_retention(self, verdict_window_s: float, contact_ttl_s: float) -> None:
+        """How long learned verdict ids and per-contact windows are kept (operators' settings)."""
+        self.learned_verdict_ids.max_age_s = verdict_window_s
+        self.entity_anomaly.ttl_s = contact_ttl_s
 
     @property
     def version(self) -> str:
@@ -150,15 +152,40 @@ class OnlineModels:
 
     # -- checkpoints -------------------------------------------------------------------------------
 
+    def state(self) -> dict[str, Any]:
+        """Everything learned, as plain JSON data (weights, counts, windows; no code, no pickles)."""
+        return {
+            "lineage": self.lineage, "verdicts": self.verdicts, "verdict_ids": self.learned_verdict_ids.state(),
+            "text_model": self.text_model.state(), "pattern_precision": self.pattern_precision.state(),
+            "entity_anomaly": self.entity_anomaly.state(), "drift": self.drift.state(),
+            "metrics": self.metrics.state(),
+        }
+
+    @classmethod
+    def from_state(cls, state: Any) -> OnlineModels:
+        """Fresh models with ``state`` loaded into them; :class:`ModelStateError` if anything is off."""
+        try:
+            models = cls(lineage=str(state["lineage"]))
+            models.verdicts = check_int(state["verdicts"], 0)
+            models.learned_verdict_ids.restore(state["verdict_ids"])
+            models.text_model.restore(state["text_model"])
+            models.pattern_precision.restore(state["pattern_precision"])
+            models.entity_anomaly.restore(state["entity_anomaly"])
+            models.drift.restore(state["drift"])
+            models.metrics.restore(state["metrics"])
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise ModelStateError(f"model checkpoint holds malformed state ({type(exc).__name__}: {exc})") from exc
+        return models
+
     def dumps(self) -> bytes:
-        """Checkpoint bytes: a one-line JSON header, then the zlib-compressed pickle."""
-        header = {"format": _FORMAT, "river": river.__version__, "python": _python(), "version": self.version}
-        body = zlib.compress(pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL), 6)
+        """Checkpoint bytes: a one-line JSON header, then the zlib-compressed JSON state."""
+        header = {"format": _FORMAT, "river": river.__version__, "version": self.version}
+        body = zlib.compress(json.dumps(self.state(), separators=(",", ":")).encode("utf-8"), 6)
         return _MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + body
 
     @classmethod
     def loads(cls, data: bytes) -> OnlineModels:
-        """Restore a checkpoint written by :meth:`dumps` with the same river and Python versions."""
+        """Restore a checkpoint written by :meth:`dumps`: JSON data only, bounded, checked field by field."""
         header = cls.checkpoint_header(data)
         if header.get("format") != _FORMAT:
             raise ModelStateError(f"model checkpoint format {header.get('format')!r} is not {_FORMAT}")
@@ -167,22 +194,22 @@ class OnlineModels:
                 f"model checkpoint was written with river {header.get('river')}, this worker runs river "
                 f"{river.__version__}; rebuild the models (warm start + verdict history) instead of loading it"
             )
-        if header.get("python") != _python():
-            raise ModelStateError(
-                f"model checkpoint was written with Python {header.get('python')}, this worker runs {_python()}"
-            )
         body = data[len(_MAGIC):].split(b"\n", 1)[1]
+        inflate = zlib.decompressobj()
         try:
-            models = pickle.loads(zlib.decompress(body))
-        except Exception as exc:  # corrupt bytes surface as many different exception types
+            text = inflate.decompress(body, MAX_STATE_BYTES)
+            if inflate.unconsumed_tail:
+                raise ModelStateError(f"model checkpoint inflates to more than {MAX_STATE_BYTES} bytes")
+            state = json.loads(text)
+        except (zlib.error, ValueError, RecursionError) as exc:
             raise ModelStateError(f"model checkpoint is corrupt: {exc}") from exc
-        if not isinstance(models, cls):
-            raise ModelStateError(f"model checkpoint holds a {type(models).__name__}, not {cls.__name__}")
-        return models
+        if not isinstance(state, dict):
+            raise ModelStateError("model checkpoint state is not a JSON object")
+        return cls.from_state(state)
 
     @staticmethod
     def checkpoint_header(data: bytes) -> dict[str, Any]:
-        """The JSON header of a checkpoint (cheap: nothing is unpickled)."""
+        """The JSON header of a checkpoint (cheap: the state is not read)."""
         if not data.startswith(_MAGIC):
             raise ModelStateError("not a Trailhound model checkpoint (missing header)")
         line = data[len(_MAGIC):].split(b"\n", 1)[0]

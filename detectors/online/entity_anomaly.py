@@ -36,13 +36,16 @@ import math
 import re
 import zlib
 from collections import OrderedDict, deque
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 from river import anomaly, stats
+from river.tree.padded import PaddedBranch, PaddedLeaf
 
 from trailhound.detectors.base import Detection
 from trailhound.detectors.online.features import normalized_text
+from trailhound.detectors.online.state_checks import check_bool, check_float, check_int, check_list
 
 __all__ = ["EntityAnomaly", "EntityWindow"]
 
@@ -136,6 +139,29 @@ def _fingerprint(post: dict[str, Any]) -> int:
     return zlib.crc32(_DIGITS.sub(" ", normalized_text(post)).strip().encode("utf-8"))
 
 
+def _tree_state(node: PaddedBranch | PaddedLeaf) -> list[Any]:
+    """A half-space tree as a flat depth-first list: ``[feature, threshold, l_mass, r_mass]`` per branch."""
+    if isinstance(node, PaddedBranch):
+        return [[node.feature, node.threshold, node.l_mass, node.r_mass],
+                *_tree_state(node.children[0]), *_tree_state(node.children[1])]
+    return [[node.l_mass, node.r_mass]]
+
+
+def _tree_from_state(nodes: Iterator[Any], height: int) -> PaddedBranch | PaddedLeaf:
+    try:
+        node = check_list(next(nodes), 4)
+    except StopIteration:
+        raise ValueError("a stored tree ends early") from None
+    if height == 0:
+        l_mass, r_mass = node
+        return PaddedLeaf(l_mass=check_int(l_mass, 0), r_mass=check_int(r_mass, 0))
+    feature, threshold, l_mass, r_mass = node
+    if feature not in _LIMITS:
+        raise ValueError(f"a stored tree splits on unknown feature {feature!r:.40}")
+    left, right = _tree_from_state(nodes, height - 1), _tree_from_state(nodes, height - 1)
+    return PaddedBranch(left, right, feature, check_float(threshold), check_int(l_mass, 0), check_int(r_mass, 0))
+
+
 class EntityAnomaly:
     """Unsupervised per-entity behaviour score; ``learn_one`` is called for every post."""
 
@@ -166,6 +192,12 @@ class EntityAnomaly:
         self._last: tuple[dict[str, Any], tuple[str, float, str, int, dict[str, float]], float] | None = None
         self._median = stats.RollingQuantile(0.5, window_size=calibration_window)
         self._high = stats.RollingQuantile(0.99, window_size=calibration_window)
+        self._raw_scores: deque[float] = deque(maxlen=calibration_window)  # the quantiles' window, for checkpoints
+
+    def _calibrate(self, raw: float) -> None:
+        self._median.update(raw)
+        self._high.update(raw)
+        self._raw_scores.append(raw)
 
     def _calibrated(self, raw: float) -> float:
         median, high = self._median.get(), self._high.get()
@@ -187,10 +219,34 @@ class EntityAnomaly:
             raw = window.describe(ts, city, fp, _post_key(post))
         return key, ts, city, fp, raw
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_last"] = None
-        return state
+    # -- checkpoint state -------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """What the trees learned and the calibration window, as plain data.
+
+        Per-contact windows are left out on purpose: they are personal data (phones, e-mails) that
+        must expire with the posts, and the worker owning a contact's partition rebuilds them from
+        new posts.
+        """
+        hst = self.model
+        return {
+            "trees": [_tree_state(tree) for tree in hst.trees], "counter": hst.counter,
+            "first_window": hst._first_window, "learned": self.learned, "calibration": list(self._raw_scores),
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Load :meth:`state` into this freshly constructed detector; ``ValueError`` if malformed."""
+        hst = self.model
+        trees = check_list(state["trees"], hst.n_trees)
+        if trees and len(trees) != hst.n_trees:
+            raise ValueError(f"{len(trees)} trees stored, the detector has {hst.n_trees}")
+        hst.trees = [_tree_from_state(iter(check_list(nodes, 2 ** (hst.height + 1))), hst.height) for nodes in trees]
+        hst._tree_nodes = [list(tree.iter_dfs()) for tree in hst.trees]
+        hst.counter = check_int(state["counter"], 0, hst.window_size - 1)
+        hst._first_window = check_bool(state["first_window"])
+        self.learned = check_int(state["learned"], 0)
+        for raw in check_list(state["calibration"], self._raw_scores.maxlen or 0):
+            self._calibrate(check_float(raw))
 
     def _raw(self, post: dict[str, Any]) -> tuple[tuple[str, float, str, int, dict[str, float]], float]:
         last = self._last
@@ -221,8 +277,7 @@ class EntityAnomaly:
         post_key = _post_key(post)
         if window is not None and window.holds(post_key):
             return  # a replay (a file ingested twice, a reprocessed batch) teaches nothing new
-        self._median.update(raw_score)
-        self._high.update(raw_score)
+        self._calibrate(raw_score)
         self.model.learn_one(_features(raw))
         self.learned += 1
         if window is None:

@@ -11,10 +11,14 @@ Prometheus label values.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from river import metrics, utils
+
+from trailhound.detectors.online.state_checks import check_bool, check_float, check_int, check_list
 
 __all__ = ["ProgressiveMetrics"]
 
@@ -27,8 +31,11 @@ class _Tracker:
     recall: utils.Rolling = field(init=False)
     n: int = 0
     positives: int = 0
+    history: deque[tuple[bool, float]] = field(init=False)
+    """The window's ``(verdict, score)`` pairs: a checkpoint stores these, a restore replays them."""
 
     def __post_init__(self) -> None:
+        self.history = deque(maxlen=self.window)
         self.roc_auc = metrics.RollingROCAUC(window_size=self.window)
         self.precision = utils.Rolling(metrics.Precision, window_size=self.window)
         self.recall = utils.Rolling(metrics.Recall, window_size=self.window)
@@ -58,6 +65,24 @@ class ProgressiveMetrics:
         tracker.recall.update(y, predicted)
         tracker.n += 1
         tracker.positives += int(y)
+        tracker.history.append((y, float(score)))
+
+    def state(self) -> dict[str, Any]:
+        """Plain data for a checkpoint: per model and version the counts and the window's pairs."""
+        return {model: [[version, t.n, t.positives, [[y, s] for y, s in t.history]] for version, t in versions.items()]
+                for model, versions in self._trackers.items()}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Rebuild the rolling metrics by replaying each window; ``ValueError`` if malformed."""
+        if not isinstance(state, Mapping):
+            raise ValueError("metrics state must map model names")
+        for model, versions in state.items():
+            for version, n, positives, history in check_list(versions, self.max_versions):
+                for y, score in check_list(history, self.window):
+                    self.update(str(model), str(version), check_bool(y), check_float(score, 0.0, 1.0))
+                tracker = self._trackers[str(model)][str(version)] if history else None
+                if tracker is not None:
+                    tracker.n, tracker.positives = check_int(n, 0), check_int(positives, 0)
 
     def snapshot(self) -> dict[str, dict[str, dict[str, float]]]:
         """``{model: {version: {roc_auc, precision, recall, n, positives}}}``, newest version last."""

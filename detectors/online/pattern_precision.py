@@ -14,8 +14,11 @@ published evidence, and confirmations should not inflate them beyond it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from trailhound.detectors.online.state_checks import check_int
 
 __all__ = ["PatternPrecision", "PatternStats"]
 
@@ -62,6 +65,16 @@ class PatternPrecision:
                 stats.true_alarms += 1
             else:
                 stats.false_alarms += 1
+
+    def state(self) -> dict[str, list[int]]:
+        """Plain data for a checkpoint: ``{pattern id: [true alarms, false alarms]}``."""
+        return {pattern_id: [s.true_alarms, s.false_alarms] for pattern_id, s in self._stats.items()}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        if not isinstance(state, Mapping):
+            raise ValueError("pattern precision state must map pattern ids")
+        self._stats = {str(pattern_id): PatternStats(check_int(t, 0), check_int(f, 0))
+                       for pattern_id, (t, f) in state.items()}
 
     def precision(self, pattern_id: str) -> float:
         """Posterior mean precision (the prior mean for a pattern without verdicts)."""

@@ -20,9 +20,12 @@ The counters live in a plain dict keyed by hashed feature id, bounded by the has
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from river import optim
+
+from trailhound.detectors.online.state_checks import check_int
 
 __all__ = ["RaritySGD"]
 
@@ -42,6 +45,15 @@ class RaritySGD(optim.base.Optimizer):
     def __init__(self, lr: float = 0.5) -> None:
         super().__init__(lr)
         self.counts: dict[Any, int] = {}
+
+    def state(self) -> dict[str, Any]:
+        """Step counts and iterations as plain data for a checkpoint."""
+        return {"n_iterations": self.n_iterations, "counts": [[int(k), n] for k, n in self.counts.items()]}
+
+    def restore(self, state: Mapping[str, Any], max_feature: int) -> None:
+        """Load :meth:`state`; feature ids above ``max_feature`` or negative counts are refused."""
+        self.n_iterations = check_int(state["n_iterations"], 0)
+        self.counts = {check_int(k, 0, max_feature): check_int(n, 0) for k, n in state["counts"]}
 
     def _step_with_dict(self, w: Any, g: Any) -> Any:
         lr = self.learning_rate

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import random
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from trailhound.detectors.online.state_checks import check_bool, check_float, check_int, check_list
 
 __all__ = ["ReplayBuffer"]
 
@@ -44,6 +47,24 @@ class ReplayBuffer:
         slot = self._rng.randrange(self.seen)
         if slot < self.size:
             self._items[slot] = item
+
+    def state(self) -> dict[str, Any]:
+        """The remembered examples and the sampler's position, as plain data for a checkpoint."""
+        version, internal, gauss = self._rng.getstate()
+        return {"seen": self.seen, "items": [[list(ids), label] for ids, label in self._items],
+                "rng": [version, list(internal), gauss]}
+
+    def restore(self, state: Mapping[str, Any], max_feature: int) -> None:
+        """Load :meth:`state` (at most ``size`` examples of feature ids up to ``max_feature``)."""
+        items = []
+        for ids, label in check_list(state["items"], self.size):
+            items.append((array("I", (check_int(i, 0, max_feature) for i in check_list(ids, max_feature + 1))),
+                          check_bool(label)))
+        version, internal, gauss = check_list(state["rng"], 3)
+        rng = random.Random()
+        rng.setstate((check_int(version), tuple(check_int(i, 0, 2**32) for i in check_list(internal, 625)),
+                      None if gauss is None else check_float(gauss)))
+        self._items, self._rng, self.seen = items, rng, check_int(state["seen"], len(items))
 
     def sample(self, k: int) -> Iterator[tuple[dict[int, float], bool]]:
         """``k`` remembered examples drawn with replacement (nothing when empty)."""

@@ -51,6 +51,7 @@ right after); callers must not mutate an enriched post in place between the two 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from typing import Any
 
 from river import base, linear_model
@@ -60,6 +61,7 @@ from trailhound.detectors.online.features import entity_flags, normalized, norma
 from trailhound.detectors.online.labels import is_positive
 from trailhound.detectors.online.rarity_sgd import RaritySGD
 from trailhound.detectors.online.replay import ReplayBuffer
+from trailhound.detectors.online.state_checks import check_float, check_int
 
 __all__ = ["TextModel"]
 
@@ -101,10 +103,34 @@ class TextModel:
         # (they depend on the post only, never on the model) instead of tokenising it twice.
         self._last: tuple[dict[str, Any], dict[int, float], list[tuple[str, int, int, int]]] | None = None
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_last"] = None
-        return state
+    # -- checkpoint state -------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """What the model learned, as plain data (weights, counts, replay memory) for a checkpoint."""
+        model = self.model
+        optimizer = getattr(model, "optimizer", None)
+        if not isinstance(model, linear_model.LogisticRegression) or not isinstance(optimizer, RaritySGD):
+            raise TypeError("only the default learner (LogisticRegression + RaritySGD) can be checkpointed")
+        return {
+            "n_bits": self.n_bits, "learned": self.learned,
+            "weights": [[int(k), float(v)] for k, v in model._weights.to_dict().items()],
+            "intercept": float(model.intercept),
+            "optimizer": optimizer.state(),
+            "memory": self.memory.state(),
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Load :meth:`state` into this freshly constructed model (same settings); ``ValueError`` if malformed."""
+        if state.get("n_bits") != self.n_bits:
+            raise ValueError(f"text model state has {state.get('n_bits')!r} hash bits, this model {self.n_bits}")
+        mask = self._mask
+        weights = self.model._weights
+        for bucket, weight in state["weights"]:
+            weights[check_int(bucket, 0, mask)] = check_float(weight)
+        self.model.intercept = check_float(state["intercept"])
+        self.model.optimizer.restore(state["optimizer"], mask)
+        self.memory.restore(state["memory"], mask)
+        self.learned = check_int(state["learned"], 0)
 
     # -- features ----------------------------------------------------------------------------------
 

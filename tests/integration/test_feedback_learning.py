@@ -11,13 +11,20 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
 from tests.helpers import BENIGN_BODY, RISKY_BODY, alerts_for, jsonl, post, posts_indexed, read_topic, run_cli, wait_for
+from trailhound.config import Settings
+from trailhound.signing import worker_token
 
 ANALYSTS = {"TRAILHOUND_ANALYSTS": "ana,bo"}
+
+
+def worker_auth() -> dict[str, str]:
+    """The bearer token a worker started by the tests accepts (the key file in the shared cache)."""
+    return {"Authorization": f"Bearer {worker_token(Settings.from_env())}"}
 CODE_WORD = "quillfeather"
 
 
 def score(worker, body: str) -> dict:
-    response = httpx.post(worker.base_url + "/score", json=post("probe", body), timeout=10)
+    response = httpx.post(worker.base_url + "/score", json=post("probe", body), headers=worker_auth(), timeout=10)
     response.raise_for_status()
     return response.json()
 
@@ -100,7 +107,8 @@ def test_false_alarm_verdicts_lower_a_noisy_patterns_weight(settings, start_work
         if indicator["pattern_id"] in fired:
             assert indicator["weight"] < weights_before[indicator["pattern_id"]]
 
-    stats = {r["pattern_id"]: r for r in httpx.get(worker.base_url + "/patterns", timeout=5).json()["patterns"]}
+    listed = httpx.get(worker.base_url + "/patterns", headers=worker_auth(), timeout=5).json()["patterns"]
+    stats = {r["pattern_id"]: r for r in listed}
     for pattern_id in fired:
         assert stats[pattern_id]["verdicts"] == 10
         assert stats[pattern_id]["learned_weight"] < stats[pattern_id]["weight"]

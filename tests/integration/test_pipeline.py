@@ -23,6 +23,7 @@ from tests.helpers import (
     run_cli,
     wait_for,
 )
+from trailhound.signing import ingest_token
 
 
 def test_risky_post_becomes_an_explained_alert_and_a_benign_one_does_not(settings, start_worker, es, tmp_path):
@@ -112,15 +113,17 @@ def test_http_ingest_and_alerts_list(settings, start_worker, tmp_path):
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: answers(url + "/healthz"), what="the ingest server")
-        one = httpx.post(url + "/posts", json=post("h-1", RISKY_BODY), timeout=30)
+        auth = {"Authorization": f"Bearer {ingest_token(settings)}"}
+        one = httpx.post(url + "/posts", json=post("h-1", RISKY_BODY), headers=auth, timeout=30)
         assert one.status_code == 202 and one.json()["accepted"] == 1
         lines = jsonl(post("h-2", BENIGN_BODY)) + b'{"id": "h-3"}\n'
-        many = httpx.post(url + "/posts", content=lines, headers={"content-type": "application/x-ndjson"},
-                          timeout=30)
+        many = httpx.post(url + "/posts", content=lines,
+                          headers={"content-type": "application/x-ndjson", **auth}, timeout=30)
         assert many.status_code == 202
         assert many.json()["accepted"] == 1 and many.json()["rejected"] == 1
         assert "body" in many.json()["errors"][0]["reason"]
-        bad = httpx.post(url + "/posts", content=b"{oops", headers={"content-type": "application/json"}, timeout=30)
+        bad = httpx.post(url + "/posts", content=b"{oops", headers={"content-type": "application/json", **auth},
+                         timeout=30)
         assert bad.status_code == 422 and "not valid JSON" in bad.json()["errors"][0]["reason"]
     finally:
         server.terminate()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from functools import cache
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trailhound.detectors.online.ensemble import ModelStateError, OnlineModels
 from trailhound.streams.warm_start import enrich_raw, synthetic_training_set
@@ -65,6 +68,8 @@ def test_dumps_loads_round_trip_gives_identical_scores() -> None:
     models.learn_verdict(posts[0], "benign", ["youth.fresh"])
     restored = OnlineModels.loads(models.dumps())
     assert restored.version == models.version
+    assert len(models.entity_anomaly) > 0 and len(restored.entity_anomaly) == 0  # contacts are never stored
+    models.entity_anomaly.forget_entities()
     for post in posts[20:]:
         assert [d.score for d in restored.score_all(post)] == [d.score for d in models.score_all(post)]
     assert restored.pattern_precision.stats() == models.pattern_precision.stats()
@@ -98,3 +103,31 @@ def test_verdicts_that_turn_against_the_model_raise_a_drift_event() -> None:
     for post, label in agreeing[400:]:
         events += models.learn_verdict(post, flipped[label])
     assert any(e.model == "text_model" and e.stream == "error" and e.mean_after > e.mean_before for e in events)
+
+
+def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node[:3]):
+            out += _paths(value, (*prefix, index))
+    return out
+
+
+_SMALL_STATE = json.loads(json.dumps(OnlineModels.warm_start(synthetic_training_set(60, seed=41)).state()))
+_JUNK = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(), st.text(max_size=5),
+                  st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(_paths(_SMALL_STATE)), _JUNK)
+def test_a_tampered_checkpoint_state_loads_or_is_refused_never_crashes(path: tuple, junk: Any) -> None:
+    state = json.loads(json.dumps(_SMALL_STATE))
+    node = state
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = junk
+    with contextlib.suppress(ModelStateError):  # refused is fine; any other exception fails the test
+        OnlineModels.from_state(state)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -251,13 +252,61 @@ def _compose_client() -> list[str] | None:
     return None
 
 
-def test_compose_file_is_valid_for_docker_compose() -> None:
+COMPOSE_SECRETS = ("ELASTIC_PASSWORD", "KIBANA_PASSWORD", "TRAILHOUND_ES_PASSWORD", "GRAFANA_ADMIN_PASSWORD",
+                   "KIBANA_ENCRYPTION_KEY", "KAFKA_ADMIN_PASSWORD", "KAFKA_WORKER_PASSWORD", "KAFKA_INGEST_PASSWORD",
+                   "KAFKA_PUBLISHER_PASSWORD", "KAFKA_FEEDBACK_PASSWORD", "TRAILHOUND_FEEDBACK_KEY",
+                   "TRAILHOUND_WORKER_KEY", "TRAILHOUND_PUBLISHER_KEY", "TRAILHOUND_INGEST_TOKEN",
+                   "TRAILHOUND_WORKER_TOKEN")
+
+
+def _compose_config(env_file: Path | None) -> subprocess.CompletedProcess[str]:
     client = _compose_client()
     if client is None:
         pytest.skip("neither docker-compose nor the docker compose plugin is installed")
-    result = subprocess.run([*client, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    env_args = ["--env-file", str(env_file)] if env_file else []
+    environment = {k: v for k, v in os.environ.items() if k not in COMPOSE_SECRETS}
+    return subprocess.run([*client, *env_args, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60, env=environment)
+
+
+def test_compose_file_is_valid_for_docker_compose_once_env_sets_the_secrets(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("".join(f"{name}=test-{n}-0123456789abcdef0123456789abcdef\n"
+                                for n, name in enumerate(COMPOSE_SECRETS)))
+    result = _compose_config(env_file)
     assert result.returncode == 0, result.stderr
+
+
+def test_compose_refuses_to_start_with_any_secret_unset(tmp_path: Path) -> None:
+    for missing in ("TRAILHOUND_WORKER_KEY", "KAFKA_INGEST_PASSWORD", "ELASTIC_PASSWORD"):
+        env_file = tmp_path / ".env"
+        env_file.write_text("".join(f"{name}=test-0123456789abcdef0123456789abcdef\n"
+                                    for name in COMPOSE_SECRETS if name != missing))
+        result = _compose_config(env_file)
+        assert result.returncode != 0 and f"set {missing} in .env" in result.stderr
+
+
+def test_compose_ships_no_working_default_secret() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    for name in COMPOSE_SECRETS:  # compose interpolations only ($$ escapes a shell variable in a container)
+        uses = re.findall(r"(?<!\$)\$\{" + name + r"(:?[-?]|\})", text)
+        assert uses and set(uses) == {":?"}, (name, uses)
+
+
+def test_compose_kafka_authenticates_everyone_and_denies_by_default() -> None:
+    services = _compose()["services"]
+    script = services["kafka"]["command"][-1]
+    assert "allow.everyone.if.no.acl.found=false" in script and "StandardAuthorizer" in script
+    assert "PLAINTEXT://" not in script and "CONTROLLER://localhost:9093" in script
+    acls = services["kafka-setup"]["command"][-1]
+    assert "User:ingest --operation Write --operation Describe $$(topics posts.raw posts.dlq)" in acls
+    assert "User:publisher --operation Write --operation Describe $$(topics patterns)" in acls
+    writers_of_alerts = [line for line in acls.splitlines() if "--operation Write" in line and "alerts" in line]
+    assert len(writers_of_alerts) == 1 and "User:worker" in writers_of_alerts[0]
+    assert services["ingest"]["environment"]["KAFKA_SASL_USERNAME"] == "ingest"
+    assert not any(k.endswith("_KEY") for k in services["ingest"]["environment"])  # ingest holds no key
+    assert services["worker"]["environment"]["ELASTICSEARCH_URL"].startswith("https://trailhound:")
+    assert services["elasticsearch"]["environment"]["xpack.security.http.ssl.enabled"] == "true"
 
 
 def test_compose_has_every_service_partners_need() -> None:

@@ -9,6 +9,7 @@ cheaper per post than an interpreting validator at thousands of posts per second
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
@@ -18,7 +19,7 @@ from typing import Any
 import fastjsonschema
 
 from trailhound.clock import Clock, system_clock
-from trailhound.config import DEFAULT_MAX_POST_BYTES
+from trailhound.config import DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_POST_BYTES
 from trailhound.timefmt import iso, parse_rfc3339
 
 __all__ = [
@@ -30,6 +31,10 @@ __all__ = [
     "post_text",
     "validate_alert",
 ]
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # how a surrogate reaches decoded JSON text
 
 
 class InvalidRecord(ValueError):
@@ -59,7 +64,7 @@ def _check(schema: str, record: Any, what: str) -> None:
         raise InvalidRecord(f"{where}: {exc.message.replace('data', what, 1)}") from None
 
 
-def _decode(raw: bytes | str, what: str, max_bytes: int) -> Any:
+def _decode(raw: bytes | str, what: str, max_bytes: int, max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> Any:
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogatepass")
     if len(raw) > max_bytes:
@@ -69,18 +74,87 @@ def _decode(raw: bytes | str, what: str, max_bytes: int) -> Any:
     except UnicodeDecodeError as exc:
         raise InvalidRecord(f"{what} is not valid UTF-8 (byte {exc.start})") from None
     try:
-        return json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise InvalidRecord(f"{what} is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise InvalidRecord(f"{what} is nested more than {max_depth} levels deep") from None
+    except ValueError as exc:  # an integer of more digits than Python converts, NaN, Infinity
+        problem = "a number has too many digits" if "digits" in str(exc) else str(exc)
+        raise InvalidRecord(f"{what} is not usable JSON: {problem}") from None
+    if not _encodable(value, max_depth, strings=bool(_SURROGATE_ESCAPE.search(text))):
+        _check_encodable(value, what, max_depth)  # the slow walk that says where the problem is
+    return value
+
+
+def _encodable(value: Any, max_depth: int, strings: bool) -> bool:
+    """Cheap first pass of :func:`_check_encodable`: only strings with surrogate escapes need a look."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        kind = type(node)
+        if kind is str:
+            if strings and _SURROGATE.search(node):
+                return False
+        elif kind is int:
+            if not -INT64 <= node < INT64:
+                return False
+        elif kind is dict or kind is list:
+            if depth > max_depth:
+                return False
+            if kind is dict:
+                if strings and any(_SURROGATE.search(key) for key in node):
+                    return False
+                node = node.values()
+            stack.extend((item, depth + 1) for item in node if type(item) is not str or strings)
+    return True
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+INT64 = 2**63
+
+
+def _check_encodable(value: Any, what: str, max_depth: int) -> None:
+    """Refuse what later stages (Kafka, Elasticsearch, ``json.dumps``) could not encode or store.
+
+    Lone surrogates (``"\\ud800"``) are valid JSON escapes but not text, nesting beyond ``max_depth``
+    exhausts recursion in encoders, and integers outside 64 bits have no Elasticsearch type. Walks the
+    decoded value without recursion.
+    """
+    stack: list[tuple[Any, str, int]] = [(value, what, 1)]
+    while stack:
+        node, where, depth = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                raise InvalidRecord(f"{where} holds a lone surrogate (an escape like \\ud800 that is not text)")
+        elif isinstance(node, bool) or node is None or isinstance(node, float):
+            continue
+        elif isinstance(node, int):
+            if not -INT64 <= node < INT64:
+                raise InvalidRecord(f"{where} is a number outside the 64-bit range")
+        elif depth > max_depth:
+            raise InvalidRecord(f"{what} is nested more than {max_depth} levels deep")
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                if _SURROGATE.search(key):
+                    raise InvalidRecord(f"{where} has a key with a lone surrogate")
+                stack.append((item, f"{where}.{key}"[:200], depth + 1))
+        elif isinstance(node, list):
+            stack.extend((item, f"{where}[{n}]"[:200], depth + 1) for n, item in enumerate(node))
 
 
 def parse_post(raw: bytes | str, max_bytes: int = DEFAULT_MAX_POST_BYTES,
-               clock: Clock = system_clock) -> dict[str, Any]:
+               clock: Clock = system_clock, max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> dict[str, Any]:
     """Decode and validate one post; raise :class:`InvalidRecord` with a readable reason.
 
+    Everything the producer and Elasticsearch could not encode is refused here, with the reason
+    (lone surrogates, nesting deeper than ``max_depth``, numbers beyond 64 bits, NaN).
     ``posted_at`` comes back in one canonical UTC form, so every date Elasticsearch stores parses.
     """
-    post = _decode(raw, "post", max_bytes)
+    post = _decode(raw, "post", max_bytes, max_depth)
     if not isinstance(post, dict):
         raise InvalidRecord(f"post must be a JSON object, not {type(post).__name__}")
     _check("post", post, "post")
