@@ -13,12 +13,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["Settings", "SettingsError"]
+__all__ = ["PARTNER_SECRET_PREFIX", "Settings", "SettingsError"]
 
 
 T = TypeVar("T")
 
 DEFAULT_MAX_POST_BYTES = 256 * 1024
+PARTNER_SECRET_PREFIX = "TRAILHOUND_SECRET_"
+"""Partner secrets are read from environment variables with this prefix (the partners file names them)."""
 
 
 class SettingsError(ValueError):
@@ -66,6 +68,11 @@ class Settings:
     analysts: tuple[str, ...] = ()
     feedback_key: str = ""
     patterns_dir: Path | None = None
+    partners_file: Path | None = None
+    partner_secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    group_window_s: float = 86400.0
+    escalator_port: int = 6068
+    escalator_url: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -86,6 +93,11 @@ class Settings:
             analysts=tuple(a.strip() for a in env.get("TRAILHOUND_ANALYSTS", "").split(",") if a.strip()),
             feedback_key=env.get("TRAILHOUND_FEEDBACK_KEY", ""),
             patterns_dir=Path(env["TRAILHOUND_PATTERNS_DIR"]) if env.get("TRAILHOUND_PATTERNS_DIR") else None,
+            partners_file=Path(env["TRAILHOUND_PARTNERS_FILE"]) if env.get("TRAILHOUND_PARTNERS_FILE") else None,
+            partner_secrets=tuple(sorted((k, v) for k, v in env.items() if k.startswith(PARTNER_SECRET_PREFIX))),
+            group_window_s=_float(env, "TRAILHOUND_GROUP_WINDOW_S", cls.group_window_s),
+            escalator_port=_int(env, "TRAILHOUND_ESCALATOR_PORT", cls.escalator_port),
+            escalator_url=env.get("TRAILHOUND_ESCALATOR_URL", "").rstrip("/"),
         )
         settings.validate()
         return settings
@@ -99,8 +111,14 @@ class Settings:
             raise SettingsError(f"KAFKA_BOOTSTRAP={self.kafka_bootstrap!r} must be host:port")
         if self.feedback_key and len(self.feedback_key) < 32:
             raise SettingsError("TRAILHOUND_FEEDBACK_KEY must be at least 32 characters")
+        if self.group_window_s <= 0:
+            raise SettingsError("TRAILHOUND_GROUP_WINDOW_S must be positive")
         if not self.elasticsearch_url.startswith(("http://", "https://")):
             raise SettingsError(f"ELASTICSEARCH_URL={self.elasticsearch_url!r} must start with http(s)://")
+
+    def ack_base_url(self) -> str:
+        """Where partners confirm receipt (the escalator's web port unless TRAILHOUND_ESCALATOR_URL says)."""
+        return self.escalator_url or f"http://{self.bind_host}:{self.escalator_port}"
 
     def with_namespace(self, namespace: str) -> Settings:
         return replace(self, namespace=namespace)

@@ -1,0 +1,46 @@
+"""The append-only audit log: who disclosed or changed what, when, about which alert.
+
+Every escalation to a partner (with the fields disclosed and how), every lifecycle change and every
+view of clear-text personal data is one document in ``trailhound-audit``, written with ``create`` so
+an entry is never overwritten. Entries about one event carry a deterministic id, so a retry after a
+crash finds the entry already there instead of writing a second one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch, ConflictError
+
+from trailhound.clock import Clock, system_clock
+from trailhound.config import Settings
+from trailhound.timefmt import iso
+
+__all__ = ["AuditLog"]
+
+
+class AuditLog:
+    """Writes audit entries; never updates or deletes one."""
+
+    def __init__(self, settings: Settings, es: AsyncElasticsearch, clock: Clock = system_clock) -> None:
+        self.index = settings.index("audit")
+        self.es = es
+        self.clock = clock
+
+    async def record(self, action: str, actor: str, alert_id: str | None, *, fields: dict[str, str] | None = None,
+                     partner: str | None = None, detail: str = "", entry_id: str | None = None,
+                     extra: dict[str, Any] | None = None) -> str:
+        """Append one entry; ``entry_id`` makes the write idempotent. Returns the entry's id."""
+        doc_id = entry_id or uuid.uuid4().hex
+        document = {"@timestamp": iso(self.clock()), "action": action, "actor": actor, "alert_id": alert_id,
+                    "partner": partner, "fields_disclosed": sorted(fields or {}), "disclosure": fields or {},
+                    "detail": detail, **(extra or {})}
+        with contextlib.suppress(ConflictError):  # written before a crash or by a retry: already in the log
+            await self.es.create(index=self.index, id=doc_id, document=document)
+        return doc_id
+
+    async def record_view(self, actor: str, alert_id: str, fields: list[str], where: str) -> str:
+        """A person saw these fields of an alert in clear (console, CLI)."""
+        return await self.record("view", actor, alert_id, fields={f: "clear" for f in fields}, detail=where)
