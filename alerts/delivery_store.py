@@ -17,10 +17,9 @@ from trailhound.config import Settings
 
 __all__ = ["DeliveryStore"]
 
-KEEP_ACKNOWLEDGED = (
-    "if (ctx._source.state != 'acknowledged') { ctx._source.state = params.state } "
-    "for (e in params.fields.entrySet()) { ctx._source[e.getKey()] = e.getValue() }"
-)
+MAX_CONFLICTS = 10
+# Times are epoch seconds; in range queries they go as strings, since Elasticsearch reads a bare number
+# against an ``epoch_second`` date field as milliseconds.
 
 
 class DeliveryStore:
@@ -77,9 +76,33 @@ class DeliveryStore:
         await self.es.update(index=self.index, id=delivery_id, doc=fields, refresh="wait_for")
 
     async def settle(self, delivery_id: str, state: str, **fields: Any) -> None:
-        """Record the outcome of sending; an acknowledgement that raced ahead of it is kept."""
-        await self.es.update(index=self.index, id=delivery_id, refresh="wait_for",
-                             script={"source": KEEP_ACKNOWLEDGED, "params": {"state": state, "fields": fields}})
+        """Record the outcome of sending; an acknowledgement that raced ahead of it is kept.
+
+        A read and a conditional write (``if_seq_no``) rather than a script: the minimal Elasticsearch
+        distribution has no scripting.
+        """
+        for _ in range(MAX_CONFLICTS):
+            found = await self.get(delivery_id)
+            if found is None:
+                return
+            source = {**found["_source"], **fields}
+            if source.get("state") != "acknowledged":
+                source["state"] = state
+            try:
+                await self.es.index(index=self.index, id=delivery_id, document=source, refresh="wait_for",
+                                    if_seq_no=found["_seq_no"], if_primary_term=found["_primary_term"])
+                return
+            except ConflictError:
+                continue
+        raise RuntimeError(f"delivery {delivery_id} keeps changing; outcome {state} not recorded")
+
+    async def send_again(self, delivery_ids: list[str]) -> int:
+        """Parked deliveries back to pending, unowned, so an escalator's sweeper sends them again."""
+        count = 0
+        for delivery_id in delivery_ids:
+            await self.update(delivery_id, state="pending", attempts=0, lease_until=0, owner=None)
+            count += 1
+        return count
 
     async def search(self, query: dict[str, Any], size: int = 1000,
                      sort: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
@@ -93,7 +116,7 @@ class DeliveryStore:
         """Pending deliveries whose lease ended, or that this owner held before it restarted."""
         return [d["delivery_id"] for d in await self.search({"bool": {
             "filter": [{"term": {"state": "pending"}}],
-            "should": [{"range": {"lease_until": {"lt": int(now)}}}, {"term": {"owner": owner}},
+            "should": [{"range": {"lease_until": {"lt": str(int(now))}}}, {"term": {"owner": owner}},
                        {"bool": {"must_not": {"exists": {"field": "owner"}}}}],
             "minimum_should_match": 1}})]
 
@@ -103,7 +126,7 @@ class DeliveryStore:
             "filter": [{"term": {"kind": "alert"}}, {"term": {"has_next_tier": True}}],
             "must_not": [{"term": {"next_tier_sent": True}}],
             "should": [{"bool": {"filter": [{"term": {"state": "delivered"}},
-                                            {"range": {"ack_deadline": {"lte": int(now)}}}]}},
+                                            {"range": {"ack_deadline": {"lte": str(int(now))}}}]}},
                        {"term": {"state": "parked"}}],
             "minimum_should_match": 1}})
 

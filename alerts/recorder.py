@@ -61,7 +61,7 @@ class SilenceCache:
         if time.monotonic() - self._read_at >= SILENCE_REFRESH_S:
             try:
                 found = await self.es.search(index=self.index, size=10000,
-                                             query={"range": {"until": {"gt": int(self.clock())}}})
+                                             query={"range": {"until": {"gt": str(int(self.clock()))}}})
                 self._silences = [Silence.from_json(h["_source"]) for h in found["hits"]["hits"]]
             except NotFoundError:
                 self._silences = []

@@ -221,7 +221,7 @@ class Escalator:
             tier = int(request.get("tier") or 0)
             if tiers and tier < len(tiers[0]) and tiers[0][tier].ack_within_s:
                 deadline = int(now + tiers[0][tier].ack_within_s)
-        await self.store.settle(state["delivery_id"], "delivered", delivered_at=now, attempts=attempts,
+        await self.store.settle(state["delivery_id"], "delivered", delivered_at=int(now), attempts=attempts,
                                 last_error=None, answer=answer, ack_deadline=deadline, fields_disclosed=fields,
                                 lease_until=0)
         self.metrics.deliveries.labels(partner=partner.id, kind=request["kind"], outcome="delivered").inc()
@@ -264,7 +264,7 @@ class Escalator:
             for partner in following.partners:
                 await send_outbox(self.producer, self.settings, outbox_record(
                     alert, partner, "alert", rule=group[1], tier=group[2] + 1, by="trailhound",
-                    reason=f"tier {group[2] + 1} of rule {group[1]}: {decision.reason}", now=now))
+                    reason=f"rule {group[1]}, tier {group[2] + 1}: {decision.reason}", now=now))
             for sibling in siblings:
                 await self.store.update(sibling["delivery_id"], next_tier_sent=True)
             log.info("alert %s: %s; told tier %d (%s)", group[0], decision.reason, group[2] + 2,
@@ -306,7 +306,7 @@ class Escalator:
         if found is None or found["_source"]["partner"] != partner.id:
             return web.json_response({"error": "no such delivery"}, status=404)
         if found["_source"]["state"] != "acknowledged":
-            await self.store.update(delivery_id, state="acknowledged", acknowledged_at=self.clock())
+            await self.store.update(delivery_id, state="acknowledged", acknowledged_at=int(self.clock()))
             await self.audit.record("partner-acknowledged", partner.id, found["_source"]["alert_id"],
                                     partner=partner.id, entry_id=stable_id("audit-ack", delivery_id),
                                     extra={"delivery_id": delivery_id})

@@ -78,7 +78,11 @@ def retry(
     partner: Annotated[str | None, typer.Option(help="Only parked deliveries to this partner")] = None,
 ) -> None:
     """Send parked deliveries again: they go back to pending and the escalator retries them."""
-    from elasticsearch import Elasticsearch
+    import asyncio
+
+    from elasticsearch import AsyncElasticsearch
+
+    from trailhound.alerts.delivery_store import DeliveryStore
 
     config = _settings()
     filters: list[dict[str, Any]] = [{"term": {"state": "parked"}}]
@@ -86,14 +90,17 @@ def retry(
         filters.append({"ids": {"values": delivery_ids}})
     if partner:
         filters.append({"term": {"partner": partner}})
-    with Elasticsearch(config.elasticsearch_url) as es:
-        es.indices.refresh(index=config.index("escalations"))
-        result = es.update_by_query(index=config.index("escalations"), query={"bool": {"filter": filters}},
-                                    refresh=True, conflicts="proceed", script={
-                                        "source": "ctx._source.state = 'pending'; ctx._source.attempts = 0; "
-                                                  "ctx._source.lease_until = 0; ctx._source.owner = null"})
-    out.print(f"{result['updated']} parked deliveries will be sent again by the escalator")
-    if delivery_ids and result["updated"] < len(delivery_ids):
+
+    async def again() -> int:
+        async with AsyncElasticsearch(config.elasticsearch_url) as es:
+            store = DeliveryStore(config, es)
+            await es.options(ignore_status=404).indices.refresh(index=store.index)
+            parked = await store.search({"bool": {"filter": filters}}, size=10000)
+            return await store.send_again([d["delivery_id"] for d in parked])
+
+    updated = asyncio.run(again())
+    out.print(f"{updated} parked deliveries will be sent again by the escalator")
+    if delivery_ids and updated < len(delivery_ids):
         err.print("some ids were not parked deliveries (see trailhound escalations list --state parked)")
         raise typer.Exit(1)
 
