@@ -9,17 +9,35 @@ owner name; one process never runs one delivery twice at a time). ``state`` is o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch, ConflictError, NotFoundError
 
 from trailhound.config import Settings
 
-__all__ = ["DeliveryStore"]
+__all__ = ["DeliveryStore", "Held"]
 
 MAX_CONFLICTS = 10
 # Times are epoch seconds; in range queries they go as strings, since Elasticsearch reads a bare number
 # against an ``epoch_second`` date field as milliseconds.
+
+
+@dataclass
+class Held:
+    """A delivery this escalator holds: its state document and the version it last wrote.
+
+    Writing against the known version (``if_seq_no``) saves a read per step on the hot path; a realtime
+    read of a just-written document would also force Elasticsearch to refresh the index.
+    """
+
+    source: dict[str, Any]
+    seq_no: int
+    primary_term: int
+
+    @property
+    def id(self) -> str:
+        return str(self.source["delivery_id"])
 
 
 class DeliveryStore:
@@ -29,19 +47,19 @@ class DeliveryStore:
         self.index = settings.index("escalations")
         self.es = es
 
-    async def create_many(self, documents: list[dict[str, Any]]) -> list[str]:
-        """Create state documents for new deliveries; return the ids that did not exist yet."""
+    async def create_many(self, documents: list[dict[str, Any]]) -> list[Held]:
+        """Create state documents for new deliveries; return those that did not exist yet, held."""
         if not documents:
             return []
         operations: list[dict[str, Any]] = []
         for document in documents:
             operations.extend(({"create": {"_index": self.index, "_id": document["delivery_id"]}}, document))
-        response = await self.es.bulk(operations=operations, refresh="wait_for")
+        response = await self.es.bulk(operations=operations)
         created, failed = [], []
-        for item in response["items"]:
+        for document, item in zip(documents, response["items"], strict=True):
             outcome = item["create"]
             if outcome.get("status") == 201:
-                created.append(outcome["_id"])
+                created.append(Held(document, outcome["_seq_no"], outcome["_primary_term"]))
             elif outcome.get("status") != 409:
                 failed.append(f"{outcome['_id']}: {outcome.get('error', {}).get('reason', outcome.get('status'))}")
         if failed:
@@ -50,11 +68,11 @@ class DeliveryStore:
 
     async def get(self, delivery_id: str) -> dict[str, Any] | None:
         try:
-            return await self.es.get(index=self.index, id=delivery_id)
+            return dict(await self.es.get(index=self.index, id=delivery_id))
         except NotFoundError:
             return None
 
-    async def claim(self, delivery_id: str, owner: str, now: float, lease_s: float) -> dict[str, Any] | None:
+    async def claim(self, delivery_id: str, owner: str, now: float, lease_s: float) -> Held | None:
         """Take a pending delivery for ``lease_s`` seconds; None if it is not pending or someone else holds it."""
         found = await self.get(delivery_id)
         if found is None:
@@ -66,21 +84,34 @@ class DeliveryStore:
             return None
         source.update(owner=owner, lease_until=int(now + lease_s))
         try:
-            await self.es.index(index=self.index, id=delivery_id, document=source, if_seq_no=found["_seq_no"],
-                                if_primary_term=found["_primary_term"])
+            written = await self.es.index(index=self.index, id=delivery_id, document=source,
+                                          if_seq_no=found["_seq_no"], if_primary_term=found["_primary_term"])
         except ConflictError:
             return None
-        return source
+        return Held(source, written["_seq_no"], written["_primary_term"])
 
     async def update(self, delivery_id: str, **fields: Any) -> None:
-        await self.es.update(index=self.index, id=delivery_id, doc=fields, refresh="wait_for")
+        await self.es.update(index=self.index, id=delivery_id, doc=fields)
 
-    async def settle(self, delivery_id: str, state: str, **fields: Any) -> None:
+    async def renew(self, held: Held, **fields: Any) -> None:
+        """Change fields of a held delivery (attempts, lease)."""
+        written = await self.es.update(index=self.index, id=held.id, doc=fields)
+        held.source.update(fields)
+        held.seq_no, held.primary_term = written["_seq_no"], written["_primary_term"]
+
+    async def settle(self, held: Held, state: str, **fields: Any) -> None:
         """Record the outcome of sending; an acknowledgement that raced ahead of it is kept.
 
-        A read and a conditional write (``if_seq_no``) rather than a script: the minimal Elasticsearch
-        distribution has no scripting.
+        A conditional write (``if_seq_no``) rather than a script, since the minimal Elasticsearch
+        distribution has no scripting; if the document changed meanwhile it is read again and merged.
         """
+        delivery_id = held.id
+        try:
+            await self.es.index(index=self.index, id=delivery_id, document={**held.source, **fields, "state": state},
+                                if_seq_no=held.seq_no, if_primary_term=held.primary_term)
+            return
+        except ConflictError:
+            pass
         for _ in range(MAX_CONFLICTS):
             found = await self.get(delivery_id)
             if found is None:
@@ -89,7 +120,7 @@ class DeliveryStore:
             if source.get("state") != "acknowledged":
                 source["state"] = state
             try:
-                await self.es.index(index=self.index, id=delivery_id, document=source, refresh="wait_for",
+                await self.es.index(index=self.index, id=delivery_id, document=source,
                                     if_seq_no=found["_seq_no"], if_primary_term=found["_primary_term"])
                 return
             except ConflictError:
@@ -112,9 +143,9 @@ class DeliveryStore:
             return []
         return [hit["_source"] for hit in found["hits"]["hits"]]
 
-    async def claimable(self, owner: str, now: float) -> list[str]:
-        """Pending deliveries whose lease ended, or that this owner held before it restarted."""
-        return [d["delivery_id"] for d in await self.search({"bool": {
+    async def claimable(self, owner: str, now: float) -> list[tuple[str, str]]:
+        """(delivery id, partner) of pending deliveries whose lease ended, or that this owner held."""
+        return [(d["delivery_id"], d["partner"]) for d in await self.search({"bool": {
             "filter": [{"term": {"state": "pending"}}],
             "should": [{"range": {"lease_until": {"lt": str(int(now))}}}, {"term": {"owner": owner}},
                        {"bool": {"must_not": {"exists": {"field": "owner"}}}}],

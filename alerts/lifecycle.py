@@ -144,6 +144,7 @@ class AlertActions:
     async def _update_partners(self, alert: dict[str, Any], action: str, by: str) -> None:
         """Partners holding (or about to receive) this alert hear that it was resolved or withdrawn."""
         try:
+            await self.es.indices.refresh(index=self.settings.index("escalations"))
             found = await self.es.search(index=self.settings.index("escalations"), size=500, query={"bool": {
                 "filter": [{"term": {"alert_id": alert["event"]["id"]}}, {"term": {"kind": "alert"}},
                            {"terms": {"state": ["pending", "delivered", "acknowledged"]}}]}})

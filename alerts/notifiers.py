@@ -29,13 +29,22 @@ class DeliveryFailed(Exception):
 
 
 class Notifiers:
-    """Holds the shared HTTP client; ``send`` picks the partner's channel."""
+    """One HTTP connection pool per partner (sized to its concurrency, so a slow partner's open requests
+    never take the connections another partner needs); ``send`` picks the partner's channel."""
 
     def __init__(self) -> None:
-        self.http = httpx.AsyncClient(follow_redirects=False, limits=httpx.Limits(max_connections=200))
+        self.http: dict[str, httpx.AsyncClient] = {}
+
+    def _client(self, partner: Partner) -> httpx.AsyncClient:
+        if partner.id not in self.http:
+            self.http[partner.id] = httpx.AsyncClient(
+                follow_redirects=False, limits=httpx.Limits(max_connections=partner.concurrency,
+                                                            max_keepalive_connections=partner.concurrency))
+        return self.http[partner.id]
 
     async def close(self) -> None:
-        await self.http.aclose()
+        for client in self.http.values():
+            await client.aclose()
 
     async def send(self, partner: Partner, envelope: Envelope) -> str:
         """Deliver; return a short description of the partner's answer."""
@@ -46,8 +55,8 @@ class Notifiers:
     async def _webhook(self, partner: Partner, envelope: Envelope) -> str:
         assert partner.webhook is not None
         try:
-            response = await self.http.post(partner.webhook.url, content=envelope.body, headers=envelope.headers,
-                                            timeout=partner.webhook.timeout_s)
+            response = await self._client(partner).post(partner.webhook.url, content=envelope.body,
+                                                        headers=envelope.headers, timeout=partner.webhook.timeout_s)
         except httpx.TimeoutException:
             raise DeliveryFailed(f"no answer within {partner.webhook.timeout_s:g} s", True) from None
         except httpx.TransportError as exc:

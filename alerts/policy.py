@@ -113,7 +113,8 @@ def redact_contacts(text: str) -> str:
     norm = normalize(text)
     spans = sorted(norm.original_span(m.start, m.end) for m in extract_entities(norm).mentions
                    if m.kind in ("phone", "email", "handle") and m.start >= 0)
-    out, cursor = [], 0
+    out: list[str] = []
+    cursor = 0
     for start, end in spans:
         if start < cursor or end <= start:
             continue

@@ -32,7 +32,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from trailhound.alerts.audit import AuditLog
 from trailhound.alerts.deliveries import outbox_record, tier_decision
-from trailhound.alerts.delivery_store import DeliveryStore
+from trailhound.alerts.delivery_store import DeliveryStore, Held
 from trailhound.alerts.envelope import ack_signature, ack_url, build_envelope
 from trailhound.alerts.lifecycle import send_outbox
 from trailhound.alerts.notifiers import DeliveryFailed, Notifiers
@@ -125,8 +125,8 @@ class Escalator:
                                                   key=record.key, headers=dead_letter_headers(
                                                       f"not an outbox record: {exc!r}", "escalate",
                                                       f"{record.topic}:{record.partition}:{record.offset}"))
-        for delivery_id in await self.store.create_many(documents):
-            self.schedule(delivery_id)
+        for held in await self.store.create_many(documents):
+            self.schedule(held.id, held.source["partner"], held)
 
     def _state_document(self, request: dict[str, Any], now: float) -> dict[str, Any]:
         partner = self.routing.partners.get(request["partner"])
@@ -143,38 +143,40 @@ class Escalator:
     def _lease_s(self, partner: Partner | None) -> float:
         if partner is None:
             return LEASE_MARGIN_S
-        timeout = partner.webhook.timeout_s if partner.webhook else partner.email.timeout_s  # type: ignore[union-attr]
+        target = partner.webhook or partner.email
+        timeout = target.timeout_s if target else 0.0
         return partner.retry.max_s + timeout + LEASE_MARGIN_S
 
     # ---- delivering ----------------------------------------------------------------------------
 
-    def schedule(self, delivery_id: str) -> None:
+    def schedule(self, delivery_id: str, partner_id: str, held: Held | None = None) -> None:
+        """Deliver in the background (``held``: just created by this escalator, no claim needed)."""
         if delivery_id in self.inflight:
             return
-        task = asyncio.ensure_future(self.deliver(delivery_id))
+        task = asyncio.ensure_future(self.deliver(delivery_id, partner_id, held))
         self.inflight[delivery_id] = task
         task.add_done_callback(lambda _: self.inflight.pop(delivery_id, None))
 
-    async def deliver(self, delivery_id: str) -> None:
+    async def deliver(self, delivery_id: str, partner_id: str, held: Held | None = None) -> None:
         try:
-            found = await self.store.get(delivery_id)
-            if found is None or found["_source"].get("state") != "pending":
-                return
-            partner_id = found["_source"]["partner"]
             partner = self.routing.partners.get(partner_id)
             if partner is None:
-                await self._park(found["_source"], f"partner {partner_id!r} is not in the partners file")
+                claimed = held or await self.store.claim(delivery_id, self.owner, self.clock(), LEASE_MARGIN_S)
+                if claimed is not None:
+                    await self._park(claimed, f"partner {partner_id!r} is not in the partners file")
                 return
             async with self.limits[partner_id]:
-                state = await self.store.claim(delivery_id, self.owner, self.clock(), self._lease_s(partner))
-                if state is not None:
-                    await self._send(state, partner)
+                if held is None:
+                    held = await self.store.claim(delivery_id, self.owner, self.clock(), self._lease_s(partner))
+                if held is not None:
+                    await self._send(held, partner)
         except asyncio.CancelledError:
             raise
         except Exception:  # the lease lapses and the sweeper tries again; nothing is lost
             log.exception("delivery %s failed unexpectedly", delivery_id)
 
-    async def _send(self, state: dict[str, Any], partner: Partner) -> None:
+    async def _send(self, held: Held, partner: Partner) -> None:
+        state = held.source
         request = state["record"]
         disclosure = apply_policy(request["alert"], partner.policy, partner.secret)
         data = {**disclosure.payload, "reason": request.get("reason")}
@@ -194,8 +196,9 @@ class Escalator:
             async for attempt in retrying:
                 with attempt:
                     attempts += 1
-                    await self.store.update(state["delivery_id"], attempts=attempts,
-                                            lease_until=int(self.clock() + self._lease_s(partner)))
+                    if attempt.retry_state.attempt_number > 1:  # the claim set the first lease
+                        await self.store.renew(held, attempts=attempts,
+                                               lease_until=int(self.clock() + self._lease_s(partner)))
                     envelope = build_envelope(request["kind"], state["delivery_id"], request["alert_id"], data,
                                               self.source, partner.secret, self.clock())
                     try:
@@ -206,22 +209,21 @@ class Escalator:
                                     exc.reason)
                         raise
         except DeliveryFailed as exc:
-            await self._park(state, exc.reason, attempts)
+            await self._park(held, exc.reason, attempts)
             return
         self.metrics.attempts.labels(partner=partner.id, outcome="delivered").inc()
-        await self._delivered(state, partner, answer, attempts, sorted(disclosure.disclosed))
+        await self._delivered(held, partner, answer, attempts, sorted(disclosure.disclosed))
 
-    async def _delivered(self, state: dict[str, Any], partner: Partner, answer: str, attempts: int,
-                         fields: list[str]) -> None:
+    async def _delivered(self, held: Held, partner: Partner, answer: str, attempts: int, fields: list[str]) -> None:
         now = self.clock()
-        request = state["record"]
+        request = held.source["record"]
         deadline = None
         if request["kind"] == "alert" and request.get("rule"):
             tiers = [r.tiers for r in self.routing.rules if r.name == request["rule"]]
             tier = int(request.get("tier") or 0)
             if tiers and tier < len(tiers[0]) and tiers[0][tier].ack_within_s:
                 deadline = int(now + tiers[0][tier].ack_within_s)
-        await self.store.settle(state["delivery_id"], "delivered", delivered_at=int(now), attempts=attempts,
+        await self.store.settle(held, "delivered", delivered_at=int(now), attempts=attempts,
                                 last_error=None, answer=answer, ack_deadline=deadline, fields_disclosed=fields,
                                 lease_until=0)
         self.metrics.deliveries.labels(partner=partner.id, kind=request["kind"], outcome="delivered").inc()
@@ -229,13 +231,14 @@ class Escalator:
         if raised:
             self.metrics.latency.labels(partner=partner.id).observe(max(0.0, now - parse_rfc3339(raised)))
 
-    async def _park(self, state: dict[str, Any], reason: str, attempts: int | None = None) -> None:
+    async def _park(self, held: Held, reason: str, attempts: int | None = None) -> None:
+        state = held.source
         log.error("delivery %s to %s parked: %s", state["delivery_id"], state["partner"], reason)
         await self.producer.send_and_wait(
             self.settings.topic("escalations.dlq"), key=state["delivery_id"].encode("ascii"),
             value=json.dumps(state["record"], ensure_ascii=False).encode("utf-8"),
             headers=dead_letter_headers(reason, "deliver", state["delivery_id"], self.clock))
-        await self.store.settle(state["delivery_id"], "parked", last_error=reason, lease_until=0,
+        await self.store.settle(held, "parked", last_error=reason, lease_until=0,
                                 attempts=attempts if attempts is not None else state.get("attempts", 0))
         self.metrics.deliveries.labels(partner=state["partner"], kind=state["kind"], outcome="parked").inc()
 
@@ -243,8 +246,8 @@ class Escalator:
 
     async def sweep(self) -> None:
         now = self.clock()
-        for delivery_id in await self.store.claimable(self.owner, now):
-            self.schedule(delivery_id)
+        for delivery_id, partner_id in await self.store.claimable(self.owner, now):
+            self.schedule(delivery_id, partner_id)
         await self._next_tiers(now)
         await self._count_parked()
 

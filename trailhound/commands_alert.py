@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from trailhound.config import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from trailhound.alerts.lifecycle import AlertActions
 
 __all__ = ["app", "lifecycle_session"]
 
@@ -37,7 +40,7 @@ def _settings() -> Settings:
 
 
 @asynccontextmanager
-async def lifecycle_session(settings: Settings):  # type: ignore[no-untyped-def]
+async def lifecycle_session(settings: Settings) -> AsyncIterator[AlertActions]:
     """An :class:`AlertActions` with its own Elasticsearch client and Kafka producer, closed afterwards."""
     from aiokafka import AIOKafkaProducer
     from elasticsearch import AsyncElasticsearch
