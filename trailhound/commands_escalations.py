@@ -113,6 +113,9 @@ def escalator(loglevel: Annotated[str, typer.Option(help="debug, info, warning")
     from trailhound.streams.escalator import run_escalator
 
     logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("elastic_transport", "httpx", "aiohttp.access", "kafka", "aiokafka"):
+        # a line per request would be written on the event loop and, measured, triples delivery latency
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         run_escalator(_settings())
     except RoutingError as exc:
