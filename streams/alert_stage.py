@@ -10,7 +10,6 @@ outbox) and records; records that are not alerts and alerts Elasticsearch refuse
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,6 +17,7 @@ from elasticsearch import AsyncElasticsearch
 
 from trailhound.alerts.partners import load_routing
 from trailhound.alerts.recorder import AlertRecorder, SilenceCache
+from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.timefmt import parse_rfc3339
@@ -25,24 +25,25 @@ from trailhound.timefmt import parse_rfc3339
 __all__ = ["AlertStage"]
 
 DeadLetter = Callable[[bytes, str, str, str], Awaitable[None]]
-Send = Callable[[str, bytes, bytes], Awaitable[None]]
+Send = Callable[[bytes, bytes], Awaitable[None]]
+"""Produce (key, value) to the ``escalations`` outbox and wait until Kafka has it."""
 
 
 class AlertStage:
     """Group → silence → route → outbox → record, for the worker."""
 
-    def __init__(self, settings: Settings, es: AsyncElasticsearch, metrics: PipelineMetrics, send: Send,
-                 dead_letter: DeadLetter) -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings, es: AsyncElasticsearch, metrics: PipelineMetrics, send_outbox: Send,
+                 dead_letter: DeadLetter, clock: Clock = system_clock) -> None:
         self.metrics = metrics
-        self.send = send
+        self.send_outbox = send_outbox
         self.dead_letter = dead_letter
-        routing = load_routing(settings)
-        self.recorder = AlertRecorder(settings, es, routing, self._outbox, SilenceCache(settings, es))
+        self.clock = clock
+        routing = load_routing(settings)  # RoutingError: the worker refuses to start
+        self.recorder = AlertRecorder(settings, es, routing, self._outbox, SilenceCache(settings, es, clock), clock)
 
     async def _outbox(self, record: dict[str, Any]) -> None:
-        await self.send(self.settings.topic("escalations"), record["delivery_id"].encode("ascii"),
-                        json.dumps(record, ensure_ascii=False).encode("utf-8"))
+        await self.send_outbox(record["delivery_id"].encode("ascii"),
+                               json.dumps(record, ensure_ascii=False).encode("utf-8"))
 
     async def handle(self, batch: list[bytes]) -> None:
         alerts: list[dict[str, Any]] = []
@@ -55,7 +56,7 @@ class AlertStage:
                 continue
             alerts.append(alert)
         result = await self.recorder.record(alerts)
-        now = time.time()
+        now = self.clock()
         for alert in result.raised:
             self.metrics.alerts_raised.labels(severity=alert["trailhound"]["severity"]).inc()
             ingested = alert["event"].get("ingested")

@@ -103,6 +103,7 @@ def stack_status() -> None:
 @app.command()
 def worker(loglevel: Annotated[str, typer.Option(help="debug, info, warning")] = "info") -> None:
     """Run a stream worker in the foreground (several may run against the same topics)."""
+    from trailhound.alerts.partners import RoutingError
     from trailhound.detectors.library import LibraryError
     from trailhound.streams.worker import run_worker
 
@@ -110,6 +111,8 @@ def worker(loglevel: Annotated[str, typer.Option(help="debug, info, warning")] =
         run_worker(settings(), loglevel)
     except LibraryError as exc:
         raise fail(f"the starting pattern library is invalid: {exc}") from None
+    except RoutingError as exc:
+        raise fail(str(exc), 2) from None
 
 
 @app.command()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
@@ -19,7 +21,19 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from elasticsearch import AsyncElasticsearch
 
-from tests.helpers import free_port, read_topic, run_cli
+from tests.helpers import (
+    RISKY_BODY,
+    ROOT,
+    alerts_for,
+    cli_env,
+    free_port,
+    jsonl,
+    post,
+    posts_indexed,
+    read_topic,
+    run_cli,
+    wait_for,
+)
 from tests.partners import SmtpReceiver, WebhookReceiver
 from tests.unit.test_alert_transitions_grouping import alert
 from trailhound.alerts.lifecycle import AlertActions, InvalidTransition, send_outbox
@@ -295,3 +309,34 @@ async def _metrics(rig: Rig) -> str:
 async def _parked_metric(rig: Rig) -> str | None:
     text = await _metrics(rig)
     return text if 'trailhound_deliveries_parked{partner="north"} 1.0' in text else None
+
+
+def test_the_worker_groups_twenty_posts_of_one_contact_into_one_alert_and_asks_once_for_each_partner(
+        settings, start_worker, es, tmp_path):
+    partners = tmp_path / "partners.yaml"
+    partners.write_text(json.dumps(partners_config("http://127.0.0.1:9/h", "http://127.0.0.1:9/n", 25)))
+    start_worker(settings, {"TRAILHOUND_PARTNERS_FILE": str(partners), **SECRETS})
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(jsonl(*(post(f"ring-{n}", f"{RISKY_BODY} Call (212) 555-0143.",
+                                  posted_at=f"2026-11-20T{n // 2:02d}:{n % 2 * 30:02d}:00Z") for n in range(20))))
+    for _ in range(2):  # the second time is a replay
+        assert run_cli(settings, "ingest", str(feed)).returncode == 0
+    wait_for(lambda: posts_indexed(es, settings) == 20, what="all posts")
+    grouped = wait_for(lambda: [a for a in alerts_for(es, settings) if len(a["trailhound"]["post_ids"]) == 20],
+                       what="one alert holding all twenty posts")
+    assert len(alerts_for(es, settings)) == 1
+    assert grouped[0]["trailhound"]["group"]["key"].startswith("contact:phone:+12125550143:")
+    outbox = [json.loads(r.value) for r in read_topic(settings, "escalations")]
+    assert {r["delivery_id"] for r in outbox} and {r["partner"] for r in outbox} == {"hotline"}
+    assert len({r["delivery_id"] for r in outbox}) == 1, "one delivery, however often it was asked for"
+
+
+def test_the_escalator_refuses_to_start_with_a_partners_file_naming_a_missing_partner(settings, tmp_path):
+    config = partners_config("http://127.0.0.1:9/h", "http://127.0.0.1:9/n", 25)
+    config["rules"][0]["tiers"][1]["partners"] = ["nobody"]
+    partners = tmp_path / "partners.yaml"
+    partners.write_text(json.dumps(config))
+    result = subprocess.run([sys.executable, "-m", "trailhound", "escalator"], cwd=ROOT, capture_output=True, text=True,
+                            env=cli_env(settings, TRAILHOUND_PARTNERS_FILE=str(partners), **SECRETS), timeout=60)
+    assert result.returncode == 2
+    assert "partner 'nobody' is not defined under partners" in result.stderr
