@@ -127,3 +127,40 @@ def test_a_silence_needs_a_known_kind_a_reason_and_a_future_end():
         Silence("contact", "x", "ana", " ", 10, 1)
     with pytest.raises(ValueError, match="future"):
         Silence("contact", "x", "ana", "why", 1, 1)
+
+
+def test_grouped_silenced_and_moved_alerts_still_follow_the_published_schema():
+    from tests.unit.test_alert_document import make
+    from trailhound.schemas import InvalidRecord, validate_alert
+
+    first = make(0.8)
+    key = group_key(first, DAY)
+    second = make(0.9)
+    second["trailhound"]["post_ids"] = ["board:p2"]
+    document = merge_into_group(merge_into_group(None, first, key, 0).document, second, key, 0).document
+    document["trailhound"]["status"] = "silenced"
+    document["trailhound"]["silenced_by"] = {"id": "s", "kind": "contact", "value": "phone:+15550100123", "by": "ana"}
+    document["trailhound"]["lifecycle"] = [{"action": "acknowledge", "by": "ana", "at": "2026-11-20T10:00:00Z",
+                                            "from": "silenced", "to": "acknowledged", "note": ""}]
+    validate_alert(document)
+    document["trailhound"]["status"] = "forgotten"
+    with pytest.raises(InvalidRecord):
+        validate_alert(document)
+
+
+def test_settings_for_escalation_come_from_the_environment():
+    from pathlib import Path
+
+    from trailhound.config import Settings, SettingsError
+
+    settings = Settings.from_env({"TRAILHOUND_PARTNERS_FILE": "/etc/th/partners.yaml", "TRAILHOUND_SECRET_X": "s" * 32,
+                                  "OTHER_SECRET": "no", "TRAILHOUND_GROUP_WINDOW_S": "3600",
+                                  "TRAILHOUND_ESCALATOR_PORT": "7000"})
+    assert settings.partners_file == Path("/etc/th/partners.yaml")
+    assert dict(settings.partner_secrets) == {"TRAILHOUND_SECRET_X": "s" * 32}
+    assert "s" * 32 not in repr(settings), "secrets never show in logs"
+    assert settings.group_window_s == 3600 and settings.ack_base_url() == "http://127.0.0.1:7000"
+    assert Settings.from_env({"TRAILHOUND_ESCALATOR_URL": "https://esc.example.org/"}).ack_base_url() == \
+        "https://esc.example.org"
+    with pytest.raises(SettingsError, match="GROUP_WINDOW"):
+        Settings.from_env({"TRAILHOUND_GROUP_WINDOW_S": "0"})
