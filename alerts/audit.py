@@ -29,17 +29,24 @@ class AuditLog:
         self.es = es
         self.clock = clock
 
-    async def record(self, action: str, actor: str, alert_id: str | None, *, fields: dict[str, str] | None = None,
-                     partner: str | None = None, detail: str = "", entry_id: str | None = None,
-                     extra: dict[str, Any] | None = None) -> str:
-        """Append one entry; ``entry_id`` makes the write idempotent. Returns the entry's id."""
-        doc_id = entry_id or uuid.uuid4().hex
+    def entry(self, action: str, actor: str, alert_id: str | None, *, fields: dict[str, str] | None = None,
+              partner: str | None = None, detail: str = "", entry_id: str | None = None,
+              extra: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        """The id and document of one entry, for :meth:`record` or a caller's own bulk request (``create``)."""
         document = {"@timestamp": iso(self.clock()), "action": action, "actor": actor, "alert_id": alert_id,
                     "partner": partner, "fields_disclosed": sorted(fields or {}), "disclosure": fields or {},
                     "detail": detail, **(extra or {})}
+        return entry_id or uuid.uuid4().hex, document
+
+    async def record(self, action: str, actor: str, alert_id: str | None, **details: Any) -> str:
+        """Append one entry (see :meth:`entry`); an ``entry_id`` makes the write idempotent. Returns its id."""
+        doc_id, document = self.entry(action, actor, alert_id, **details)
+        await self.write(doc_id, document)
+        return doc_id
+
+    async def write(self, doc_id: str, document: dict[str, Any]) -> None:
         with contextlib.suppress(ConflictError):  # written before a crash or by a retry: already in the log
             await self.es.create(index=self.index, id=doc_id, document=document)
-        return doc_id
 
     async def record_view(self, actor: str, alert_id: str, fields: list[str], where: str) -> str:
         """A person saw these fields of an alert in clear (console, CLI)."""

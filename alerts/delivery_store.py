@@ -9,6 +9,7 @@ owner name; one process never runs one delivery twice at a time). ``state`` is o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,16 +48,24 @@ class DeliveryStore:
         self.index = settings.index("escalations")
         self.es = es
 
-    async def create_many(self, documents: list[dict[str, Any]]) -> list[Held]:
-        """Create state documents for new deliveries; return those that did not exist yet, held."""
+    async def create_many(self, documents: list[dict[str, Any]],
+                          companions: Sequence[tuple[str, str, dict[str, Any]]] = ()) -> list[Held]:
+        """Create state documents for new deliveries, and ``companions`` (index, id, document) in the same
+        request (audit entries: create-only, an existing one is kept); return the new deliveries, held."""
         if not documents:
             return []
         operations: list[dict[str, Any]] = []
         for document in documents:
             operations.extend(({"create": {"_index": self.index, "_id": document["delivery_id"]}}, document))
+        for index, doc_id, document in companions:
+            operations.extend(({"create": {"_index": index, "_id": doc_id}}, document))
         response = await self.es.bulk(operations=operations)
         created, failed = [], []
-        for document, item in zip(documents, response["items"], strict=True):
+        for item in response["items"][len(documents):]:
+            outcome = item["create"]
+            if outcome.get("status") not in (201, 409):
+                failed.append(f"{outcome['_id']}: {outcome.get('error', {}).get('reason', outcome.get('status'))}")
+        for document, item in zip(documents, response["items"][:len(documents)], strict=True):
             outcome = item["create"]
             if outcome.get("status") == 201:
                 created.append(Held(document, outcome["_seq_no"], outcome["_primary_term"]))
@@ -135,17 +144,20 @@ class DeliveryStore:
             count += 1
         return count
 
-    async def search(self, query: dict[str, Any], size: int = 1000,
-                     sort: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    async def search(self, query: dict[str, Any], size: int = 1000, sort: list[dict[str, Any]] | None = None,
+                     fields: list[str] | None = None) -> list[dict[str, Any]]:
+        """Matching state documents, oldest first; ``fields`` limits what comes back (``record`` is large)."""
         try:
-            found = await self.es.search(index=self.index, query=query, size=size, sort=sort or [{"created": "asc"}])
+            found = await self.es.search(index=self.index, query=query, size=size, sort=sort or [{"created": "asc"}],
+                                         source_includes=fields)
         except NotFoundError:
             return []
         return [hit["_source"] for hit in found["hits"]["hits"]]
 
     async def claimable(self, owner: str, now: float) -> list[tuple[str, str]]:
         """(delivery id, partner) of pending deliveries whose lease ended, or that this owner held."""
-        return [(d["delivery_id"], d["partner"]) for d in await self.search({"bool": {
+        return [(d["delivery_id"], d["partner"]) for d in await self.search(fields=["delivery_id", "partner"],
+                                                                            query={"bool": {
             "filter": [{"term": {"state": "pending"}}],
             "should": [{"range": {"lease_until": {"lt": str(int(now))}}}, {"term": {"owner": owner}},
                        {"bool": {"must_not": {"exists": {"field": "owner"}}}}],
@@ -153,13 +165,21 @@ class DeliveryStore:
 
     async def overdue_tiers(self, now: float) -> list[dict[str, Any]]:
         """Alert deliveries with a next tier that were not acknowledged in time or could not be made."""
-        return await self.search({"bool": {
+        return await self.search(fields=["alert_id", "rule", "tier"], query={"bool": {
             "filter": [{"term": {"kind": "alert"}}, {"term": {"has_next_tier": True}}],
             "must_not": [{"term": {"next_tier_sent": True}}],
             "should": [{"bool": {"filter": [{"term": {"state": "delivered"}},
                                             {"range": {"ack_deadline": {"lte": str(int(now))}}}]}},
                        {"term": {"state": "parked"}}],
             "minimum_should_match": 1}})
+
+    async def parked_by_partner(self) -> dict[str, int]:
+        try:
+            found = await self.es.search(index=self.index, size=0, query={"term": {"state": "parked"}},
+                                         aggs={"partners": {"terms": {"field": "partner", "size": 1000}}})
+        except NotFoundError:
+            return {}
+        return {b["key"]: b["doc_count"] for b in found["aggregations"]["partners"]["buckets"]}
 
     async def tier(self, alert_id: str, rule: str, tier: int) -> list[dict[str, Any]]:
         return await self.search({"bool": {"filter": [

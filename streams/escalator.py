@@ -21,7 +21,6 @@ import hmac
 import json
 import logging
 import socket
-from collections import defaultdict
 from typing import Any
 
 from aiohttp import web
@@ -125,8 +124,19 @@ class Escalator:
                                                   key=record.key, headers=dead_letter_headers(
                                                       f"not an outbox record: {exc!r}", "escalate",
                                                       f"{record.topic}:{record.partition}:{record.offset}"))
-        for held in await self.store.create_many(documents):
+        audit = [(self.audit.index, *self._disclosure_entry(d)) for d in documents if d["channel"]]
+        for held in await self.store.create_many(documents, audit):
             self.schedule(held.id, held.source["partner"], held)
+
+    def _disclosure_entry(self, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The audit entry for what a delivery will disclose, written with its state document, before sending."""
+        request, partner = state["record"], self.routing.partners[state["partner"]]
+        disclosure = apply_policy(request["alert"], partner.policy, partner.secret)
+        return self.audit.entry("disclose", request.get("requested_by") or "trailhound", request["alert_id"],
+                                fields=disclosure.disclosed, partner=partner.id,
+                                detail=f"{request['kind']} via {partner.channel}",
+                                entry_id=stable_id("audit-disclose", state["delivery_id"]),
+                                extra={"delivery_id": state["delivery_id"]})
 
     def _state_document(self, request: dict[str, Any], now: float) -> dict[str, Any]:
         partner = self.routing.partners.get(request["partner"])
@@ -166,27 +176,25 @@ class Escalator:
                     await self._park(claimed, f"partner {partner_id!r} is not in the partners file")
                 return
             async with self.limits[partner_id]:
+                fresh = held is not None
                 if held is None:
                     held = await self.store.claim(delivery_id, self.owner, self.clock(), self._lease_s(partner))
                 if held is not None:
-                    await self._send(held, partner)
+                    await self._send(held, partner, fresh)
         except asyncio.CancelledError:
             raise
         except Exception:  # the lease lapses and the sweeper tries again; nothing is lost
             log.exception("delivery %s failed unexpectedly", delivery_id)
 
-    async def _send(self, held: Held, partner: Partner) -> None:
+    async def _send(self, held: Held, partner: Partner, fresh: bool) -> None:
         state = held.source
         request = state["record"]
         disclosure = apply_policy(request["alert"], partner.policy, partner.secret)
         data = {**disclosure.payload, "reason": request.get("reason")}
         if request["kind"] == "alert":
             data["ack_url"] = ack_url(self.settings.ack_base_url(), partner.id, state["delivery_id"], partner.secret)
-        await self.audit.record("disclose", request.get("requested_by") or "trailhound", request["alert_id"],
-                                fields=disclosure.disclosed, partner=partner.id,
-                                detail=f"{request['kind']} via {partner.channel}",
-                                entry_id=stable_id("audit-disclose", state["delivery_id"]),
-                                extra={"delivery_id": state["delivery_id"]})
+        if not fresh:  # a resumed or resent delivery: its entry was written when it was first accepted
+            await self.audit.write(*self._disclosure_entry(state))
         attempts = int(state.get("attempts") or 0)
         policy = partner.retry
         retrying = AsyncRetrying(stop=stop_after_attempt(policy.attempts), retry=retry_if_exception(_retryable),
@@ -263,7 +271,7 @@ class Escalator:
             following = next_tier(self.routing, group[1], group[2])
             if not decision.escalate or following is None:
                 continue
-            alert = delivery["record"]["alert"]
+            alert = next(s["record"]["alert"] for s in siblings)
             for partner in following.partners:
                 await send_outbox(self.producer, self.settings, outbox_record(
                     alert, partner, "alert", rule=group[1], tier=group[2] + 1, by="trailhound",
@@ -274,9 +282,7 @@ class Escalator:
                      ", ".join(following.partners))
 
     async def _count_parked(self) -> None:
-        counts: dict[str, int] = defaultdict(int)
-        for delivery in await self.store.search({"term": {"state": "parked"}}, size=10000):
-            counts[delivery["partner"]] += 1
+        counts = await self.store.parked_by_partner()
         for partner in {*self.routing.partners, *counts}:
             self.metrics.parked.labels(partner=partner).set(counts.get(partner, 0))
 
