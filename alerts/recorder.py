@@ -58,15 +58,21 @@ class SilenceCache:
         self._read_at = float("-inf")
 
     async def active(self) -> list[Silence]:
+        """The silences in force; an Elasticsearch outage is waited out like every other read of the stage."""
         if time.monotonic() - self._read_at >= SILENCE_REFRESH_S:
-            try:
-                found = await self.es.search(index=self.index, size=10000,
-                                             query={"range": {"until": {"gt": str(int(self.clock()))}}})
-                self._silences = [Silence.from_json(h["_source"]) for h in found["hits"]["hits"]]
-            except NotFoundError:
-                self._silences = []
+            async for attempt in wait_out("reading silences", is_transient, 0.2, 30.0):
+                with attempt:
+                    self._silences = await self._read()
             self._read_at = time.monotonic()
         return self._silences
+
+    async def _read(self) -> list[Silence]:
+        try:
+            found = await self.es.search(index=self.index, size=10000,
+                                         query={"range": {"until": {"gt": str(int(self.clock()))}}})
+        except NotFoundError:
+            return []
+        return [Silence.from_json(h["_source"]) for h in found["hits"]["hits"]]
 
 
 @dataclass
