@@ -6,7 +6,9 @@ No data streams, ILM, ingest pipelines or custom analyzers (the local integ-test
 - ``trailhound-posts`` is an alias over monthly ``trailhound-posts-YYYY.MM`` indices (append-only;
   retention = deleting old months), each created from one composable template;
 - ``trailhound-feedback`` keeps every analyst verdict so models can be rebuilt from history;
-- ``trailhound-models`` is one plain index holding the online models' checkpoint.
+- ``trailhound-models`` is one plain index holding the online models' checkpoint;
+- ``trailhound-escalations`` holds each delivery to a partner and its state (id: the delivery id),
+  ``trailhound-audit`` the append-only audit log, ``trailhound-silences`` analysts' silences.
 Keyword fields carry what analysts filter and aggregate on; ``text`` fields what they search in.
 """
 
@@ -63,6 +65,13 @@ ALERT_MAPPING: dict[str, Any] = {
             "posted_at": {"type": "date"},
             "versions": {"type": "object", "dynamic": "true"},
             "status": KEYWORD,
+            "cluster_id": KEYWORD,
+            "group": {"properties": {"key": KEYWORD, "generation": {"type": "integer"}, "alert_ids": KEYWORD,
+                                     "first_seen": {"type": "date"}, "last_seen": {"type": "date"}}},
+            "silenced_by": {"properties": {"id": KEYWORD, "kind": KEYWORD, "value": KEYWORD, "by": KEYWORD}},
+            "escalated_to": KEYWORD,
+            "lifecycle": {"properties": {"action": KEYWORD, "by": KEYWORD, "at": {"type": "date"},
+                                         "from": KEYWORD, "to": KEYWORD, "note": {"type": "text"}}},
         }},
     },
     "dynamic_templates": [
@@ -122,6 +131,39 @@ MODELS_MAPPING: dict[str, Any] = {
     },
 }
 
+ESCALATIONS_MAPPING: dict[str, Any] = {
+    "dynamic": "false",
+    "properties": {
+        "delivery_id": KEYWORD, "alert_id": KEYWORD, "partner": KEYWORD, "kind": KEYWORD, "state": KEYWORD,
+        "rule": KEYWORD, "tier": {"type": "integer"}, "channel": KEYWORD, "attempts": {"type": "integer"},
+        "last_error": {"type": "text"}, "requested_by": KEYWORD, "reason": {"type": "text"},
+        "created": {"type": "date", "format": "epoch_second"},
+        "delivered_at": {"type": "date", "format": "epoch_second"},
+        "ack_deadline": {"type": "date", "format": "epoch_second"},
+        "acknowledged_at": {"type": "date", "format": "epoch_second"},
+        "lease_until": {"type": "date", "format": "epoch_second"}, "owner": KEYWORD,
+        "next_tier_sent": {"type": "boolean"}, "has_next_tier": {"type": "boolean"}, "fields_disclosed": KEYWORD,
+        "record": {"type": "object", "enabled": False},
+    },
+}
+
+AUDIT_MAPPING: dict[str, Any] = {
+    "dynamic": "false",
+    "properties": {
+        "@timestamp": {"type": "date"}, "action": KEYWORD, "actor": KEYWORD, "alert_id": KEYWORD,
+        "partner": KEYWORD, "fields_disclosed": KEYWORD, "disclosure": {"type": "object", "enabled": False},
+        "detail": {"type": "text"}, "delivery_id": KEYWORD, "from": KEYWORD, "to": KEYWORD,
+    },
+}
+
+SILENCES_MAPPING: dict[str, Any] = {
+    "dynamic": "false",
+    "properties": {
+        "id": KEYWORD, "kind": KEYWORD, "value": KEYWORD, "by": KEYWORD, "reason": {"type": "text"},
+        "until": {"type": "date", "format": "epoch_second"}, "created": {"type": "date", "format": "epoch_second"},
+    },
+}
+
 SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"}
 
 
@@ -143,6 +185,9 @@ def templates(settings: Settings) -> dict[str, dict[str, Any]]:
         settings.index("posts"): template("posts", POST_MAPPING, joins_alias=True),
         settings.index("feedback"): template("feedback", FEEDBACK_MAPPING),
         settings.index("models"): template("models", MODELS_MAPPING, single=True),
+        settings.index("escalations"): template("escalations", ESCALATIONS_MAPPING, single=True),
+        settings.index("audit"): template("audit", AUDIT_MAPPING, single=True),
+        settings.index("silences"): template("silences", SILENCES_MAPPING, single=True),
     }
 
 

@@ -7,14 +7,12 @@ written to the topic, and refuse a replayed copy of a genuine one.
 
 from __future__ import annotations
 
-import json
-import uuid
 from pathlib import Path
 
 from trailhound.config import Settings
 from trailhound.ingest.producer import IngestCounts
 from trailhound.schemas import InvalidRecord, parse_verdict
-from trailhound.signing import feedback_key, sign
+from trailhound.signing import feedback_key, signed_verdict
 from trailhound.topics import dead_letter_headers, kafka_producer
 
 __all__ = ["send_verdicts"]
@@ -40,11 +38,8 @@ def send_verdicts(settings: Settings, path: Path) -> IngestCounts:
                     futures.append(producer.send(settings.topic("feedback.dlq"), key=origin.encode(), value=line,
                                                  headers=dead_letter_headers(exc.reason, "feedback", origin)))
                     continue
-                verdict.setdefault("verdict_id", uuid.uuid4().hex)
-                value = json.dumps(verdict, ensure_ascii=False, sort_keys=True).encode("utf-8")
-                subject = verdict.get("post_id") or verdict["alert_id"]
-                futures.append(producer.send(settings.topic("feedback"), key=subject.encode("utf-8"), value=value,
-                                             headers=[("signature", sign(key, value))]))
+                subject, value, headers = signed_verdict(key, verdict)
+                futures.append(producer.send(settings.topic("feedback"), key=subject, value=value, headers=headers))
                 counts.accepted += 1
         producer.flush()
         for future in futures:

@@ -5,10 +5,12 @@ Three agents each read one topic and write the next; what they decide about a po
 :mod:`trailhound.streams.web`.
 
 ``posts.raw`` → **enrich** → ``posts.enriched`` → **detect** → ``alerts`` → **index_alerts** →
-Elasticsearch. Processing is at-least-once: offsets advance only after an agent's output is written,
-and every output is idempotent (alert ids and post document ids are deterministic), which is safer than
-faust's ``exactly_once`` mode with its open duplicate bugs. Pattern libraries and verdicts are read by
-every worker outside the consumer group (:mod:`trailhound.streams.broadcast`).
+Elasticsearch (grouped, silenced and routed by :mod:`trailhound.streams.alert_stage`; deliveries to
+partners go to the ``escalations`` outbox for ``trailhound escalator``). Processing is at-least-once:
+offsets advance only after an agent's output is written, and every output is idempotent (alert ids
+and post document ids are deterministic), which is safer than faust's ``exactly_once`` mode with its
+open duplicate bugs. Pattern libraries and verdicts are read by every worker outside the consumer group
+(:mod:`trailhound.streams.broadcast`).
 """
 
 from __future__ import annotations
@@ -33,12 +35,12 @@ from trailhound.detectors.detector_set import DetectorSet
 from trailhound.retrying import wait_out
 from trailhound.schemas import InvalidRecord
 from trailhound.streams.delivery import on_send_failure
+from trailhound.streams.alert_stage import AlertStage
 from trailhound.streams.feedback import FeedbackLearner
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.pattern_updates import PatternUpdates
 from trailhound.streams.pipeline import PostProcessor
 from trailhound.streams.web import register_views
-from trailhound.timefmt import parse_rfc3339
 from trailhound.topics import MAX_RECORD_BYTES, dead_letter_headers
 
 __all__ = ["build_app"]
@@ -96,8 +98,8 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     enriched_topic = app.topic(settings.topic("posts.enriched"))
     dlq_topic = app.topic(settings.topic("posts.dlq"))
     alerts_topic = app.topic(settings.topic("alerts"))
+    outbox_topic = app.topic(settings.topic("escalations"))
     posts_sink = ElasticsearchSink(es)
-    alerts_sink = ElasticsearchSink(es)
     pattern_updates = PatternUpdates(settings, detectors, metrics)
 
     async def send_alert(alert: dict[str, Any]) -> None:
@@ -156,31 +158,16 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
             for source, reason in result.failed:
                 await dead_letter(json.dumps(source).encode(), reason, "index-posts", source.get("post_key", "?"))
 
+    async def send_outbox(key: bytes, value: bytes) -> None:
+        await (await outbox_topic.send(key=key, value=value))  # wait for Kafka before the alert is recorded
+
+    alert_stage = AlertStage(settings, es, metrics, send_outbox, dead_letter, clock)
+
     @app.agent(alerts_topic)
     async def index_alerts(stream: faust.Stream) -> None:
         await prepared.wait()
         async for batch in stream.take(BATCH_SIZE, within=BATCH_WITHIN_S):
-            by_id: dict[str, dict[str, Any]] = {}
-            for raw in batch:
-                try:
-                    alert = json.loads(raw)
-                    alert_id = alert["event"]["id"]
-                except (ValueError, KeyError, TypeError) as exc:
-                    await dead_letter(raw, f"not an alert document: {exc!r}", "index-alerts", "alerts")
-                    continue
-                by_id[alert_id] = alert
-                alerts_sink.add(settings.index("alerts"), alert_id, alert, create_only=True)
-            result = await alerts_sink.flush()
-            now = clock()
-            for alert_id in result.written:
-                alert = by_id[alert_id]
-                metrics.alerts_raised.labels(severity=alert["trailhound"]["severity"]).inc()
-                ingested = alert["event"].get("ingested")
-                if ingested:
-                    metrics.latency.observe(max(0.0, now - parse_rfc3339(ingested)))
-            metrics.alerts_duplicate.inc(len(result.already_present))
-            for source, reason in result.failed:
-                await dead_letter(json.dumps(source).encode(), reason, "index-alerts", source["event"]["id"])
+            await alert_stage.handle(batch)  # group → silence → route → outbox → record
 
     register_views(app, processor, metrics, prepared)
 

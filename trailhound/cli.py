@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from trailhound import commands_alert, commands_escalations
 from trailhound.config import Settings, SettingsError
 from trailhound.ingest.producer import IngestCounts
 from trailhound.streams.warm_start import WARM_START_POSTS, WARM_START_SEED
@@ -30,6 +31,9 @@ patterns_app = typer.Typer(help="Check and publish pattern libraries.", no_args_
 app.add_typer(stack_app, name="stack")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(patterns_app, name="patterns")
+app.add_typer(commands_alert.app, name="alert")
+app.add_typer(commands_escalations.app, name="escalations")
+app.command("escalator")(commands_escalations.escalator)
 
 out = Console(width=None if sys.stdout.isatty() else 200)  # piped output is not cut to 80 columns
 err = Console(stderr=True)
@@ -99,6 +103,7 @@ def stack_status() -> None:
 @app.command()
 def worker(loglevel: Annotated[str, typer.Option(help="debug, info, warning")] = "info") -> None:
     """Run a stream worker in the foreground (several may run against the same topics)."""
+    from trailhound.alerts.partners import RoutingError
     from trailhound.detectors.library import LibraryError
     from trailhound.streams.worker import run_worker
 
@@ -106,6 +111,8 @@ def worker(loglevel: Annotated[str, typer.Option(help="debug, info, warning")] =
         run_worker(settings(), loglevel)
     except LibraryError as exc:
         raise fail(f"the starting pattern library is invalid: {exc}") from None
+    except RoutingError as exc:
+        raise fail(str(exc), 2) from None
 
 
 @app.command()

@@ -13,13 +13,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["Settings", "SettingsError"]
+__all__ = ["PARTNER_SECRET_PREFIX", "Settings", "SettingsError"]
 
 
 T = TypeVar("T")
 
 DEFAULT_MAX_POST_BYTES = 256 * 1024
 DEFAULT_MAX_JSON_DEPTH = 32
+PARTNER_SECRET_PREFIX = "TRAILHOUND_SECRET_"
+"""Partner secrets are read from environment variables with this prefix (the partners file names them)."""
 
 
 class SettingsError(ValueError):
@@ -83,6 +85,11 @@ class Settings:
     kafka_sasl_password: str = ""
     kafka_sasl_mechanism: str = "SCRAM-SHA-512"
     elasticsearch_ca_certs: Path | None = None
+    partners_file: Path | None = None
+    partner_secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    group_window_s: float = 86400.0
+    escalator_port: int = 6068
+    escalator_url: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -119,6 +126,11 @@ class Settings:
             kafka_sasl_mechanism=env.get("KAFKA_SASL_MECHANISM", cls.kafka_sasl_mechanism),
             elasticsearch_ca_certs=Path(env["ELASTICSEARCH_CA_CERTS"]) if env.get("ELASTICSEARCH_CA_CERTS") else None,
             patterns_dir=Path(env["TRAILHOUND_PATTERNS_DIR"]) if env.get("TRAILHOUND_PATTERNS_DIR") else None,
+            partners_file=Path(env["TRAILHOUND_PARTNERS_FILE"]) if env.get("TRAILHOUND_PARTNERS_FILE") else None,
+            partner_secrets=tuple(sorted((k, v) for k, v in env.items() if k.startswith(PARTNER_SECRET_PREFIX))),
+            group_window_s=_float(env, "TRAILHOUND_GROUP_WINDOW_S", cls.group_window_s),
+            escalator_port=_int(env, "TRAILHOUND_ESCALATOR_PORT", cls.escalator_port),
+            escalator_url=env.get("TRAILHOUND_ESCALATOR_URL", "").rstrip("/"),
         )
         settings.validate()
         return settings
@@ -148,6 +160,8 @@ class Settings:
                             ("TRAILHOUND_CONTACT_RETENTION_DAYS", self.contact_retention_days)):
             if limit <= 0:
                 raise SettingsError(f"{name} must be positive")
+        if self.group_window_s <= 0:
+            raise SettingsError("TRAILHOUND_GROUP_WINDOW_S must be positive")
         self._validate_connections()
         if not self.elasticsearch_url.startswith(("http://", "https://")):
             raise SettingsError(f"ELASTICSEARCH_URL={self.elasticsearch_url!r} must start with http(s)://")
@@ -157,6 +171,10 @@ class Settings:
             raise SettingsError("KAFKA_SASL_USERNAME is set but KAFKA_SASL_PASSWORD is not")
         if self.kafka_sasl_mechanism not in ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"):
             raise SettingsError(f"KAFKA_SASL_MECHANISM={self.kafka_sasl_mechanism!r} is not PLAIN or SCRAM-SHA-256/512")
+
+    def ack_base_url(self) -> str:
+        """Where partners confirm receipt (the escalator's web port unless TRAILHOUND_ESCALATOR_URL says)."""
+        return self.escalator_url or f"http://{self.bind_host}:{self.escalator_port}"
 
     def with_namespace(self, namespace: str) -> Settings:
         return replace(self, namespace=namespace)

@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import tempfile
+import uuid
+from typing import Any
 
 from trailhound.config import Settings
 
-__all__ = ["bearer_ok", "feedback_key", "ingest_token", "publisher_key", "sign", "verify", "worker_key",
-           "worker_token"]
+__all__ = ["bearer_ok", "feedback_key", "ingest_token", "publisher_key", "sign", "signed_verdict", "verify",
+           "worker_key", "worker_token"]
 
 
 def feedback_key(settings: Settings) -> bytes:
@@ -91,3 +94,11 @@ def sign(key: bytes, value: bytes) -> bytes:
 
 def verify(key: bytes, value: bytes, signature: bytes | None) -> bool:
     return signature is not None and hmac.compare_digest(sign(key, value), signature)
+
+
+def signed_verdict(key: bytes, verdict: dict[str, Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """A verdict as a ``feedback`` record (key, value, headers): given a ``verdict_id`` if it has none, signed."""
+    verdict = {**verdict, "verdict_id": verdict.get("verdict_id") or uuid.uuid4().hex}
+    value = json.dumps(verdict, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    subject = verdict.get("post_id") or verdict["alert_id"]
+    return subject.encode("utf-8"), value, [("signature", sign(key, value))]

@@ -58,6 +58,9 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("feedback", "analysts' verdicts; every worker reads all of it, models are rebuilt from it",
               single_partition=True, keep_forever=True),
     TopicSpec("feedback.dlq", "rejected verdicts with the reason"),
+    TopicSpec("escalations", "outbox: one record per delivery to a partner, keyed by delivery id",
+              keep_forever=True),
+    TopicSpec("escalations.dlq", "deliveries parked after their retries, with the reason"),
     TopicSpec("patterns", "published pattern-library versions (latest wins)", compacted=True,
               single_partition=True),
 )

@@ -1,0 +1,245 @@
+"""The alert-recording stage: group → silence → route → outbox → record, for one batch of alerts.
+
+The worker hands every batch read from the ``alerts`` topic to :meth:`AlertRecorder.record`. Alerts of
+one group (:mod:`alerts.grouping`) become one document, written with Elasticsearch optimistic
+concurrency (``if_seq_no``), so two workers updating one group never lose a post; a replayed alert
+finds its posts already recorded and writes nothing. A silenced group is recorded with status
+``silenced`` and never routed. A new or stronger group is routed by the automatic rules, and the
+deliveries are put on the outbox *before* the document is written: a crash in between replays the
+batch, and the deliveries' deterministic ids make the second request harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch, NotFoundError
+
+from trailhound.alerts.deliveries import outbox_record
+from trailhound.alerts.grouping import GroupReason, group_doc_id, group_key, merge_into_group
+from trailhound.alerts.partners import Routing
+from trailhound.alerts.routing import route
+from trailhound.alerts.silences import Silence, matching_silence
+from trailhound.alerts.sink import TRANSIENT_STATUSES, ElasticsearchSink, is_transient
+from trailhound.clock import Clock, system_clock
+from trailhound.config import Settings
+from trailhound.retrying import wait_out
+
+__all__ = ["AlertRecorder", "Recorded", "SilenceCache"]
+
+OutboxSender = Callable[[dict[str, Any]], Awaitable[None]]
+MAX_ROUNDS = 20  # conflict retries and generations walked per batch
+SILENCE_REFRESH_S = 5.0
+
+
+@dataclass
+class Recorded:
+    """What a batch did: alerts raised (new documents), updated groups, duplicates, silenced, failures."""
+
+    raised: list[dict[str, Any]] = field(default_factory=list)
+    updated: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: int = 0
+    silenced: int = 0
+    failed: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+
+
+class SilenceCache:
+    """The silences in force, re-read from Elasticsearch every few seconds."""
+
+    def __init__(self, settings: Settings, es: AsyncElasticsearch, clock: Clock = system_clock) -> None:
+        self.index = settings.index("silences")
+        self.es = es
+        self.clock = clock
+        self._silences: list[Silence] = []
+        self._read_at = float("-inf")
+
+    async def active(self) -> list[Silence]:
+        """The silences in force; an Elasticsearch outage is waited out like every other read of the stage."""
+        if time.monotonic() - self._read_at >= SILENCE_REFRESH_S:
+            async for attempt in wait_out("reading silences", is_transient, 0.2, 30.0):
+                with attempt:
+                    self._silences = await self._read()
+            self._read_at = time.monotonic()
+        return self._silences
+
+    async def _read(self) -> list[Silence]:
+        try:
+            found = await self.es.search(index=self.index, size=10000,
+                                         query={"range": {"until": {"gt": str(int(self.clock()))}}})
+        except NotFoundError:
+            return []
+        return [Silence.from_json(h["_source"]) for h in found["hits"]["hits"]]
+
+
+@dataclass
+class _Group:
+    key: str
+    alerts: list[dict[str, Any]]
+    generation: int = 0
+
+
+class AlertRecorder:
+    """Records batches of alerts; see the module docstring for the stages."""
+
+    def __init__(self, settings: Settings, es: AsyncElasticsearch, routing: Routing, send_outbox: OutboxSender,
+                 silences: SilenceCache, clock: Clock = system_clock) -> None:
+        self.settings = settings
+        self.es = es
+        self.index = settings.index("alerts")
+        self.routing = routing
+        self.send_outbox = send_outbox
+        self.silences = silences
+        self.clock = clock
+        self.single = ElasticsearchSink(es)
+
+    async def record(self, alerts: list[dict[str, Any]]) -> Recorded:
+        result = Recorded()
+        groups: dict[str, _Group] = {}
+        singles: list[dict[str, Any]] = []
+        for alert in alerts:
+            key = group_key(alert, self.settings.group_window_s)
+            if key is None:
+                singles.append(alert)
+            else:
+                groups.setdefault(key, _Group(key, [])).alerts.append(alert)
+        silences = await self.silences.active()
+        await self._record_singles(singles, silences, result)
+        pending = list(groups.values())
+        for _ in range(MAX_ROUNDS):
+            if not pending:
+                break
+            pending = await self._round(pending, silences, result)
+        for group in pending:
+            for alert in group.alerts:
+                result.failed.append((alert, f"group {group.key} kept changing; not recorded"))
+        return result
+
+    async def _record_singles(self, alerts: list[dict[str, Any]], silences: list[Silence], result: Recorded) -> None:
+        by_id = {}
+        for alert in alerts:
+            alert = self._silence(alert, silences)
+            by_id[alert["event"]["id"]] = alert
+            if alert["trailhound"].get("status") != "silenced":
+                await self._route(alert, GroupReason.NEW)
+            self.single.add(self.index, alert["event"]["id"], alert, create_only=True)
+        written = await self.single.flush()
+        for alert_id in written.written:
+            self._count(by_id[alert_id], GroupReason.NEW, result)
+        result.duplicates += len(written.already_present)
+        result.failed.extend(written.failed)
+
+    def _silence(self, alert: dict[str, Any], silences: list[Silence]) -> dict[str, Any]:
+        silence = matching_silence(alert, silences, self.clock())
+        if silence is None or alert["trailhound"].get("status") not in (None, "new"):
+            return alert
+        details = {**alert["trailhound"], "status": "silenced",
+                   "silenced_by": {"id": silence.id, "kind": silence.kind, "value": silence.value, "by": silence.by}}
+        return {**alert, "trailhound": details}
+
+    def _count(self, document: dict[str, Any], reason: GroupReason, result: Recorded) -> None:
+        if document["trailhound"].get("status") == "silenced":
+            result.silenced += 1
+        elif reason is GroupReason.NEW:
+            result.raised.append(document)
+        else:
+            result.updated.append(document)
+
+    async def _route(self, document: dict[str, Any], reason: GroupReason) -> None:
+        """Ask for deliveries to the partners automatic rules name (before the document is written)."""
+        if reason not in (GroupReason.NEW, GroupReason.HIGHER_SCORE) or not self.routing.rules:
+            return
+        routes = route(document, self.routing, automatic_only=True)
+        now = self.clock()
+        for r in routes:
+            await self.send_outbox(outbox_record(document, r.partner, "alert", rule=r.rule, tier=r.tier,
+                                                 by="trailhound", reason=r.reason, now=now))
+        if routes:
+            held = document["trailhound"].get("escalated_to") or []
+            document["trailhound"]["escalated_to"] = list(dict.fromkeys([*held, *(r.partner for r in routes)]))
+
+    async def _fetch(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        async for attempt in wait_out("reading alert groups", is_transient, 0.2, 30.0):
+            with attempt:
+                response = await self.es.mget(index=self.index, ids=ids)
+        return {d["_id"]: d for d in response["docs"] if d.get("found")}
+
+    async def _round(self, groups: list[_Group], silences: list[Silence], result: Recorded) -> list[_Group]:
+        """Merge each group's alerts into its stored document and write; return the groups to go again."""
+        stored = await self._fetch([group_doc_id(g.key, g.generation) for g in groups])
+        again: list[_Group] = []
+        writes: list[tuple[_Group, dict[str, Any], dict[str, Any] | None, GroupReason]] = []
+        for group in groups:
+            doc_id = group_doc_id(group.key, group.generation)
+            found = stored.get(doc_id)
+            document = found["_source"] if found else None
+            reasons: set[GroupReason] = set()
+            leftover: list[dict[str, Any]] = []
+            for alert in group.alerts:
+                merged = merge_into_group(document, alert, group.key, group.generation)
+                if merged.reason is GroupReason.CLOSED:
+                    leftover.append(alert)
+                elif merged.document is None:
+                    result.duplicates += 1
+                else:
+                    document = merged.document
+                    reasons.add(merged.reason)
+            if leftover:
+                again.append(_Group(group.key, leftover, group.generation + 1))
+            if reasons and document is not None:
+                if found is None:
+                    writes.append((group, self._silence(document, silences), None, GroupReason.NEW))
+                else:
+                    best = GroupReason.HIGHER_SCORE if GroupReason.HIGHER_SCORE in reasons else GroupReason.MORE_POSTS
+                    writes.append((group, document, found, best))
+        for _, document, _, reason in writes:
+            if document["trailhound"].get("status") in ("new", "acknowledged", "escalated"):
+                await self._route(document, reason)
+        conflicts = await self._write(writes, result)
+        again.extend(conflicts)
+        return again
+
+    async def _write(self, writes: list[tuple[_Group, dict[str, Any], dict[str, Any] | None, GroupReason]],
+                     result: Recorded) -> list[_Group]:
+        """Bulk-write the group documents; groups that lost a concurrency race come back to go again."""
+        remaining = list(writes)
+        conflicts: list[_Group] = []
+        while remaining:
+            operations: list[dict[str, Any]] = []
+            for _, document, found, _ in remaining:
+                doc_id = document["event"]["id"]
+                if found is None:
+                    operations.append({"create": {"_index": self.index, "_id": doc_id}})
+                else:
+                    operations.append({"index": {"_index": found["_index"], "_id": doc_id,
+                                                 "if_seq_no": found["_seq_no"],
+                                                 "if_primary_term": found["_primary_term"]}})
+                operations.append(document)
+            try:
+                response = await self.es.bulk(operations=operations)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                await asyncio.sleep(0.5)
+                continue
+            retry = []
+            for write, item in zip(remaining, response["items"], strict=True):
+                outcome = next(iter(item.values()))
+                status = outcome.get("status", 0)
+                if status in (200, 201):
+                    self._count(write[1], write[3], result)
+                elif status == 409:
+                    conflicts.append(_Group(write[0].key, write[0].alerts, write[0].generation))
+                elif status in TRANSIENT_STATUSES:
+                    retry.append(write)
+                else:
+                    reason = outcome.get("error", {}).get("reason", f"HTTP {status}")
+                    result.failed.extend((a, f"elasticsearch rejected group {write[0].key}: {reason}")
+                                         for a in write[0].alerts)
+            remaining = retry
+            if retry:
+                await asyncio.sleep(0.5)
+        return conflicts

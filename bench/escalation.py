@@ -1,0 +1,265 @@
+"""Escalation latency (alert raised → partner receipt) and exactly-once delivery across a killed escalator.
+
+Runs on the real local Kafka and Elasticsearch (started if needed), each phase in a fresh namespace:
+alerts enter through the worker's own recording stage (:class:`alerts.recorder.AlertRecorder`: group →
+silence → route → outbox → record); a real ``trailhound escalator`` process delivers them to real
+signed-webhook receivers in this process (:mod:`tests.partners`), which verify every signature.
+
+Each phase first delivers a few warm-up alerts (consumer group joined, indices created), not counted.
+
+1. *fast alone*: one partner answering at once; ``--alerts`` alerts raised at ``--rate`` per second.
+2. *fast next to slow*: the same, while a second partner gets every alert too and answers after 10 s.
+3. *kill*: ``--kill-alerts`` alerts to the fast partner; the escalator is killed (SIGKILL) once a third
+   has arrived, and started again. ``lost`` counts alerts the partner never processed; ``duplicated``
+   counts alerts it processed more than once (a second delivery under a new id would count);
+   ``redelivered`` counts repeated HTTP requests the partner's idempotency key absorbed.
+
+Run ``.venv/bin/python bench/escalation.py``. Prints a table, then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from aiokafka import AIOKafkaProducer
+from elasticsearch import AsyncElasticsearch, Elasticsearch
+from kafka.admin import KafkaAdminClient
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.partners import WebhookReceiver  # noqa: E402
+from trailhound.alerts.lifecycle import send_outbox  # noqa: E402
+from trailhound.alerts.partners import load_routing  # noqa: E402
+from trailhound.alerts.recorder import AlertRecorder, SilenceCache  # noqa: E402
+from trailhound.config import Settings  # noqa: E402
+from trailhound.provision import prepare_servers  # noqa: E402
+from trailhound.stack.manager import ServerState, down, up  # noqa: E402
+from trailhound.timefmt import iso  # noqa: E402
+
+SECRETS = {"TRAILHOUND_SECRET_FAST": "f" * 40, "TRAILHOUND_SECRET_SLOW": "s" * 40}
+SLOW_S = 10.0
+WARM_UP = 5
+
+
+def _alert(n: int, run: str) -> dict[str, Any]:
+    now = time.time()
+    post = f"bench:{run}-{n}"
+    return {
+        "@timestamp": iso(now), "message": f"High-risk post {post}: youth", "tags": ["trailhound", "youth"],
+        "event": {"kind": "alert", "id": f"{run}-{n}", "severity": 3, "risk_score": 80.0, "created": iso(now)},
+        "rule": {"id": "trailhound.content-risk", "category": "content"},
+        "trailhound": {"post_ids": [post], "score": 0.8, "severity": "high", "categories": ["youth"],
+                       "indicators": [], "entity": {"key": f"post:{post}"}, "posted_at": iso(now), "status": "new"},
+    }
+
+
+def _partners_file(fast_url: str, slow_url: str | None) -> Path:
+    partners: dict[str, Any] = {"fast": {"secret_env": "TRAILHOUND_SECRET_FAST", "concurrency": 16,
+                                         "webhook": {"url": fast_url, "timeout": "5s"}}}
+    tier = ["fast"]
+    if slow_url:
+        partners["slow"] = {"secret_env": "TRAILHOUND_SECRET_SLOW", "concurrency": 500,
+                            "webhook": {"url": slow_url, "timeout": "30s"}}
+        tier.append("slow")
+    config = {"partners": partners,
+              "rules": [{"name": "all", "match": {}, "automatic": True, "tiers": [{"partners": tier}]}]}
+    path = Path(tempfile.mkdtemp()) / "partners.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+class Escalator:
+    """A real ``trailhound escalator`` process."""
+
+    def __init__(self, settings: Settings, partners: Path, port: int) -> None:
+        self.env = {**os.environ, **SECRETS, "TRAILHOUND_NAMESPACE": settings.namespace,
+                    "TRAILHOUND_PARTNERS_FILE": str(partners), "TRAILHOUND_ESCALATOR_PORT": str(port)}
+        self.port = port
+        self.log = Path(tempfile.mkdtemp()) / "escalator.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "trailhound", "escalator"], cwd=ROOT, env=self.env,
+                                            stdout=log, stderr=subprocess.STDOUT)
+        async with httpx.AsyncClient() as client:
+            for _ in range(240):
+                try:
+                    if (await client.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2)).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"escalator exited: {self.log.read_text()[-2000:]}")
+                await asyncio.sleep(0.5)
+        raise RuntimeError("escalator did not start")
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _cleanup(settings: Settings) -> None:
+    es = Elasticsearch(settings.elasticsearch_url)
+    es.options(ignore_status=404).indices.delete(index=f"trailhound-{settings.namespace}-*")
+    es.options(ignore_status=404).indices.delete_index_template(name=f"trailhound-{settings.namespace}-*")
+    es.close()
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin.delete_topics([t for t in admin.list_topics() if t.startswith(settings.namespace + ".")])
+    admin.close()
+
+
+def _p(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+async def _phase(base: Settings, alerts: int, rate: float, with_slow: bool, kill_after: int | None = None,
+                 port: int = 6968) -> dict[str, Any]:
+    settings = base.with_namespace(f"bench{uuid.uuid4().hex[:6]}")
+    prepare_servers(settings)
+    fast = await WebhookReceiver(SECRETS["TRAILHOUND_SECRET_FAST"].encode()).start()
+    slow = await WebhookReceiver(SECRETS["TRAILHOUND_SECRET_SLOW"].encode(), delay_s=SLOW_S).start()
+    partners = _partners_file(fast.url, slow.url if with_slow else None)
+    escalator = Escalator(settings, partners, port)
+    es = AsyncElasticsearch(settings.elasticsearch_url)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    raised_at: dict[str, float] = {}
+    kills = 0
+    try:
+        await escalator.start()
+        routing = load_routing(Settings.from_env({**SECRETS, "TRAILHOUND_PARTNERS_FILE": str(partners)}))
+
+        async def outbox(record: dict[str, Any]) -> None:
+            await send_outbox(producer, settings, record)
+
+        recorder = AlertRecorder(settings, es, routing, outbox, SilenceCache(settings, es))
+        await recorder.record([_alert(n, "warmup") for n in range(WARM_UP)])  # consumer group joined, indices made
+        while len(fast.processed) < WARM_UP or (with_slow and len(slow.processed) < WARM_UP):
+            await asyncio.sleep(0.2)
+        for receiver in (fast, slow):
+            receiver.processed.clear()
+            receiver.requests.clear()
+        run = uuid.uuid4().hex[:6]
+        started = time.monotonic()
+        batch = max(1, int(rate / 10))
+        for first in range(0, alerts, batch):
+            chunk = [_alert(n, run) for n in range(first, min(alerts, first + batch))]
+            for a in chunk:
+                raised_at[a["event"]["id"]] = time.time()
+            await recorder.record(chunk)
+            if kill_after is not None and kills == 0 and len(fast.processed) >= kill_after:
+                escalator.stop(kill=True)
+                kills += 1
+                await escalator.start()
+            await asyncio.sleep(max(0.0, started + (first + batch) / rate - time.monotonic()))
+        expected = [("fast", fast)] + ([("slow", slow)] if with_slow else [])
+        deadline = time.monotonic() + 120 + (SLOW_S if with_slow else 0) + alerts / 10
+        while time.monotonic() < deadline:
+            if kill_after is not None and kills == 0 and len(fast.processed) >= kill_after:
+                escalator.stop(kill=True)
+                kills += 1
+                await escalator.start()
+            if all(len(r.processed) >= alerts for _, r in expected):
+                break
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(2.0)  # anything sent twice arrives now
+    finally:
+        escalator.stop()
+        await producer.stop()
+        await es.close()
+        await fast.stop()
+        await slow.stop()
+        _cleanup(settings)
+    result: dict[str, Any] = {"alerts": alerts, "kills": kills}
+    for name, receiver in expected:
+        latencies = [r.at - raised_at[r.event["subject"]] for r in receiver.processed.values()]
+        per_alert: dict[str, int] = {}
+        for r in receiver.processed.values():
+            per_alert[r.event["subject"]] = per_alert.get(r.event["subject"], 0) + 1
+        result[name] = {
+            "received": len(per_alert), "lost": alerts - len(per_alert),
+            "duplicated": sum(1 for c in per_alert.values() if c > 1),
+            "redelivered": sum(receiver.requests.values()) - len(receiver.requests),
+            "refused_signatures": len(receiver.refused),
+            "p50_s": round(_p(latencies, 0.5), 3), "p99_s": round(_p(latencies, 0.99), 3),
+            "mean_s": round(statistics.fmean(latencies), 3) if latencies else None,
+        }
+    return result
+
+
+async def _main(args: argparse.Namespace) -> dict[str, Any]:
+    base = Settings.from_env()
+    alone = await _phase(base, args.alerts, args.rate, with_slow=False)
+    mixed = await _phase(base, args.alerts, args.rate, with_slow=True)
+    killed = await _phase(base, args.kill_alerts, args.kill_rate, with_slow=False, kill_after=args.kill_alerts // 3)
+    return {"alone": alone, "mixed": mixed, "killed": killed}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--alerts", type=int, default=200, help="alerts per latency phase")
+    parser.add_argument("--rate", type=float, default=20.0, help="alerts raised per second in latency phases")
+    parser.add_argument("--kill-alerts", type=int, default=1000)
+    parser.add_argument("--kill-rate", type=float, default=100.0)
+    args = parser.parse_args()
+    base = Settings.from_env()
+    report = up(base)
+    started = [s.name for s in report.servers if s.state is ServerState.STARTED]
+    try:
+        phases = asyncio.run(_main(args))
+    finally:
+        if started:
+            down(base, only=started)
+    alone, mixed, killed = phases["alone"]["fast"], phases["mixed"], phases["killed"]["fast"]
+    figures = {
+        "benchmark": "escalation", "alerts_per_phase": args.alerts, "rate_per_s": args.rate,
+        "fast_alone_p50_s": alone["p50_s"], "fast_alone_p99_s": alone["p99_s"],
+        "fast_p50_s": mixed["fast"]["p50_s"], "fast_p99_s": mixed["fast"]["p99_s"],
+        "slow_p50_s": mixed["slow"]["p50_s"], "slow_p99_s": mixed["slow"]["p99_s"],
+        "fast_p99_vs_alone": round(mixed["fast"]["p99_s"] / alone["p99_s"], 3) if alone["p99_s"] else None,
+        "kill_alerts": args.kill_alerts, "escalator_kills": phases["killed"]["kills"],
+        "lost": killed["lost"], "duplicated": killed["duplicated"], "redelivered": killed["redelivered"],
+        "lost_latency_phases": alone["lost"] + mixed["fast"]["lost"] + mixed["slow"]["lost"],
+        "refused_signatures": alone["refused_signatures"] + killed["refused_signatures"],
+    }
+    rows = [
+        ("fast partner alone, p50 / p99 s", f"{alone['p50_s']} / {alone['p99_s']}"),
+        ("fast next to a 10 s partner, p50 / p99 s", f"{mixed['fast']['p50_s']} / {mixed['fast']['p99_s']}"),
+        ("slow (10 s) partner, p50 / p99 s", f"{mixed['slow']['p50_s']} / {mixed['slow']['p99_s']}"),
+        ("fast p99 next to slow ÷ alone", str(figures["fast_p99_vs_alone"])),
+        (f"{args.kill_alerts} alerts, escalator killed: lost", str(killed["lost"])),
+        ("… processed twice by the partner", str(killed["duplicated"])),
+        ("… requests repeated (absorbed by idempotency key)", str(killed["redelivered"])),
+    ]
+    print(f"{'what':<52}{'figure':>20}")
+    for what, value in rows:
+        print(f"{what:<52}{value:>20}")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

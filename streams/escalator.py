@@ -1,0 +1,369 @@
+"""The escalator: reads the outbox and delivers to partners, each partner at its own pace.
+
+``trailhound escalator`` runs this. For every outbox record it creates the delivery's state document
+(:mod:`alerts.delivery_store`) and only then commits the Kafka offset, so a crash loses nothing; a
+delivery already recorded is never sent again. Each partner has its own concurrency limit, so a partner
+that answers slowly, or not at all, holds up only its own deliveries. An attempt that fails in a way
+that may pass is retried with exponential back-off and jitter (tenacity); after the partner's limit,
+or at once for a final refusal, the delivery is parked: recorded as ``parked``, put on
+``escalations.dlq`` with the reason and counted in the metrics, until ``trailhound escalations retry``.
+
+Before anything leaves, the partner's data policy is applied and the disclosure is written to the audit
+log. A sweeper resumes deliveries whose lease lapsed (a crashed escalator) and tells the next tier when
+a tier did not acknowledge in time. The escalator's web port serves the signed acknowledgement links,
+``/metrics`` and ``/healthz``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import socket
+from typing import Any
+
+from aiohttp import web
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from elasticsearch import AsyncElasticsearch
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from trailhound.alerts.audit import AuditLog
+from trailhound.alerts.deliveries import outbox_record, tier_decision
+from trailhound.alerts.delivery_store import DeliveryStore, Held
+from trailhound.alerts.envelope import ack_signature, ack_url, build_envelope
+from trailhound.alerts.lifecycle import send_outbox
+from trailhound.alerts.notifiers import DeliveryFailed, Notifiers
+from trailhound.alerts.partners import Partner, Routing
+from trailhound.alerts.policy import apply_policy
+from trailhound.alerts.routing import next_tier
+from trailhound.clock import Clock, system_clock
+from trailhound.config import Settings
+from trailhound.ids import stable_id
+from trailhound.timefmt import parse_rfc3339
+from trailhound.topics import dead_letter_headers
+
+__all__ = ["Escalator", "EscalatorMetrics", "run_escalator"]
+
+log = logging.getLogger(__name__)
+
+SWEEP_EVERY_S = 2.0
+LEASE_MARGIN_S = 30.0
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800)
+
+
+class EscalatorMetrics:
+    """Deliveries by outcome, parked deliveries and escalation latency, on their own registry."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.deliveries = Counter("trailhound_deliveries", "Deliveries finished, by partner, kind and outcome",
+                                  ["partner", "kind", "outcome"], registry=self.registry)
+        self.attempts = Counter("trailhound_delivery_attempts", "Delivery attempts, by partner and outcome",
+                                ["partner", "outcome"], registry=self.registry)
+        self.parked = Gauge("trailhound_deliveries_parked", "Deliveries parked on the dead-letter topic, by partner",
+                            ["partner"], registry=self.registry)
+        self.latency = Histogram("trailhound_escalation_latency_seconds",
+                                 "Time from an alert being raised to the partner taking it", ["partner"],
+                                 buckets=LATENCY_BUCKETS, registry=self.registry)
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, DeliveryFailed) and exc.retryable
+
+
+class Escalator:
+    """One escalator process: outbox consumer, per-partner deliveries, sweeper and acknowledgement links."""
+
+    def __init__(self, settings: Settings, routing: Routing, es: AsyncElasticsearch, producer: AIOKafkaProducer,
+                 metrics: EscalatorMetrics | None = None, clock: Clock = system_clock,
+                 owner: str | None = None) -> None:
+        self.settings = settings
+        self.routing = routing
+        self.es = es
+        self.producer = producer
+        self.metrics = metrics or EscalatorMetrics()
+        self.clock = clock
+        self.owner = owner or f"{socket.gethostname()}:{settings.escalator_port}"
+        self.store = DeliveryStore(settings, es)
+        self.audit = AuditLog(settings, es, clock)
+        self.notifiers = Notifiers()
+        self.limits = {pid: asyncio.Semaphore(p.concurrency) for pid, p in routing.partners.items()}
+        self.inflight: dict[str, asyncio.Task[None]] = {}
+        self.source = f"urn:trailhound:{settings.namespace or 'default'}"
+
+    # ---- outbox -> state documents -------------------------------------------------------------
+
+    async def consume(self) -> None:
+        """Follow the outbox in the escalators' consumer group until cancelled."""
+        consumer = AIOKafkaConsumer(
+            self.settings.topic("escalations"), bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=self.settings.topic("trailhound-escalator"), enable_auto_commit=False,
+            auto_offset_reset="earliest", client_id=f"trailhound-escalator-{self.owner}")
+        await consumer.start()
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=500)
+                records = [r for batch in batches.values() for r in batch]
+                if records:
+                    await self.accept(records)
+                    await consumer.commit()  # only after the state documents exist
+        finally:
+            await consumer.stop()
+
+    async def accept(self, records: list[ConsumerRecord]) -> None:
+        documents: list[dict[str, Any]] = []
+        now = self.clock()
+        for record in records:
+            try:
+                request = json.loads(record.value)
+                documents.append(self._state_document(request, now))
+            except (ValueError, KeyError, TypeError) as exc:
+                await self.producer.send_and_wait(self.settings.topic("escalations.dlq"), value=record.value,
+                                                  key=record.key, headers=dead_letter_headers(
+                                                      f"not an outbox record: {exc!r}", "escalate",
+                                                      f"{record.topic}:{record.partition}:{record.offset}"))
+        audit = [(self.audit.index, *self._disclosure_entry(d)) for d in documents if d["channel"]]
+        for held in await self.store.create_many(documents, audit):
+            self.schedule(held.id, held.source["partner"], held)
+
+    def _disclosure_entry(self, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The audit entry for what a delivery will disclose, written with its state document, before sending."""
+        request, partner = state["record"], self.routing.partners[state["partner"]]
+        disclosure = apply_policy(request["alert"], partner.policy, partner.secret)
+        return self.audit.entry("disclose", request.get("requested_by") or "trailhound", request["alert_id"],
+                                fields=disclosure.disclosed, partner=partner.id,
+                                detail=f"{request['kind']} via {partner.channel}",
+                                entry_id=stable_id("audit-disclose", state["delivery_id"]),
+                                extra={"delivery_id": state["delivery_id"]})
+
+    def _state_document(self, request: dict[str, Any], now: float) -> dict[str, Any]:
+        partner = self.routing.partners.get(request["partner"])
+        rule, tier = request.get("rule"), int(request.get("tier") or 0)
+        return {
+            "delivery_id": request["delivery_id"], "alert_id": request["alert_id"], "partner": request["partner"],
+            "kind": request["kind"], "rule": rule, "tier": tier, "state": "pending", "attempts": 0,
+            "channel": partner.channel if partner else None, "requested_by": request.get("requested_by"),
+            "reason": request.get("reason"), "created": int(now), "owner": self.owner,
+            "lease_until": int(now + self._lease_s(partner)), "next_tier_sent": False,
+            "has_next_tier": bool(rule and next_tier(self.routing, rule, tier)), "record": request,
+        }
+
+    def _lease_s(self, partner: Partner | None) -> float:
+        if partner is None:
+            return LEASE_MARGIN_S
+        target = partner.webhook or partner.email
+        timeout = target.timeout_s if target else 0.0
+        return partner.retry.max_s + timeout + LEASE_MARGIN_S
+
+    # ---- delivering ----------------------------------------------------------------------------
+
+    def schedule(self, delivery_id: str, partner_id: str, held: Held | None = None) -> None:
+        """Deliver in the background (``held``: just created by this escalator, no claim needed)."""
+        if delivery_id in self.inflight:
+            return
+        task = asyncio.ensure_future(self.deliver(delivery_id, partner_id, held))
+        self.inflight[delivery_id] = task
+        task.add_done_callback(lambda _: self.inflight.pop(delivery_id, None))
+
+    async def deliver(self, delivery_id: str, partner_id: str, held: Held | None = None) -> None:
+        try:
+            partner = self.routing.partners.get(partner_id)
+            if partner is None:
+                claimed = held or await self.store.claim(delivery_id, self.owner, self.clock(), LEASE_MARGIN_S)
+                if claimed is not None:
+                    await self._park(claimed, f"partner {partner_id!r} is not in the partners file")
+                return
+            async with self.limits[partner_id]:
+                fresh = held is not None
+                if held is None:
+                    held = await self.store.claim(delivery_id, self.owner, self.clock(), self._lease_s(partner))
+                if held is not None:
+                    await self._send(held, partner, fresh)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the lease lapses and the sweeper tries again; nothing is lost
+            log.exception("delivery %s failed unexpectedly", delivery_id)
+
+    async def _send(self, held: Held, partner: Partner, fresh: bool) -> None:
+        state = held.source
+        request = state["record"]
+        disclosure = apply_policy(request["alert"], partner.policy, partner.secret)
+        data = {**disclosure.payload, "reason": request.get("reason")}
+        if request["kind"] == "alert":
+            data["ack_url"] = ack_url(self.settings.ack_base_url(), partner.id, state["delivery_id"], partner.secret)
+        if not fresh:  # a resumed or resent delivery: its entry was written when it was first accepted
+            await self.audit.write(*self._disclosure_entry(state))
+        attempts = int(state.get("attempts") or 0)
+        policy = partner.retry
+        retrying = AsyncRetrying(stop=stop_after_attempt(policy.attempts), retry=retry_if_exception(_retryable),
+                                 wait=wait_random_exponential(multiplier=policy.first_s, max=policy.max_s),
+                                 reraise=True)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    attempts += 1
+                    if attempt.retry_state.attempt_number > 1:  # the claim set the first lease
+                        await self.store.renew(held, attempts=attempts,
+                                               lease_until=int(self.clock() + self._lease_s(partner)))
+                    envelope = build_envelope(request["kind"], state["delivery_id"], request["alert_id"], data,
+                                              self.source, partner.secret, self.clock())
+                    try:
+                        answer = await self.notifiers.send(partner, envelope)
+                    except DeliveryFailed as exc:
+                        self.metrics.attempts.labels(partner=partner.id, outcome="failed").inc()
+                        log.warning("delivery %s to %s, attempt %d: %s", state["delivery_id"], partner.id, attempts,
+                                    exc.reason)
+                        raise
+        except DeliveryFailed as exc:
+            await self._park(held, exc.reason, attempts)
+            return
+        self.metrics.attempts.labels(partner=partner.id, outcome="delivered").inc()
+        await self._delivered(held, partner, answer, attempts, sorted(disclosure.disclosed))
+
+    async def _delivered(self, held: Held, partner: Partner, answer: str, attempts: int, fields: list[str]) -> None:
+        now = self.clock()
+        request = held.source["record"]
+        deadline = None
+        if request["kind"] == "alert" and request.get("rule"):
+            tiers = [r.tiers for r in self.routing.rules if r.name == request["rule"]]
+            tier = int(request.get("tier") or 0)
+            if tiers and tier < len(tiers[0]) and tiers[0][tier].ack_within_s:
+                deadline = int(now + tiers[0][tier].ack_within_s)
+        await self.store.settle(held, "delivered", delivered_at=int(now), attempts=attempts,
+                                last_error=None, answer=answer, ack_deadline=deadline, fields_disclosed=fields,
+                                lease_until=0)
+        self.metrics.deliveries.labels(partner=partner.id, kind=request["kind"], outcome="delivered").inc()
+        raised = (request["alert"].get("event") or {}).get("created")
+        if raised:
+            self.metrics.latency.labels(partner=partner.id).observe(max(0.0, now - parse_rfc3339(raised)))
+
+    async def _park(self, held: Held, reason: str, attempts: int | None = None) -> None:
+        state = held.source
+        log.error("delivery %s to %s parked: %s", state["delivery_id"], state["partner"], reason)
+        await self.producer.send_and_wait(
+            self.settings.topic("escalations.dlq"), key=state["delivery_id"].encode("ascii"),
+            value=json.dumps(state["record"], ensure_ascii=False).encode("utf-8"),
+            headers=dead_letter_headers(reason, "deliver", state["delivery_id"], self.clock))
+        await self.store.settle(held, "parked", last_error=reason, lease_until=0,
+                                attempts=attempts if attempts is not None else state.get("attempts", 0))
+        self.metrics.deliveries.labels(partner=state["partner"], kind=state["kind"], outcome="parked").inc()
+
+    # ---- sweeper: lapsed leases, retries on command, tiers -------------------------------------
+
+    async def sweep(self) -> None:
+        now = self.clock()
+        for delivery_id, partner_id in await self.store.claimable(self.owner, now):
+            self.schedule(delivery_id, partner_id)
+        await self._next_tiers(now)
+        await self._count_parked()
+
+    async def _next_tiers(self, now: float) -> None:
+        seen: set[tuple[str, str, int]] = set()
+        for delivery in await self.store.overdue_tiers(now):
+            group = (delivery["alert_id"], delivery["rule"], int(delivery["tier"]))
+            if group in seen:
+                continue
+            seen.add(group)
+            siblings = await self.store.tier(*group)
+            decision = tier_decision(siblings, now)
+            following = next_tier(self.routing, group[1], group[2])
+            if not decision.escalate or following is None:
+                continue
+            alert = next(s["record"]["alert"] for s in siblings)
+            for partner in following.partners:
+                await send_outbox(self.producer, self.settings, outbox_record(
+                    alert, partner, "alert", rule=group[1], tier=group[2] + 1, by="trailhound",
+                    reason=f"rule {group[1]}, tier {group[2] + 1}: {decision.reason}", now=now))
+            for sibling in siblings:
+                await self.store.update(sibling["delivery_id"], next_tier_sent=True)
+            log.info("alert %s: %s; told tier %d (%s)", group[0], decision.reason, group[2] + 2,
+                     ", ".join(following.partners))
+
+    async def _count_parked(self) -> None:
+        counts = await self.store.parked_by_partner()
+        for partner in {*self.routing.partners, *counts}:
+            self.metrics.parked.labels(partner=partner).set(counts.get(partner, 0))
+
+    async def sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("escalation sweep failed; trying again")
+            await asyncio.sleep(SWEEP_EVERY_S)
+
+    # ---- web: acknowledgement links, metrics, health -------------------------------------------
+
+    def web_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/ack/{partner}/{delivery_id}", self._acknowledge)
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/healthz", self._health)
+        return app
+
+    async def _acknowledge(self, request: web.Request) -> web.Response:
+        partner = self.routing.partners.get(request.match_info["partner"])
+        delivery_id = request.match_info["delivery_id"]
+        signature = request.query.get("sig", "")
+        if partner is None or not hmac.compare_digest(ack_signature(partner.secret, delivery_id), signature):
+            return web.json_response({"error": "unknown or wrongly signed acknowledgement link"}, status=403)
+        found = await self.store.get(delivery_id)
+        if found is None or found["_source"]["partner"] != partner.id:
+            return web.json_response({"error": "no such delivery"}, status=404)
+        if found["_source"]["state"] != "acknowledged":
+            await self.store.update(delivery_id, state="acknowledged", acknowledged_at=int(self.clock()))
+            await self.audit.record("partner-acknowledged", partner.id, found["_source"]["alert_id"],
+                                    partner=partner.id, entry_id=stable_id("audit-ack", delivery_id),
+                                    extra={"delivery_id": delivery_id})
+        return web.json_response({"status": "acknowledged", "alert_id": found["_source"]["alert_id"]})
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(self.metrics.registry), content_type="text/plain")
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "owner": self.owner, "inflight": len(self.inflight),
+                                  "partners": sorted(self.routing.partners)})
+
+    async def run(self) -> None:
+        """Serve and deliver until cancelled."""
+        runner = web.AppRunner(self.web_app())
+        await runner.setup()
+        await web.TCPSite(runner, self.settings.bind_host, self.settings.escalator_port).start()
+        log.info("escalator %s serving acknowledgement links on %s", self.owner, self.settings.ack_base_url())
+        tasks = [asyncio.ensure_future(self.consume()), asyncio.ensure_future(self.sweep_forever())]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in [*tasks, *self.inflight.values()]:
+                task.cancel()
+            await asyncio.gather(*tasks, *self.inflight.values(), return_exceptions=True)
+            await self.notifiers.close()
+            await runner.cleanup()
+
+
+async def _serve(settings: Settings, routing: Routing) -> None:
+    es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30, retry_on_timeout=True)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await Escalator(settings, routing, es, producer).run()
+    finally:
+        await producer.stop()
+        await es.close()
+
+
+def run_escalator(settings: Settings) -> None:
+    """Check the partners file (refusing to start on any problem), prepare topics and indices, run."""
+    from trailhound.alerts.indices import prepare_indices
+    from trailhound.alerts.partners import load_routing
+    from trailhound.topics import ensure_topics
+
+    routing = load_routing(settings)  # RoutingError: the caller shows every problem and exits
+    ensure_topics(settings)
+    prepare_indices(settings)
+    log.info("escalator starting with %d partners and %d rules", len(routing.partners), len(routing.rules))
+    asyncio.run(_serve(settings, routing))
