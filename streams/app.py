@@ -31,6 +31,7 @@ from trailhound.detectors.detector_set import DetectorSet
 from trailhound.retrying import wait_out
 from trailhound.schemas import InvalidRecord
 from trailhound.streams.feedback import FeedbackLearner
+from trailhound.streams.linkage import Linkage, add_alert, register_linkage
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.pattern_updates import PatternUpdates
 from trailhound.streams.pipeline import PostProcessor
@@ -124,7 +125,8 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
             for raw in batch:
                 metrics.posts_consumed.labels(stage="detect").inc()
                 try:
-                    outcome = processor.process(json.loads(raw))
+                    enriched = json.loads(raw)
+                    outcome = processor.process(enriched)
                 except Exception as exc:  # one poison record must not take the batch with it
                     log.exception("detection failed")
                     await dead_letter(raw, f"detection failed: {exc!r}", "detect", "posts.enriched")
@@ -133,6 +135,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
                 posts_sink.add(document["_index"], document["_id"], document["_source"])
                 for alert in outcome.alerts:
                     await send_alert(alert)
+                await linkage.after_post(enriched, document, outcome.alerts, posts_sink, send_alert)
             result = await posts_sink.flush()
             for source, reason in result.failed:
                 await dead_letter(json.dumps(source).encode(), reason, "index-posts", source.get("post_key", "?"))
@@ -150,7 +153,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
                     await dead_letter(raw, f"not an alert document: {exc!r}", "index-alerts", "alerts")
                     continue
                 by_id[alert_id] = alert
-                alerts_sink.add(settings.index("alerts"), alert_id, alert, create_only=True)
+                add_alert(alerts_sink, settings.index("alerts"), alert)
             result = await alerts_sink.flush()
             now = clock()
             for alert_id in result.written:
@@ -166,6 +169,8 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     register_views(app, processor, metrics, prepared)
 
     background: list[asyncio.Task[None]] = []
+    linkage = Linkage(settings, es, detectors, clock)
+    register_linkage(app, settings, linkage, send_alert, prepared, background)
 
     @app.task
     async def prepare() -> None:
