@@ -70,6 +70,7 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 500
 BATCH_WITHIN_S = 0.5
 CLEANUP_EVERY_S = 600.0
+EVIDENCE_RETRY_S = 3.0
 
 SendAlert = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -117,6 +118,7 @@ class Linkage:
         self.indexes: dict[int, KeyIndex] = {}
         self.next_offset: dict[int, int] = {}
         self.newest_ts = 0.0
+        self.pending_evidence: dict[str, tuple[str, str]] = {}  # post key → (cluster id, posted_at)
 
     # -- stage 1: in the detect agent ------------------------------------------------------------------
 
@@ -352,13 +354,22 @@ class Linkage:
         await self._bulk(operations)
         if capture:
             captured = await self._capture(capture, now)
-            if captured:
-                for cluster_id, post_key, _ in capture:
-                    if post_key in captured:
-                        stored[cluster_id].evidence.add(post_key)
-                await self._bulk([op for cid in {c for c, _, _ in capture} for op in (
-                    {"update": {"_index": self.settings.index("clusters"), "_id": cid}},
-                    {"doc": {"evidence": sorted(stored[cid].evidence)}})])
+            for cluster_id, post_key, posted_at in capture:
+                if post_key in captured:
+                    stored[cluster_id].evidence.add(post_key)
+                else:  # not in the posts index yet: the evidence timer tries again
+                    self.pending_evidence[post_key] = (cluster_id, posted_at)
+            await self._bulk([op for cid in {c for c, _, _ in capture} for op in (
+                {"update": {"_index": self.settings.index("clusters"), "_id": cid}},
+                {"doc": {"evidence": sorted(stored[cid].evidence)}})])
+
+    async def retry_evidence(self) -> None:
+        """Capture evidence of cluster posts that were not yet indexed when their cluster alerted."""
+        if not self.pending_evidence:
+            return
+        wanted = [(cid, key, posted_at) for key, (cid, posted_at) in sorted(self.pending_evidence.items())][:500]
+        for post_key in await self._capture(wanted, time.time()):
+            self.pending_evidence.pop(post_key, None)
 
     async def _capture(self, wanted: list[tuple[str, str, str]], now: float) -> set[str]:
         """Evidence records for posts entering a cluster alert, from the posts index; the keys captured."""
@@ -422,6 +433,13 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, send_
         background.append(asyncio.ensure_future(watch.run()))
         await watch.caught_up.wait()
         linkage.watch_ready.set()
+
+    @app.timer(EVIDENCE_RETRY_S)
+    async def capture_late_evidence() -> None:
+        try:
+            await linkage.retry_evidence()
+        except Exception:  # retried on the next tick
+            log.exception("evidence capture failed")
 
     @app.timer(CLEANUP_EVERY_S)
     async def forget_old_clusters() -> None:
