@@ -14,7 +14,7 @@ touches from Elasticsearch into a book, applies the batch and writes back what c
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,22 +45,23 @@ class Member:
     categories: tuple[str, ...]
     harm: bool
     score: float
+    adult: bool = False
 
     @classmethod
     def of(cls, post: PostSummary) -> Member:
         return cls(post.post_key, post.ts, post.posted_at, post.city, post.contact, post.author,
-                   post.categories, post.harm, post.score)
+                   post.categories, post.harm, post.score, post.adult)
 
     def to_json(self) -> dict[str, Any]:
         return {"post_key": self.post_key, "ts": self.ts, "posted_at": self.posted_at, "city": self.city,
                 "contact": self.contact, "author": self.author, "categories": list(self.categories),
-                "harm": self.harm, "score": self.score}
+                "harm": self.harm, "score": self.score, "adult": self.adult}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Member:
         return cls(data["post_key"], float(data["ts"]), data.get("posted_at", ""), data.get("city", ""),
                    data.get("contact", ""), data.get("author", ""), tuple(data.get("categories", ())),
-                   bool(data.get("harm")), float(data.get("score", 0.0)))
+                   bool(data.get("harm")), float(data.get("score", 0.0)), bool(data.get("adult")))
 
     @property
     def order(self) -> tuple[float, str]:
@@ -95,10 +96,30 @@ class Cluster:
     links_total: int = 0
     hubs: dict[str, str] = field(default_factory=dict)
     merged_from: list[str] = field(default_factory=list)
+    _edge_ids: set[tuple[str, str, str]] = field(default_factory=set, repr=False, compare=False)
+    _founder: str = field(default="", repr=False, compare=False)
 
     @property
     def founder(self) -> Member:
-        return min(self.members.values(), key=lambda m: m.order)
+        """The earliest member (cached; members are only added between merges, expiry re-computes)."""
+        member = self.members.get(self._founder)
+        if member is None:
+            member = min(self.members.values(), key=lambda m: m.order)
+            self._founder = member.post_key
+        return member
+
+    def add_edge(self, edge: Edge) -> None:
+        """Keep an explained link once (the same pair may be linked by several keys)."""
+        if not self._edge_ids and self.edges:
+            self._edge_ids.update((e.a, e.b, e.key) for e in self.edges)
+        ident = (edge.a, edge.b, edge.key)
+        if ident not in self._edge_ids and len(self.edges) < MAX_EDGES:
+            self._edge_ids.add(ident)
+            self.edges.append(edge)
+
+    def drop_edges(self, keep: Callable[[Edge], bool]) -> None:
+        self.edges = [e for e in self.edges if keep(e)]
+        self._edge_ids = {(e.a, e.b, e.key) for e in self.edges}
 
     def reason_counts(self) -> Counter[str]:
         """How many links each kind of reason made ("same phone", "text similar", "same image")."""
@@ -147,9 +168,7 @@ class ClusterBook:
         if first.cluster_id != second.cluster_id:
             first = self._merge(first, second)
         first.links_total += 1
-        edge = Edge(link.a.post_key, link.b.post_key, link.key, link.reason, link.similarity)
-        if len(first.edges) < MAX_EDGES and edge not in first.edges:
-            first.edges.append(edge)
+        first.add_edge(Edge(link.a.post_key, link.b.post_key, link.key, link.reason, link.similarity))
         self.changed.add(first.cluster_id)
         return first.cluster_id
 
@@ -169,10 +188,17 @@ class ClusterBook:
     def _merge(self, first: Cluster, second: Cluster) -> Cluster:
         keep, gone = sorted((first, second), key=lambda c: c.founder.order)
         was_cluster = len(gone.members) > 1  # a post on its own is not a cluster anyone has seen
-        keep.members.update(gone.members)
+        founder = keep.founder.post_key
+        if len(gone.members) > len(keep.members):  # merge the smaller into the larger dict
+            gone.members.update(keep.members)
+            keep.members = gone.members
+        else:
+            keep.members.update(gone.members)
+        keep._founder = founder
         for post_key in gone.members:
             self.cluster_of[post_key] = keep.cluster_id
-        keep.edges.extend(e for e in gone.edges if len(keep.edges) < MAX_EDGES)
+        for edge in gone.edges:
+            keep.add_edge(edge)
         keep.links_total += gone.links_total
         keep.hubs.update(gone.hubs)
         keep.merged_from = sorted(set(keep.merged_from) | set(gone.merged_from)
@@ -188,7 +214,7 @@ class ClusterBook:
         """Set a hub key aside: drop its links everywhere and split clusters it alone held together."""
         self.hub_keys.add(notice.key)
         for cluster in [c for c in self.clusters.values() if any(e.key == notice.key for e in c.edges)]:
-            cluster.edges = [e for e in cluster.edges if e.key != notice.key]
+            cluster.drop_edges(lambda e: e.key != notice.key)
             cluster.hubs[notice.key] = notice.note
             self._split(cluster)
 
@@ -226,7 +252,7 @@ class ClusterBook:
                 del cluster.members[post_key]
                 self.cluster_of.pop(post_key, None)
             gone = set(old)
-            cluster.edges = [e for e in cluster.edges if e.a not in gone and e.b not in gone]
+            cluster.drop_edges(lambda e, gone=gone: e.a not in gone and e.b not in gone)
             if len(cluster.members) < 2:
                 for post_key in cluster.members:
                     self.cluster_of.pop(post_key, None)

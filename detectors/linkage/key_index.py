@@ -37,9 +37,9 @@ class KeyIndexParams:
     """Thresholds of the key owner; defaults are the documented settings."""
 
     retention_s: float = 30 * 86_400.0
-    text_threshold: float = 0.6
+    text_threshold: float = 0.7
     image_radius: int = IMAGE_RADIUS
-    hub_min_texts: int = 12
+    hub_min_texts: int = 25
     text_group_similarity: float = 0.35
     max_posts_per_key: int = 200
     max_text_links: int = 3
@@ -96,13 +96,17 @@ class _Bucket:
 class KeyIndex:
     """Posts by key within the retention window; memory bounded by window and per-key caps."""
 
-    SWEEP_EVERY = 5_000
+    SWEEPS_PER_WINDOW = 4
 
     def __init__(self, params: KeyIndexParams | None = None) -> None:
         self.params = params or KeyIndexParams()
         self._buckets: dict[str, _Bucket] = {}
         self._now = 0.0
-        self._since_sweep = 0
+        self._swept = 0.0
+        self._compared: tuple[str, set[str]] = ("", set())  # the post being filed and who it was compared with
+        self._seen: dict[str, float] = {}  # posts filed within the window (a post is filed key by key)
+        self._filing = ""
+        self._filed: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._buckets)
@@ -113,16 +117,21 @@ class KeyIndex:
     def observe(self, key: str, post: PostSummary) -> list[Link | HubKey]:
         """File ``post`` under ``key``; return the links it makes and a hub notice if the key just became one."""
         self._now = max(self._now, post.ts)
-        self._since_sweep += 1
-        if self._since_sweep >= self.SWEEP_EVERY:
+        if self._now - self._swept > self.params.retention_s / self.SWEEPS_PER_WINDOW:
             self.sweep()
+        if post.post_key != self._filing:
+            if post.post_key in self._seen:
+                return []  # the same post again (ingested twice): it links nothing new
+            self._filing, self._filed = post.post_key, set()
+            self._seen[post.post_key] = post.ts
+        if key in self._filed:
+            return []
+        self._filed.add(key)
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = _Bucket()
         else:
             self._expire(bucket)
-            if any(p.post_key == post.post_key for p in bucket.posts):
-                return []  # a replayed post links nothing new
         kind = key_kind(key)
         events: list[Link | HubKey] = []
         if kind in CONTACT_KINDS or kind == "image":
@@ -160,9 +169,13 @@ class KeyIndex:
     def _text_links(self, key: str, bucket: _Bucket, post: PostSummary) -> list[Link]:
         if post.signature is None:
             return []
+        if self._compared[0] != post.post_key:
+            self._compared = (post.post_key, set())
+        compared = self._compared[1]  # a candidate met in an earlier band of this post is not compared again
         scored = []
         for other in bucket.posts:
-            if other.signature is not None:
+            if other.signature is not None and other.post_key not in compared:
+                compared.add(other.post_key)
                 similarity = text_similarity(other.signature, post.signature)
                 if similarity >= self.params.text_threshold:
                     scored.append((similarity, other))
@@ -185,7 +198,9 @@ class KeyIndex:
 
     def sweep(self) -> None:
         """Drop posts older than the retention window and keys left with none (bounds memory)."""
-        self._since_sweep = 0
+        self._swept = self._now
+        horizon = self._now - self.params.retention_s
+        self._seen = {k: ts for k, ts in self._seen.items() if ts >= horizon}
         for key in list(self._buckets):
             bucket = self._buckets[key]
             self._expire(bucket)

@@ -30,20 +30,25 @@ import numpy as np
 from datasketch import MinHash
 
 __all__ = [
-    "CONTACT_KINDS", "IMAGE_CHUNKS", "IMAGE_RADIUS", "NUM_PERM", "TEXT_BANDS", "PostSummary", "TextSigner",
+    "ADULT_SERVICE", "CONTACT_KINDS", "IMAGE_CHUNKS", "IMAGE_RADIUS", "NUM_PERM", "TEXT_BANDS", "PostSummary",
+    "TextSigner",
     "hamming", "image_keys", "key_kind", "linkage_keys", "parse_phash", "summarise", "text_similarity",
 ]
 
 NUM_PERM = 64
 TEXT_BANDS = 10
 TEXT_ROWS = 3  # bands × rows ≤ NUM_PERM; P(candidate) = 1 − (1 − J³)¹⁰: 0.99 at J = 0.7, 0.24 at J = 0.3
-SHINGLE_WORDS = 2
+SHINGLE_WORDS = 3
 MIN_SHINGLES = 6  # a text shorter than this says too little to link on
 IMAGE_CHUNKS = 4
 IMAGE_RADIUS = 3  # largest Hamming distance that still means "the same image"; < IMAGE_CHUNKS keeps MIH exact
 CONTACT_KINDS = ("phone", "email", "handle")
 MASKED_MENTIONS = frozenset({"phone", "email", "handle", "price", "age"})
 _WORD = re.compile(r"[^\W\d_]{2,}")
+ADULT_SERVICE = re.compile(
+    r"\b(?:companion(?:ship)?|escorts?|incalls?|outcalls?|gentlem[ae]n|donations?|hourly rates?|per hour|"
+    r"screening|gfe|dinner dates?)\b|\d\s*/\s*(?:hr|hour)\b")
+"""Words that mark an ad as an adult-service ad — its *type*, never a sign of harm (see networks.py)."""
 _SCHEME = "affine32"
 _BAND_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier: distinct rows give distinct mixes (mod 2⁶⁴)
 # shared by every worker, so they all sign alike
@@ -139,6 +144,7 @@ class PostSummary:
     categories: tuple[str, ...] = ()
     harm: bool = False
     score: float = 0.0
+    adult: bool = False
 
     def link_keys(self) -> list[str]:
         return linkage_keys(self)
@@ -149,7 +155,7 @@ class PostSummary:
             "city": self.city, "author": self.author, "source": self.source, "phones": list(self.phones),
             "emails": list(self.emails), "handles": list(self.handles),
             "phashes": [f"{h:016x}" for h in self.phashes], "categories": list(self.categories),
-            "harm": self.harm, "score": self.score,
+            "harm": self.harm, "score": self.score, "adult": self.adult,
         }
         if with_signature and self.signature is not None:
             data["signature"] = base64.b64encode(self.signature.tobytes()).decode("ascii")
@@ -166,7 +172,7 @@ class PostSummary:
             phashes=tuple(h for h in (parse_phash(v) for v in data.get("phashes", ())) if h is not None),
             signature=np.frombuffer(base64.b64decode(signature), dtype=np.uint32) if signature else None,
             categories=tuple(data.get("categories", ())), harm=bool(data.get("harm", False)),
-            score=float(data.get("score", 0.0)),
+            score=float(data.get("score", 0.0)), adult=bool(data.get("adult", False)),
         )
 
 
@@ -210,4 +216,5 @@ def summarise(enriched: dict[str, Any], categories: Iterable[str], harm: bool, s
         categories=tuple(sorted(set(categories))),
         harm=harm,
         score=round(float(score), 4),
+        adult=ADULT_SERVICE.search(normalized.get("text", "").lower()) is not None,
     )

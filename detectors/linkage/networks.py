@@ -34,7 +34,8 @@ DAY_S = 86_400.0
 LABOUR_PREFIX = "labour_"
 
 ADULT_SERVICE_CATEGORIES: frozenset[str] = frozenset({"price", "screening", "obfuscation", "trust", "ethnicity"})
-"""Categories that mark an ad as an adult-service ad (never a harm sign alone; see library.yaml)."""
+"""Categories that mark an ad as an adult-service ad (never a harm sign alone; see library.yaml), besides the
+post's own adult-service wording (:data:`trailhound.detectors.linkage.keys.ADULT_SERVICE`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +173,7 @@ def assess_cluster(cluster: Cluster, params: NetworkParams | None = None) -> Clu
              _shared_image(cluster))
     findings = tuple(f for f in found if f is not None)
     harm_posts = sum(1 for m in members if m.harm)
-    adult_posts = sum(1 for m in members if ADULT_SERVICE_CATEGORIES & set(m.categories))
+    adult_posts = sum(1 for m in members if m.adult or ADULT_SERVICE_CATEGORIES & set(m.categories))
     personas = _personas(members)
     content: list[str] = []
     n = max(1, len(members))

@@ -80,7 +80,8 @@ def _invented(rng: random.Random, n: int) -> str:
 
 def _text(net: PlantedNetwork, rng: random.Random, phone: str, name: str, city: str, vary: float) -> str:
     values = {"name": name, "city": city, "where": f"in {city}", "pay": "$7,500",
-              "email": f"{name.lower()}@example.com", "handle": f"@{name.lower()}_{net.network_id[-4:]}"}
+              "email": f"{name.lower()}.{net.network_id[4:]}@example.com",
+              "handle": f"@{name.lower()}_{net.network_id[-4:]}"}
     values["phone"] = disguise_phone(phone, rng, net.evasive)[0] if net.evasive else national(phone)
     parts = []
     for slot in _LAYOUTS[net.style]:
@@ -107,7 +108,7 @@ def _network(kind: str, style: str, serial: int, rng: random.Random, numbers: _N
         personas=rng.sample(NAMES, k=3 if kind == "circuit" else 1),
         route=rng.sample(CITIES, k=n_cities),
         choices={slot: rng.randrange(len(BANKS[slot])) for slot in layout},
-        words=_invented(rng, 8),
+        words=_invented(rng, 12),
         phash=rng.getrandbits(64) if kind == "shared_image" else None,
         remaining=posts, start=t0, gap_s=(10 * 86_400) / posts,
         evasive=rng.choice(sorted(PHONE_STYLES)) if kind == "circuit" and rng.random() < 0.5 else None,
