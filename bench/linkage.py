@@ -53,8 +53,7 @@ def prepare(n: int, seed: int) -> tuple[list[tuple[dict[str, Any], tuple[str, ..
     for post in planted_feed(n, seed, networks=networks):
         enriched = enrich_post(post, 0.0)
         assessment = assess(detectors.score(enriched), 0.5, supporting)
-        harm = any(c not in supporting for c in assessment.categories)
-        rows.append((enriched, assessment.categories, harm, assessment.score))
+        rows.append((enriched, assessment.categories, supporting, assessment.score))
         truth[enriched["post_key"]] = post["synthetic_network"]
     return rows, networks, truth, time.perf_counter() - started
 
@@ -68,8 +67,8 @@ def run(rows: list, params: KeyIndexParams, measure_memory: bool = False) -> dic
     if measure_memory:
         tracemalloc.start()
     started = time.perf_counter()
-    for count, (enriched, categories, harm, score) in enumerate(rows, 1):
-        for update in linker.add(summarise(enriched, categories, harm, score)):
+    for count, (enriched, categories, supporting, score) in enumerate(rows, 1):
+        for update in linker.add(summarise(enriched, categories, supporting, score)):
             if update.assessment.should_alert:
                 alerted.setdefault(update.cluster.cluster_id, set()).update(update.cluster.members)
         for gone, into in linker.retired.items():

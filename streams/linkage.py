@@ -150,8 +150,7 @@ class Linkage:
     def key_records(self, enriched: dict[str, Any], categories: Collection[str], score: float
                     ) -> list[tuple[int, bytes, bytes]]:
         """``(partition, key, value)`` records for ``linkage.keys``: one per partition owning some key."""
-        supporting = self.detectors.supporting_categories
-        summary = summarise(enriched, categories, any(c not in supporting for c in categories), score)
+        summary = summarise(enriched, categories, self.detectors.supporting_categories, score)
         groups: dict[int, list[str]] = defaultdict(list)
         for key in summary.link_keys():
             groups[key_partition(key, self.settings.partitions)].append(key)

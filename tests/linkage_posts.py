@@ -22,7 +22,7 @@ def unrelated_text(n: int) -> str:
 
 
 def summary(text: str = "", *, day: float = 0.0, city: str = "Denver", phone: str = "", author: str = "",
-            categories: tuple[str, ...] = (), harm: bool = False, phash: int | None = None,
+            categories: tuple[str, ...] = (), harm: tuple[str, ...] = (), phash: int | None = None,
             key: str | None = None) -> PostSummary:
     post_key = key or f"t:{next(_COUNTER):06d}"
     return PostSummary(

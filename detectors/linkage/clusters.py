@@ -43,7 +43,7 @@ class Member:
     contact: str
     author: str
     categories: tuple[str, ...]
-    harm: bool
+    harm: tuple[str, ...]
     score: float
     adult: bool = False
 
@@ -55,13 +55,13 @@ class Member:
     def to_json(self) -> dict[str, Any]:
         return {"post_key": self.post_key, "ts": self.ts, "posted_at": self.posted_at, "city": self.city,
                 "contact": self.contact, "author": self.author, "categories": list(self.categories),
-                "harm": self.harm, "score": self.score, "adult": self.adult}
+                "harm": list(self.harm), "score": self.score, "adult": self.adult}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Member:
         return cls(data["post_key"], float(data["ts"]), data.get("posted_at", ""), data.get("city", ""),
                    data.get("contact", ""), data.get("author", ""), tuple(data.get("categories", ())),
-                   bool(data.get("harm")), float(data.get("score", 0.0)), bool(data.get("adult")))
+                   tuple(data.get("harm", ())), float(data.get("score", 0.0)), bool(data.get("adult")))
 
     @property
     def order(self) -> tuple[float, str]:

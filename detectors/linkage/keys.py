@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,8 +125,8 @@ def text_similarity(a: np.ndarray, b: np.ndarray) -> float:
 class PostSummary:
     """What linkage needs to know about one post: small, so it can travel with every key.
 
-    ``categories`` are the pattern detector's indicator categories for the post, ``harm`` whether any
-    of them is a sign of harm on its own (youth, control, coercion, labour exploitation …).
+    ``categories`` are the pattern detector's indicator categories for the post, ``harm`` those of them
+    that are a sign of harm on their own (youth, control, coercion, labour exploitation …).
     """
 
     post_key: str
@@ -142,7 +142,7 @@ class PostSummary:
     phashes: tuple[int, ...] = ()
     signature: np.ndarray | None = field(default=None, repr=False)
     categories: tuple[str, ...] = ()
-    harm: bool = False
+    harm: tuple[str, ...] = ()
     score: float = 0.0
     adult: bool = False
 
@@ -155,7 +155,7 @@ class PostSummary:
             "city": self.city, "author": self.author, "source": self.source, "phones": list(self.phones),
             "emails": list(self.emails), "handles": list(self.handles),
             "phashes": [f"{h:016x}" for h in self.phashes], "categories": list(self.categories),
-            "harm": self.harm, "score": self.score, "adult": self.adult,
+            "harm": list(self.harm), "score": self.score, "adult": self.adult,
         }
         if with_signature and self.signature is not None:
             data["signature"] = base64.b64encode(self.signature.tobytes()).decode("ascii")
@@ -171,7 +171,7 @@ class PostSummary:
             handles=tuple(data.get("handles", ())),
             phashes=tuple(h for h in (parse_phash(v) for v in data.get("phashes", ())) if h is not None),
             signature=np.frombuffer(base64.b64decode(signature), dtype=np.uint32) if signature else None,
-            categories=tuple(data.get("categories", ())), harm=bool(data.get("harm", False)),
+            categories=tuple(data.get("categories", ())), harm=tuple(data.get("harm", ())),
             score=float(data.get("score", 0.0)), adult=bool(data.get("adult", False)),
         )
 
@@ -191,8 +191,13 @@ def linkage_keys(summary: PostSummary) -> list[str]:
 _SIGNER = TextSigner()
 
 
-def summarise(enriched: dict[str, Any], categories: Iterable[str], harm: bool, score: float) -> PostSummary:
-    """The summary of an enriched post (see :mod:`trailhound.streams.enrich`) and its assessment."""
+def summarise(enriched: dict[str, Any], categories: Iterable[str], supporting: Collection[str],
+              score: float) -> PostSummary:
+    """The summary of an enriched post (see :mod:`trailhound.streams.enrich`) and its assessment.
+
+    ``supporting`` are the categories that are no sign of harm alone (see ``library.yaml``).
+    """
+    categories = sorted(set(categories))
     post = enriched["post"]
     entities = enriched.get("entities") or {}
     normalized = enriched.get("normalized") or {}
@@ -213,8 +218,8 @@ def summarise(enriched: dict[str, Any], categories: Iterable[str], harm: bool, s
         phashes=tuple(h for h in (parse_phash(i.get("phash")) for i in post.get("images") or () if isinstance(i, dict))
                       if h is not None),
         signature=_SIGNER.signature(normalized.get("text", ""), masked),
-        categories=tuple(sorted(set(categories))),
-        harm=harm,
+        categories=tuple(categories),
+        harm=tuple(c for c in categories if c not in supporting),
         score=round(float(score), 4),
         adult=ADULT_SERVICE.search(normalized.get("text", "").lower()) is not None,
     )

@@ -13,9 +13,11 @@ words an analyst can check:
 Shape alone is not exploitation: a moving company or a restaurant chain posts the same text in many
 cities. As in :mod:`trailhound.alerts.scoring`, an alert also needs *content*: signs of harm in the
 posts (the pattern library's non-supporting categories — youth, coercion, third-party control, labour
-exploitation), or a network of adult-service ads run for several people (several personas under one
-contact, or one adult-service template across many contacts). An adult touring alone under her own
-number, with no sign of harm, is never raised.
+exploitation) of at least two kinds, since one indicator repeated by every copy of one ad is still one
+indicator (a farm stand's cherry emoji in every branch's ad); or a network of adult-service ads run
+for several people (several personas under one contact, or one adult-service template across many
+contacts); or one job ad with labour indicators across many contacts. An adult touring alone under her
+own number, with no sign of harm, is never raised.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class NetworkParams:
     velocity_factor: float = 4.0
     harm_min_posts: int = 2
     harm_min_share: float = 0.2
+    harm_min_kinds: int = 2
     personas_min: int = 2
     adult_min_share: float = 0.5
 
@@ -173,12 +176,14 @@ def assess_cluster(cluster: Cluster, params: NetworkParams | None = None) -> Clu
              _shared_image(cluster))
     findings = tuple(f for f in found if f is not None)
     harm_posts = sum(1 for m in members if m.harm)
+    harm_kinds = {c for m in members for c in m.harm}
     adult_posts = sum(1 for m in members if m.adult or ADULT_SERVICE_CATEGORIES & set(m.categories))
     personas = _personas(members)
     content: list[str] = []
     n = max(1, len(members))
-    if harm_posts >= params.harm_min_posts and harm_posts / n >= params.harm_min_share:
-        content.append(f"{harm_posts} of {len(members)} posts show signs of harm")
+    if (harm_posts >= params.harm_min_posts and harm_posts / n >= params.harm_min_share
+            and len(harm_kinds) >= params.harm_min_kinds):
+        content.append(f"{harm_posts} of {len(members)} posts show signs of harm ({', '.join(sorted(harm_kinds))})")
     adult_network = adult_posts / n >= params.adult_min_share
     kinds = {f.kind for f in findings}
     if adult_network and personas >= params.personas_min and kinds & {"circuit", "velocity"}:

@@ -26,7 +26,7 @@ from trailhound.streams.linkage import key_partition
 
 
 def circuit_cluster():
-    posts = [summary(day=i, city=c, phone="+12125550147", categories=("youth",), harm=True)
+    posts = [summary(day=i, city=c, phone="+12125550147", categories=("control", "youth"), harm=("control", "youth"))
              for i, c in enumerate(("Denver", "Phoenix", "Dallas"))]
     book = ClusterBook()
     book.link(Link(posts[0], posts[1], "phone:+12125550147", "same phone"))

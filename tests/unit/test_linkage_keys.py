@@ -23,15 +23,15 @@ def enriched(body: str, **extra: object) -> dict:
 
 
 def test_the_same_number_written_evasively_gives_the_same_phone_key() -> None:
-    plain = summarise(enriched("call 212-555-0112 now"), (), False, 0.0)
-    evasive = summarise(enriched("call two one two five five five O one one two now"), (), False, 0.0)
+    plain = summarise(enriched("call 212-555-0112 now"), (), (), 0.0)
+    evasive = summarise(enriched("call two one two five five five O one one two now"), (), (), 0.0)
     assert "phone:+12125550112" in linkage_keys(plain)
     assert "phone:+12125550112" in linkage_keys(evasive)
 
 
 def test_template_under_different_phones_and_names_keeps_its_text_bands() -> None:
-    a = summarise(enriched(TEMPLATE.format(city="Denver", name="Luna", phone="212-555-0112")), (), False, 0.0)
-    b = summarise(enriched(TEMPLATE.format(city="Denver", name="Mia", phone="(305) 555-0187")), (), False, 0.0)
+    a = summarise(enriched(TEMPLATE.format(city="Denver", name="Luna", phone="212-555-0112")), (), (), 0.0)
+    b = summarise(enriched(TEMPLATE.format(city="Denver", name="Mia", phone="(305) 555-0187")), (), (), 0.0)
     assert a.signature is not None and b.signature is not None
     assert text_similarity(a.signature, b.signature) >= 0.75
     shared = {k for k in linkage_keys(a) if k.startswith("text:")} & set(linkage_keys(b))
@@ -63,8 +63,8 @@ def test_image_hashes_within_the_radius_share_a_chunk_key() -> None:
 def test_summary_round_trips_through_json() -> None:
     summary = summarise(enriched(TEMPLATE.format(city="Denver", name="Luna", phone="212-555-0112"),
                                  images=[{"phash": "0123456789abcdef"}], location={"city": "Denver"}),
-                        ("youth", "control"), True, 0.8)
+                        ("youth", "control", "price"), {"price"}, 0.8)
     again = type(summary).from_json(summary.to_json())
     assert again.link_keys() == summary.link_keys()
-    assert (again.city, again.harm, again.categories, again.phashes) == ("Denver", True, ("control", "youth"),
-                                                                         (0x0123456789ABCDEF,))
+    assert (again.city, again.harm, again.phashes) == ("Denver", ("control", "youth"), (0x0123456789ABCDEF,))
+    assert again.categories == ("control", "price", "youth")

@@ -19,13 +19,13 @@ def chain(posts, key="phone:+1", reason="same phone"):
     return cluster
 
 
-def circuit(n_cities=4, harm=(), authors=("a",), categories=ADULT, days=1.0):
+def circuit(n_cities=4, harm=(), authors=("a",), categories=ADULT, days=1.0, signs=("control", "youth")):
     posts = []
     for i, city in enumerate(CITIES[:n_cities]):
         for j in range(2):
+            shown = signs if (i * 2 + j) in harm else ()
             posts.append(summary(day=i * days + j * 0.3, city=city, phone="+1", author=authors[(i + j) % len(authors)],
-                                 categories=categories + (("youth",) if (i * 2 + j) in harm else ()),
-                                 harm=(i * 2 + j) in harm))
+                                 categories=categories + shown, harm=shown))
     return chain(posts)
 
 
@@ -68,6 +68,13 @@ def test_a_circuit_outside_the_window_is_not_one() -> None:
     assert "circuit" in assess_cluster(spread, NetworkParams(window_s=31 * 86_400, circuit_min_cities=4)).kinds
 
 
+def test_one_indicator_repeated_by_every_copy_is_not_enough() -> None:
+    farm_stand = circuit(5, harm=set(range(10)), categories=(), signs=("youth",))
+    assert "circuit" in assess_cluster(farm_stand).kinds and not assess_cluster(farm_stand).should_alert
+    assert assess_cluster(farm_stand, NetworkParams(harm_min_kinds=1)).should_alert
+    assert not assess_cluster(circuit(4, harm={0, 3, 5}), NetworkParams(harm_min_kinds=3)).should_alert
+
+
 def test_harm_needs_more_than_one_stray_post() -> None:
     assert not assess_cluster(circuit(4, harm={0})).should_alert
     assert not assess_cluster(circuit(5, harm={0, 1}), NetworkParams(harm_min_share=0.25)).should_alert
@@ -97,8 +104,9 @@ def test_template_needs_enough_contacts() -> None:
 
 
 def test_a_burst_far_above_the_cluster_rate_is_velocity() -> None:
-    steady = [summary(day=d, phone="+1", categories=("youth",), harm=True) for d in range(10)]
-    burst = [summary(day=10 + h / 24, phone="+1", categories=("youth",), harm=True) for h in range(8)]
+    signs = ("coercion", "youth")
+    steady = [summary(day=d, phone="+1", categories=signs, harm=signs) for d in range(10)]
+    burst = [summary(day=10 + h / 24, phone="+1", categories=signs, harm=signs) for h in range(8)]
     result = assess_cluster(chain(steady + burst))
     assert "velocity" in result.kinds and result.should_alert
     assert "8 posts in one day" in next(f.evidence for f in result.findings if f.kind == "velocity")

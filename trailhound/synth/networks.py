@@ -78,10 +78,12 @@ def _invented(rng: random.Random, n: int) -> str:
     return " ".join("".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))) for _ in range(n))
 
 
-def _text(net: PlantedNetwork, rng: random.Random, phone: str, name: str, city: str, vary: float) -> str:
+def _text(net: PlantedNetwork, rng: random.Random, contact: int, name: str, city: str, vary: float) -> str:
+    """The network's ad; every contact of a network has its own phone, e-mail and handle."""
+    phone = net.phones[contact]
+    own = f"{name.lower()}{contact}.{net.network_id[4:]}"
     values = {"name": name, "city": city, "where": f"in {city}", "pay": "$7,500",
-              "email": f"{name.lower()}.{net.network_id[4:]}@example.com",
-              "handle": f"@{name.lower()}_{net.network_id[-4:]}"}
+              "email": f"{own}@example.com", "handle": f"@{own.replace('.', '_')}"}
     values["phone"] = disguise_phone(phone, rng, net.evasive)[0] if net.evasive else national(phone)
     parts = []
     for slot in _LAYOUTS[net.style]:
@@ -130,7 +132,7 @@ def _post(net: PlantedNetwork, i: int, seed: int, when: float, rng: random.Rando
         author = f"guest-{i}"
     else:
         vary = 0.6 if net.kind == "shared_image" else 0.1
-        body = _text(net, rng, phone, persona, city[0], vary)
+        body = _text(net, rng, contact, persona, city[0], vary)
         author = f"{net.network_id}-{persona.lower()}" if net.kind != "template" else f"{net.network_id}-{contact}"
     post: dict[str, Any] = {
         "id": f"planted-{seed}-{i:07d}", "source": "linkage.example",
