@@ -5,7 +5,8 @@ shared-image networks (all meant to alert), and hub numbers, benign multi-city b
 touring alone (none meant to alert), in a background of single ads. Enrichment and the pattern
 detector run first, untimed (they are the detect stage's cost, measured by ``bench/patterns.py``);
 then linkage alone — keys and text signatures, the key owner, clusters, network detectors — is timed
-on one core, and run again under ``tracemalloc`` to measure the memory it holds.
+on one core (CPU time of this single-threaded process, so other load on a shared machine does not count;
+wall-clock rate printed beside it), and run again under ``tracemalloc`` to measure the memory it holds.
 
 - ``networks_recovered``: share of completed planted networks that some alerted cluster holds (≥ 80 %
   of the network's posts, and the network is ≥ 80 % of the cluster);
@@ -66,7 +67,7 @@ def run(rows: list, params: KeyIndexParams, measure_memory: bool = False) -> dic
     gc.collect()
     if measure_memory:
         tracemalloc.start()
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     for count, (enriched, categories, supporting, score) in enumerate(rows, 1):
         for update in linker.add(summarise(enriched, categories, supporting, score)):
             if update.assessment.should_alert:
@@ -78,10 +79,10 @@ def run(rows: list, params: KeyIndexParams, measure_memory: bool = False) -> dic
         linker.retired.clear()
         if measure_memory and count in checkpoints:
             memory.append((count, tracemalloc.get_traced_memory()[0] / 1e6))
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - started_cpu
     if measure_memory:
         tracemalloc.stop()
-    return {"alerted": alerted, "elapsed": elapsed, "memory": memory, "keys_held": len(linker.index),
+    return {"alerted": alerted, "elapsed": elapsed, "cpu": cpu, "memory": memory, "keys_held": len(linker.index),
             "clusters": len(linker.book.clusters), "hubs": len(linker.index.hubs())}
 
 
@@ -109,7 +110,6 @@ def judge(alerted: dict[str, set[str]], networks: list[PlantedNetwork], truth: d
             adults_alerted += any(network == net.network_id for network, _ in majority.values())
         elif net.kind == "business":
             benign_alerted += any(network == net.network_id for network, _ in majority.values())
-    hub_alerted = sum(1 for network, _ in majority.values() if network.startswith("bg-") and False)
     recovered = [ok for oks in by_kind.values() for ok in oks]
     return {
         "networks_recovered": round(sum(recovered) / max(1, len(recovered)), 4),
@@ -117,7 +117,7 @@ def judge(alerted: dict[str, set[str]], networks: list[PlantedNetwork], truth: d
         "by_kind": {kind: f"{sum(oks)}/{len(oks)}" for kind, oks in sorted(by_kind.items())},
         "alerted_clusters": len(alerted),
         "spurious_cluster_share": round(spurious / max(1, len(alerted)), 4),
-        "benign_networks_alerted": benign_alerted + hub_alerted,
+        "benign_networks_alerted": benign_alerted,
         "adults_touring_alone_alerted": adults_alerted,
     }
 
@@ -135,10 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     quality = judge(timed["alerted"], networks, truth)
     bounded = run(rows, params, measure_memory=True)
     unbounded = run(rows, KeyIndexParams(retention_s=10_000 * 86_400), measure_memory=True)
-    posts_s = args.posts / timed["elapsed"]
+    posts_s = args.posts / timed["cpu"]  # one core's worth of work: CPU time, not wall time on a shared machine
+    wall_posts_s = args.posts / timed["elapsed"]
     span_days = (rows[-1][0]["posted_ts"] - rows[0][0]["posted_ts"]) / 86_400
     print(f"{'posts':<38}{args.posts:>12,}   (feed spans {span_days:.0f} days; prepare {prepare_s:.0f} s untimed)")
-    print(f"{'linkage posts/s (one core)':<38}{posts_s:>12,.0f}   (need >= 3,000; machine shared)")
+    print(f"{'linkage posts/s (one core, CPU time)':<38}{posts_s:>12,.0f}   (need >= 3,000)")
+    print(f"{'linkage posts/s (wall clock)':<38}{wall_posts_s:>12,.0f}   (the machine is shared: wall < CPU rate)")
     for name in ("networks_recovered", "planted_networks", "alerted_clusters", "spurious_cluster_share",
                  "benign_networks_alerted", "adults_touring_alone_alerted"):
         print(f"{name:<38}{quality[name]:>12}")
@@ -154,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "linkage", "posts": args.posts, **{k: quality[k] for k in (
             "networks_recovered", "spurious_cluster_share", "benign_networks_alerted", "planted_networks",
             "alerted_clusters", "adults_touring_alone_alerted", "by_kind")},
-        "linkage_posts_s": round(posts_s), "mb_per_100k_posts": round(per_100k, 1),
+        "linkage_posts_s": round(posts_s), "linkage_posts_s_wall": round(wall_posts_s),
+        "mb_per_100k_posts": round(per_100k, 1),
         "mb_bounded_retention": round(bounded["memory"][-1][1], 1), "retention_days": args.retention_days,
         "memory_growth_2x_posts": round(full / max(half, 1e-9), 2), "feed_days": round(span_days, 1),
     }))

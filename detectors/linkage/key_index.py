@@ -16,7 +16,7 @@ key stops linking and a :class:`HubKey` notice tells the cluster stage to undo w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -86,21 +86,21 @@ def reason_for(key: str, similarity: float = 1.0, distance: int = 0) -> str:
     return f"same {kind}"
 
 
-@dataclass(slots=True)
-class _Bucket:
-    posts: list[PostSummary] = field(default_factory=list)
-    text_groups: list[np.ndarray] = field(default_factory=list)
-    hub: bool = False
-
-
 class KeyIndex:
-    """Posts by key within the retention window; memory bounded by window and per-key caps."""
+    """Posts by key within the retention window; memory bounded by window and per-key caps.
+
+    Most keys (text bands above all) are held by one post only, so a key maps to the post itself and
+    becomes a list at its second post; the text groups behind hub detection exist only for keys with
+    several posts, and refer to the posts' own signatures.
+    """
 
     SWEEPS_PER_WINDOW = 4
 
     def __init__(self, params: KeyIndexParams | None = None) -> None:
         self.params = params or KeyIndexParams()
-        self._buckets: dict[str, _Bucket] = {}
+        self._posts: dict[str, PostSummary | list[PostSummary]] = {}
+        self._groups: dict[str, list[np.ndarray]] = {}
+        self._hubs: set[str] = set()
         self._now = 0.0
         self._swept = 0.0
         self._compared: tuple[str, set[str]] = ("", set())  # the post being filed and who it was compared with
@@ -109,10 +109,29 @@ class KeyIndex:
         self._filed: set[str] = set()
 
     def __len__(self) -> int:
-        return len(self._buckets)
+        return len(self._posts)
 
     def hubs(self) -> list[str]:
-        return [key for key, bucket in self._buckets.items() if bucket.hub]
+        return sorted(self._hubs)
+
+    def _held(self, key: str) -> list[PostSummary]:
+        held = self._posts.get(key)
+        if held is None:
+            return []
+        posts = held if isinstance(held, list) else [held]
+        horizon = self._now - self.params.retention_s
+        if any(p.ts < horizon for p in posts):
+            posts = [p for p in posts if p.ts >= horizon]
+            self._store(key, posts)
+        return posts
+
+    def _store(self, key: str, posts: list[PostSummary]) -> None:
+        if not posts:
+            self._posts.pop(key, None)
+            self._groups.pop(key, None)
+            self._hubs.discard(key)
+        else:
+            self._posts[key] = posts if len(posts) > 1 else posts[0]
 
     def observe(self, key: str, post: PostSummary) -> list[Link | HubKey]:
         """File ``post`` under ``key``; return the links it makes and a hub notice if the key just became one."""
@@ -127,53 +146,49 @@ class KeyIndex:
         if key in self._filed:
             return []
         self._filed.add(key)
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = _Bucket()
-        else:
-            self._expire(bucket)
+        held = self._held(key)
         kind = key_kind(key)
         events: list[Link | HubKey] = []
-        if kind in CONTACT_KINDS or kind == "image":
-            distinct = self._track_texts(bucket, post)
+        if held and (kind in CONTACT_KINDS or kind == "image"):
+            distinct = self._track_texts(key, held, post)
             if distinct:
-                events.append(HubKey(key, distinct, len(bucket.posts) + 1))
-        if not bucket.hub:
+                events.append(HubKey(key, distinct, len(held) + 1))
+        if held and key not in self._hubs:
             if kind in CONTACT_KINDS:
-                if bucket.posts:
-                    events.append(Link(bucket.posts[0], post, key, reason_for(key)))
+                events.append(Link(held[0], post, key, reason_for(key)))
             elif kind == "text":
-                events.extend(self._text_links(key, bucket, post))
+                events.extend(self._text_links(key, held, post))
             elif kind == "image":
-                events.extend(self._image_links(key, bucket, post))
-        bucket.posts.append(post)
-        if len(bucket.posts) > self.params.max_posts_per_key:
-            del bucket.posts[0]
+                events.extend(self._image_links(key, held, post))
+        held.append(post)
+        self._store(key, held[-self.params.max_posts_per_key:])
         return events
 
-    def _track_texts(self, bucket: _Bucket, post: PostSummary) -> int:
+    def _track_texts(self, key: str, held: list[PostSummary], post: PostSummary) -> int:
         """Group the key's texts by similarity; the number of groups when the key just became a hub, else 0."""
-        if bucket.hub or post.signature is None:
+        if key in self._hubs or post.signature is None:
             return 0
+        groups = self._groups.get(key)
+        if groups is None:
+            groups = self._groups[key] = [p.signature for p in held[:1] if p.signature is not None]
         similar = self.params.text_group_similarity
-        if any(text_similarity(group, post.signature) >= similar for group in bucket.text_groups):
+        if any(text_similarity(group, post.signature) >= similar for group in groups):
             return 0
-        bucket.text_groups.append(post.signature)
-        distinct = len(bucket.text_groups)
-        if distinct < self.params.hub_min_texts:
+        groups.append(post.signature)
+        if len(groups) < self.params.hub_min_texts:
             return 0
-        bucket.hub = True
-        bucket.text_groups = []  # no longer needed: a hub stays a hub while the key is held
-        return distinct
+        self._hubs.add(key)
+        del self._groups[key]  # no longer needed: a hub stays a hub while the key is held
+        return len(groups)
 
-    def _text_links(self, key: str, bucket: _Bucket, post: PostSummary) -> list[Link]:
+    def _text_links(self, key: str, held: list[PostSummary], post: PostSummary) -> list[Link]:
         if post.signature is None:
             return []
         if self._compared[0] != post.post_key:
             self._compared = (post.post_key, set())
         compared = self._compared[1]  # a candidate met in an earlier band of this post is not compared again
         scored = []
-        for other in bucket.posts:
+        for other in held:
             if other.signature is not None and other.post_key not in compared:
                 compared.add(other.post_key)
                 similarity = text_similarity(other.signature, post.signature)
@@ -183,26 +198,17 @@ class KeyIndex:
         return [Link(other, post, key, reason_for(key, similarity), round(similarity, 3))
                 for similarity, other in scored[:self.params.max_text_links]]
 
-    def _image_links(self, key: str, bucket: _Bucket, post: PostSummary) -> list[Link]:
-        links = []
-        for other in bucket.posts:
+    def _image_links(self, key: str, held: list[PostSummary], post: PostSummary) -> list[Link]:
+        for other in held:
             distance = min((hamming(a, b) for a in other.phashes for b in post.phashes), default=99)
-            if distance <= self.params.image_radius:
-                links.append(Link(other, post, key, reason_for(key, distance=distance), 1.0 - distance / 64))
-        return links[:1]  # one link per chunk: the other holders are linked already or via other chunks
-
-    def _expire(self, bucket: _Bucket) -> None:
-        horizon = self._now - self.params.retention_s
-        if bucket.posts and bucket.posts[0].ts < horizon:
-            bucket.posts = [p for p in bucket.posts if p.ts >= horizon]
+            if distance <= self.params.image_radius:  # one link per chunk: the other holders are linked already
+                return [Link(other, post, key, reason_for(key, distance=distance), 1.0 - distance / 64)]
+        return []
 
     def sweep(self) -> None:
         """Drop posts older than the retention window and keys left with none (bounds memory)."""
         self._swept = self._now
         horizon = self._now - self.params.retention_s
         self._seen = {k: ts for k, ts in self._seen.items() if ts >= horizon}
-        for key in list(self._buckets):
-            bucket = self._buckets[key]
-            self._expire(bucket)
-            if not bucket.posts:
-                del self._buckets[key]
+        for key in list(self._posts):
+            self._held(key)
