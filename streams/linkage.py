@@ -367,7 +367,7 @@ class Linkage:
         if not self.pending_evidence:
             return
         wanted = [(cid, key, posted_at) for key, (cid, posted_at) in sorted(self.pending_evidence.items())][:500]
-        for post_key in await self._capture(wanted, time.time()):
+        for post_key in await self._capture(wanted, self.clock()):
             self.pending_evidence.pop(post_key, None)
 
     async def _capture(self, wanted: list[tuple[str, str, str]], now: float) -> set[str]:

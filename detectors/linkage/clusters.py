@@ -251,8 +251,7 @@ class ClusterBook:
             for post_key in old:
                 del cluster.members[post_key]
                 self.cluster_of.pop(post_key, None)
-            gone = set(old)
-            cluster.drop_edges(lambda e, gone=gone: e.a not in gone and e.b not in gone)
+            cluster.drop_edges(_avoiding(set(old)))
             if len(cluster.members) < 2:
                 for post_key in cluster.members:
                     self.cluster_of.pop(post_key, None)
@@ -267,6 +266,11 @@ class ClusterBook:
         retired = dict(self.retired)
         self.changed, self.retired = set(), {}
         return changed, retired
+
+
+def _avoiding(gone: set[str]) -> Callable[[Edge], bool]:
+    """A filter keeping the edges between posts that are not ``gone``."""
+    return lambda edge: edge.a not in gone and edge.b not in gone
 
 
 def _components(cluster: Cluster) -> list[set[str]]:

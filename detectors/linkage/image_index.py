@@ -62,7 +62,7 @@ class ImageIndex(Generic[T]):
             table = self._tables[i]
             for variant in self._variants(part, flips):
                 candidates.update(table.get(variant, ()))
-        found = []
+        found: list[tuple[int, int, T]] = []
         for stored in candidates:
             distance = hamming(stored, phash)
             if distance <= radius:
