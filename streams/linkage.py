@@ -234,7 +234,11 @@ class Linkage:
         """Apply a batch of links and hub notices; return how many cluster alerts were sent."""
         events: list[Link | HubKey] = []
         for raw in raws:
-            data = json.loads(raw)
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                log.error("linkage.links: a record that is not JSON was skipped")
+                continue
             if data.get("type") == "hub":
                 events.append(HubKey(data["key"], int(data["distinct_texts"]), int(data["posts"])))
             else:
@@ -418,7 +422,13 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, send_
         async for event in stream.events():
             message = event.message
             index = await linkage.index_for(message.partition, message.offset)
-            for link in linkage.observe(index, event.value):
+            try:
+                events = linkage.observe(index, event.value)
+            except (ValueError, KeyError, TypeError):  # written by our own detect stage; never expected
+                log.exception("linkage.keys[%d]@%d is not a linkage record; skipped", message.partition,
+                              message.offset)
+                continue
+            for link in events:
                 await links_topic.send(key=b"links", value=linkage.event_record(link), partition=0)
 
     @app.agent(links_topic)
