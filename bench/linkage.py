@@ -11,8 +11,8 @@ wall-clock rate printed beside it), and run again under ``tracemalloc`` to measu
 - ``networks_recovered``: share of completed planted networks that some alerted cluster holds (≥ 80 %
   of the network's posts, and the network is ≥ 80 % of the cluster);
 - ``spurious_cluster_share``: share of alerted clusters with no true network making up 80 % of them;
-- ``benign_networks_alerted``: benign businesses and hub numbers in an alerted cluster (adults touring
-  alone are reported next to it).
+- ``benign_networks_alerted``: benign multi-city businesses that make up an alerted cluster (posts a hub
+  number glued together would show as spurious clusters; adults touring alone are reported beside it).
 
 Run ``.venv/bin/python bench/linkage.py`` (``--posts`` to change the size). Prints a table, then one
 JSON line.
@@ -38,7 +38,6 @@ from trailhound.streams.enrich import enrich_post
 from trailhound.streams.worker import build_detectors
 from trailhound.synth.networks import EXPLOITATIVE, PlantedNetwork, planted_feed
 
-BENIGN = ("business", "hub")
 COVER = 0.8
 
 
