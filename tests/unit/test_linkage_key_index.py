@@ -106,3 +106,19 @@ def test_posts_per_key_are_capped() -> None:
         index.observe("phone:+1", summary(TEXT, phone="+1"))
     (link,) = links(index.observe("phone:+1", summary(TEXT, phone="+1")))
     assert link.a.post_key != first.post_key
+
+
+def test_a_text_links_to_at_most_the_allowed_number_of_look_alikes() -> None:
+    for most in (1, 3):
+        index = KeyIndex(KeyIndexParams(max_text_links=most))
+        for _ in range(5):
+            index.observe("text:0:x", summary(TEXT))
+        assert len(links(index.observe("text:0:x", summary(TEXT)))) == most
+
+
+def test_texts_count_as_unrelated_only_below_the_group_similarity() -> None:
+    lenient = KeyIndex(KeyIndexParams(hub_min_texts=3, text_group_similarity=0.0))
+    events = []
+    for n in range(6):
+        events.extend(lenient.observe("phone:+1", summary(unrelated_text(n), phone="+1")))
+    assert not [e for e in events if isinstance(e, HubKey)]

@@ -120,3 +120,15 @@ def test_the_same_image_under_different_contacts_is_a_shared_image() -> None:
     assert result.kinds == ("shared_image",) and result.should_alert
     one_contact = [summary(day=i, phone="+1", categories=ADULT, phash=7) for i in range(3)]
     assert "shared_image" not in assess_cluster(chain(one_contact, "image:0:0007", "same image")).kinds
+
+
+def test_every_threshold_is_honoured() -> None:
+    signs = ("coercion", "youth")
+    steady = [summary(day=d, phone="+1", categories=signs, harm=signs) for d in range(10)]
+    burst = [summary(day=10 + h / 24, phone="+1", categories=signs, harm=signs) for h in range(8)]
+    assert "velocity" not in assess_cluster(chain(steady + burst), NetworkParams(velocity_factor=9.0)).kinds
+    assert "template" not in assess_cluster(template(4, ADULT), NetworkParams(template_min_posts=5)).kinds
+    assert not assess_cluster(template(4, ADULT), NetworkParams(adult_min_share=1.01)).should_alert
+    several = circuit(4, authors=("luna", "mia", "ivy"))
+    assert not assess_cluster(several, NetworkParams(adult_min_share=1.01)).should_alert
+    assert not assess_cluster(circuit(4, harm={0, 3, 5}), NetworkParams(harm_min_posts=4)).should_alert
