@@ -34,6 +34,7 @@ __all__ = ["ADULT_SERVICE_CATEGORIES", "ClusterAssessment", "Finding", "NetworkP
 
 DAY_S = 86_400.0
 LABOUR_PREFIX = "labour_"
+NO_CONTACT = "post:"  # the entity key of a post that names no phone, e-mail, handle or author
 
 ADULT_SERVICE_CATEGORIES: frozenset[str] = frozenset({"price", "screening", "obfuscation", "trust", "ethnicity"})
 """Categories that mark an ad as an adult-service ad (never a harm sign alone; see library.yaml), besides the
@@ -123,8 +124,8 @@ def _template(cluster: Cluster, params: NetworkParams) -> Finding | None:
         if key_kind(edge.key) == "text":
             text_posts.update((edge.a, edge.b))
     members = [cluster.members[k] for k in text_posts if k in cluster.members]
-    owners = {m.contact for m in members} | {m.author for m in members if m.author}
-    contacts = {m.contact for m in members}
+    contacts = _contacts(members)
+    owners = contacts | {m.author for m in members if m.author}
     if len(members) < params.template_min_posts or len(contacts) < params.template_min_contacts:
         return None
     best = max((e.similarity for e in cluster.edges if key_kind(e.key) == "text"), default=0.0)
@@ -145,13 +146,14 @@ def _velocity(cluster: Cluster, members: list[Member], params: NetworkParams) ->
     return Finding("velocity", f"{burst} posts in one day against a usual {baseline:.1f} a day")
 
 
+def _contacts(members: Collection[Member]) -> set[str]:
+    """The contacts the posts were written under; a post with no contact at all adds none."""
+    return {m.contact for m in members if m.contact and not m.contact.startswith(NO_CONTACT)}
+
+
 def _shared_image(cluster: Cluster) -> Finding | None:
-    contacts: set[str] = set()
-    for edge in cluster.edges:
-        if key_kind(edge.key) == "image":
-            for key in (edge.a, edge.b):
-                if key in cluster.members:
-                    contacts.add(cluster.members[key].contact)
+    posts = {k for e in cluster.edges if key_kind(e.key) == "image" for k in (e.a, e.b)}
+    contacts = _contacts([cluster.members[k] for k in posts if k in cluster.members])
     if len(contacts) < 2:
         return None
     return Finding("shared_image", f"the same image appears under {len(contacts)} different contacts")
@@ -202,7 +204,7 @@ def assess_cluster(cluster: Cluster, params: NetworkParams | None = None) -> Clu
         should_alert=should_alert,
         score=round(score, 4),
         route=route_of(members),
-        contacts=tuple(sorted({m.contact for m in members})),
+        contacts=tuple(sorted(_contacts(members))),
         personas=personas,
         categories=tuple(c for c, _ in category_counts.most_common()),
     )

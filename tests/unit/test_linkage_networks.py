@@ -132,3 +132,9 @@ def test_every_threshold_is_honoured() -> None:
     several = circuit(4, authors=("luna", "mia", "ivy"))
     assert not assess_cluster(several, NetworkParams(adult_min_share=1.01)).should_alert
     assert not assess_cluster(circuit(4, harm={0, 3, 5}), NetworkParams(harm_min_posts=4)).should_alert
+
+
+def test_copies_that_name_no_contact_are_not_a_network_of_contacts() -> None:
+    posts = [summary(day=i * 0.1, categories=ADULT) for i in range(5)]  # no phone, e-mail, handle or author
+    result = assess_cluster(chain(posts, "text:0:ab", "text 0.93 similar"))
+    assert "template" not in result.kinds and result.contacts == ()
