@@ -269,7 +269,7 @@ class Linkage:
         await self._save(book, changed, retired, stored, before)
         for alert in alerts:
             await send_alert(alert)
-        await self._annotate(changed, retired, stored, now)
+        await self._annotate(changed, retired, stored, before, now)
         return len(alerts)
 
     async def _load(self, events: list[Link | HubKey]) -> dict[str, _Stored]:
@@ -333,8 +333,8 @@ class Linkage:
                 log.error("linkage state %s failed for %s: %s", op, outcome.get("_id"), outcome.get("error"))
 
     async def _annotate(self, changed: list[Cluster], retired: dict[str, str], stored: dict[str, _Stored],
-                        now: float) -> None:
-        """Mark per-post alerts with their cluster, retire merged cluster alerts, capture new evidence."""
+                        before: dict[str, str], now: float) -> None:
+        """Mark per-post alerts with their (new) cluster, retire merged cluster alerts, capture new evidence."""
         alerts = self.settings.index("alerts")
         operations: list[dict[str, Any]] = []
         for cluster_id, into in retired.items():
@@ -344,16 +344,14 @@ class Linkage:
         capture: list[tuple[str, str, str]] = []
         for cluster in changed:
             entry = stored[cluster.cluster_id]
-            if not entry.alerted:
-                continue
+            marker = {"trailhound": {"cluster_id": cluster.cluster_id, "entity": {"cluster_id": cluster.cluster_id}}}
             for post_key, member in cluster.members.items():
-                if post_key in entry.evidence:
-                    continue
-                marker = {"trailhound": {"cluster_id": cluster.cluster_id,
-                                         "entity": {"cluster_id": cluster.cluster_id}}}
-                for rule in (CONTENT_RULE["id"], WATCHLIST_RULE["id"]):
-                    operations += [{"update": {"_index": alerts, "_id": alert_id(rule, post_key)}}, {"doc": marker}]
-                capture.append((cluster.cluster_id, post_key, member.posted_at))
+                if before.get(post_key) != cluster.cluster_id:  # a post alert, if there is one, learns its cluster
+                    for rule in (CONTENT_RULE["id"], WATCHLIST_RULE["id"]):
+                        operations += [{"update": {"_index": alerts, "_id": alert_id(rule, post_key)}},
+                                       {"doc": marker}]
+                if entry.alerted and post_key not in entry.evidence:
+                    capture.append((cluster.cluster_id, post_key, member.posted_at))
         await self._bulk(operations)
         if capture:
             captured = await self._capture(capture, now)
