@@ -9,6 +9,9 @@ No data streams, ILM, ingest pipelines or custom analyzers (the local integ-test
 - ``trailhound-models`` is one plain index holding the online models' checkpoint;
 - ``trailhound-escalations`` holds each delivery to a partner and its state (id: the delivery id),
   ``trailhound-audit`` the append-only audit log, ``trailhound-silences`` analysts' silences.
+- ``trailhound-clusters`` and ``trailhound-cluster-members`` hold the linkage clusters and which cluster
+  each post is in (state of the cluster stage, so it survives restarts), ``trailhound-evidence`` the
+  evidence records of alerted posts (create-only).
 Keyword fields carry what analysts filter and aggregate on; ``text`` fields what they search in.
 """
 
@@ -31,6 +34,20 @@ ENTITIES = {"properties": {
     "ages": {"type": "integer"}, "contact_obfuscated": {"type": "boolean"},
     "prices": {"type": "object", "enabled": False},
 }}
+
+CLUSTER_FIELDS: dict[str, Any] = {"properties": {
+    "id": KEYWORD, "post_count": {"type": "integer"}, "cities": KEYWORD, "city_count": {"type": "integer"},
+    "route": {"properties": {"city": KEYWORD, "first_seen": {"type": "date"}, "last_seen": {"type": "date"},
+                             "posts": {"type": "integer"}}},
+    "contacts": KEYWORD, "contact_count": {"type": "integer"}, "personas": {"type": "integer"},
+    "networks": KEYWORD, "findings": {"properties": {"kind": KEYWORD, "evidence": {"type": "text"}}},
+    "content": {"type": "text"}, "link_reasons": KEYWORD, "link_counts": {"type": "object", "enabled": False},
+    "links": {"type": "object", "enabled": False}, "links_total": {"type": "integer"},
+    "hub_keys": {"properties": {"key": KEYWORD, "note": {"type": "text"}}},
+    "merged_from": KEYWORD, "merged_into": KEYWORD, "first_seen": {"type": "date"}, "last_seen": {"type": "date"},
+    "posts_per_day": {"type": "float"},
+}}
+"""A network alert's cluster: Kibana finds "clusters spanning many cities" with ``city_count >= 5``."""
 
 ALERT_MAPPING: dict[str, Any] = {
     "dynamic": "false",
@@ -72,6 +89,12 @@ ALERT_MAPPING: dict[str, Any] = {
             "escalated_to": KEYWORD,
             "lifecycle": {"properties": {"action": KEYWORD, "by": KEYWORD, "at": {"type": "date"},
                                          "from": KEYWORD, "to": KEYWORD, "note": {"type": "text"}}},
+            "cluster": CLUSTER_FIELDS,
+            "watchlist": {"properties": {
+                "kind": KEYWORD, "value": KEYWORD, "found": KEYWORD, "case_ref": KEYWORD, "partner": KEYWORD,
+                "visible_to": KEYWORD, "distance": {"type": "integer"}, "entry_id": KEYWORD, "note": {"type": "text"},
+            }},
+            "visible_to": KEYWORD,
         }},
     },
     "dynamic_templates": [
@@ -164,6 +187,28 @@ SILENCES_MAPPING: dict[str, Any] = {
     },
 }
 
+CLUSTERS_MAPPING: dict[str, Any] = {
+    "dynamic": "false",
+    "properties": {
+        "cluster_id": KEYWORD, "edge_keys": KEYWORD, "alerted": {"type": "boolean"},
+        "updated": {"type": "date", "format": "epoch_second"}, "last_seen": {"type": "date", "format": "epoch_second"},
+        "state": {"type": "object", "enabled": False},
+    },
+}
+
+CLUSTER_MEMBERS_MAPPING: dict[str, Any] = {
+    "dynamic": "false",
+    "properties": {"post_key": KEYWORD, "cluster_id": KEYWORD, "ts": {"type": "date", "format": "epoch_second"}},
+}
+
+EVIDENCE_MAPPING: dict[str, Any] = {
+    "dynamic": "false",
+    "properties": {
+        "@timestamp": {"type": "date"}, "post_key": KEYWORD, "alert_id": KEYWORD, "captured_at": {"type": "date"},
+        "sha256": KEYWORD, "original": {"type": "text", "index": False}, "url": KEYWORD, "bytes": {"type": "long"},
+    },
+}
+
 SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"}
 
 
@@ -188,6 +233,9 @@ def templates(settings: Settings) -> dict[str, dict[str, Any]]:
         settings.index("escalations"): template("escalations", ESCALATIONS_MAPPING, single=True),
         settings.index("audit"): template("audit", AUDIT_MAPPING, single=True),
         settings.index("silences"): template("silences", SILENCES_MAPPING, single=True),
+        settings.index("clusters"): template("clusters", CLUSTERS_MAPPING, single=True),
+        settings.index("cluster-members"): template("cluster-members", CLUSTER_MEMBERS_MAPPING, single=True),
+        settings.index("evidence"): template("evidence", EVIDENCE_MAPPING, single=True),
     }
 
 

@@ -21,6 +21,7 @@ from elasticsearch import AsyncElasticsearch, NotFoundError
 
 from trailhound.alerts.deliveries import outbox_record
 from trailhound.alerts.grouping import GroupReason, group_doc_id, group_key, merge_into_group
+from trailhound.alerts.linkage_alerts import is_upserted, upsert_parts
 from trailhound.alerts.partners import Routing
 from trailhound.alerts.routing import route
 from trailhound.alerts.silences import Silence, matching_silence
@@ -100,7 +101,10 @@ class AlertRecorder:
         result = Recorded()
         groups: dict[str, _Group] = {}
         singles: list[dict[str, Any]] = []
+        networks = [alert for alert in alerts if is_upserted(alert)]
         for alert in alerts:
+            if is_upserted(alert):
+                continue
             key = group_key(alert, self.settings.group_window_s)
             if key is None:
                 singles.append(alert)
@@ -108,6 +112,7 @@ class AlertRecorder:
                 groups.setdefault(key, _Group(key, [])).alerts.append(alert)
         silences = await self.silences.active()
         await self._record_singles(singles, silences, result)
+        await self._record_networks(networks, silences, result)
         pending = list(groups.values())
         for _ in range(MAX_ROUNDS):
             if not pending:
@@ -130,6 +135,22 @@ class AlertRecorder:
         for alert_id in written.written:
             self._count(by_id[alert_id], GroupReason.NEW, result)
         result.duplicates += len(written.already_present)
+        result.failed.extend(written.failed)
+
+    async def _record_networks(self, alerts: list[dict[str, Any]], silences: list[Silence], result: Recorded) -> None:
+        """Network alerts (one per cluster, with a stable id) are updated in place as the cluster grows;
+        the lifecycle fields an analyst set stay. Routing again is harmless: delivery ids are deterministic."""
+        by_id = {}
+        for alert in alerts:
+            alert = self._silence(alert, silences)
+            by_id[alert["event"]["id"]] = alert
+            if alert["trailhound"].get("status") != "silenced":
+                await self._route(alert, GroupReason.NEW)
+            doc, on_create = upsert_parts(alert)
+            self.single.upsert(self.index, alert["event"]["id"], doc, on_create)
+        written = await self.single.flush()
+        for alert_id in written.written:
+            self._count(by_id[alert_id], GroupReason.NEW, result)
         result.failed.extend(written.failed)
 
     def _silence(self, alert: dict[str, Any], silences: list[Silence]) -> dict[str, Any]:

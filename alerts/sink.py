@@ -40,9 +40,11 @@ def is_transient(exc: BaseException) -> bool:
 
 @dataclass
 class BulkResult:
-    """What one flush did: ids newly written, ids that already existed (create), and lasting failures."""
+    """What one flush did: ids newly written, ids updated in place (upsert), ids that already existed
+    (create), and lasting failures."""
 
     written: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
     already_present: list[str] = field(default_factory=list)
     failed: list[tuple[dict[str, Any], str]] = field(default_factory=list)
 
@@ -52,6 +54,7 @@ class _Pending:
     action: dict[str, Any]
     source: dict[str, Any]
     size: int
+    document: dict[str, Any] | None = None  # what a failure reports, when ``source`` is an update body
 
 
 def _chunks(pending: list[_Pending], max_bytes: int) -> Iterator[list[_Pending]]:
@@ -80,6 +83,13 @@ class ElasticsearchSink:
         op = "create" if create_only else "index"
         size = len(json.dumps(source, ensure_ascii=False, default=str))
         self._pending.append(_Pending({op: {"_index": index, "_id": doc_id}}, source, size))
+
+    def upsert(self, index: str, doc_id: str, doc: dict[str, Any], on_create: dict[str, Any]) -> None:
+        """Queue an update of ``doc``'s fields, or ``on_create`` as a whole when the document is new."""
+        source = {"doc": doc, "upsert": on_create}
+        size = len(json.dumps(source, ensure_ascii=False, default=str))
+        action = {"update": {"_index": index, "_id": doc_id, "retry_on_conflict": 3}}
+        self._pending.append(_Pending(action, source, size, on_create))
 
     async def flush(self) -> BulkResult:
         """Write everything queued in requests of at most ``MAX_BULK_BYTES``, waiting out failures.
@@ -119,7 +129,9 @@ class ElasticsearchSink:
             op, outcome = next(iter(item.items()))
             status = outcome.get("status", 0)
             doc_id = outcome.get("_id", "")
-            if status in (200, 201):
+            if op == "update" and status == 200:
+                result.updated.append(doc_id)
+            elif status in (200, 201):
                 result.written.append(doc_id)
             elif status == 409 and op == "create":
                 result.already_present.append(doc_id)
@@ -127,7 +139,7 @@ class ElasticsearchSink:
                 retry.append(pending)
             else:
                 reason = outcome.get("error", {}).get("reason", f"HTTP {status}")
-                result.failed.append((pending.source, f"elasticsearch rejected {doc_id}: {reason}"))
+                result.failed.append((pending.document or pending.source, f"elasticsearch rejected {doc_id}: {reason}"))
         batch[:] = retry
         if retry:
             raise TransientBulkError(f"{len(retry)} documents hit a temporary failure")

@@ -34,9 +34,10 @@ from trailhound.connections import es_options
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.retrying import wait_out
 from trailhound.schemas import InvalidRecord
-from trailhound.streams.delivery import on_send_failure
 from trailhound.streams.alert_stage import AlertStage
+from trailhound.streams.delivery import on_send_failure
 from trailhound.streams.feedback import FeedbackLearner
+from trailhound.streams.linkage import Linkage, register_linkage
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.pattern_updates import PatternUpdates
 from trailhound.streams.pipeline import PostProcessor
@@ -145,7 +146,8 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
             for raw in batch:
                 metrics.posts_consumed.labels(stage="detect").inc()
                 try:
-                    outcome = processor.process(json.loads(raw))
+                    enriched = json.loads(raw)
+                    outcome = processor.process(enriched)
                 except Exception as exc:  # one poison record must not take the batch with it
                     log.exception("detection failed")
                     await dead_letter(raw, f"detection failed: {exc!r}", "detect", "posts.enriched")
@@ -154,6 +156,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
                 posts_sink.add(document["_index"], document["_id"], document["_source"])
                 for alert in outcome.alerts:
                     await send_alert(alert)
+                await linkage.after_post(enriched, document, outcome.alerts, posts_sink, send_alert)
             result = await posts_sink.flush()
             for source, reason in result.failed:
                 await dead_letter(json.dumps(source).encode(), reason, "index-posts", source.get("post_key", "?"))
@@ -172,6 +175,8 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     register_views(app, processor, metrics, prepared)
 
     background: list[asyncio.Task[None]] = []
+    linkage = Linkage(settings, es, detectors, clock)
+    register_linkage(app, settings, linkage, send_alert, prepared, background)
 
     @app.task
     async def prepare() -> None:

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from trailhound import commands_alert, commands_escalations
+from trailhound.commands_linkage import evidence_app, watchlist_app
 from trailhound.config import Settings, SettingsError
 from trailhound.ingest.producer import IngestCounts
 from trailhound.streams.warm_start import WARM_START_POSTS, WARM_START_SEED
@@ -34,6 +35,8 @@ app.add_typer(patterns_app, name="patterns")
 app.add_typer(commands_alert.app, name="alert")
 app.add_typer(commands_escalations.app, name="escalations")
 app.command("escalator")(commands_escalations.escalator)
+app.add_typer(watchlist_app, name="watchlist")
+app.add_typer(evidence_app, name="evidence")
 
 out = Console(width=None if sys.stdout.isatty() else 200)  # piped output is not cut to 80 columns
 err = Console(stderr=True)

@@ -90,6 +90,12 @@ class Settings:
     group_window_s: float = 86400.0
     escalator_port: int = 6068
     escalator_url: str = ""
+    linkage_retention_days: float = 14.0
+    link_text_similarity: float = 0.7
+    link_image_radius: int = 3
+    hub_min_texts: int = 25
+    circuit_min_cities: int = 3
+    template_min_contacts: int = 3
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -131,6 +137,12 @@ class Settings:
             group_window_s=_float(env, "TRAILHOUND_GROUP_WINDOW_S", cls.group_window_s),
             escalator_port=_int(env, "TRAILHOUND_ESCALATOR_PORT", cls.escalator_port),
             escalator_url=env.get("TRAILHOUND_ESCALATOR_URL", "").rstrip("/"),
+            linkage_retention_days=_float(env, "TRAILHOUND_LINKAGE_RETENTION_DAYS", cls.linkage_retention_days),
+            link_text_similarity=_float(env, "TRAILHOUND_LINK_TEXT_SIMILARITY", cls.link_text_similarity),
+            link_image_radius=_int(env, "TRAILHOUND_LINK_IMAGE_RADIUS", cls.link_image_radius),
+            hub_min_texts=_int(env, "TRAILHOUND_HUB_MIN_TEXTS", cls.hub_min_texts),
+            circuit_min_cities=_int(env, "TRAILHOUND_CIRCUIT_MIN_CITIES", cls.circuit_min_cities),
+            template_min_contacts=_int(env, "TRAILHOUND_TEMPLATE_MIN_CONTACTS", cls.template_min_contacts),
         )
         settings.validate()
         return settings
@@ -163,6 +175,14 @@ class Settings:
         if self.group_window_s <= 0:
             raise SettingsError("TRAILHOUND_GROUP_WINDOW_S must be positive")
         self._validate_connections()
+        if not 0.0 < self.linkage_retention_days <= 14.0:
+            raise SettingsError("TRAILHOUND_LINKAGE_RETENTION_DAYS must be in (0, 14]: linkage topics keep two weeks")
+        if not 0.0 < self.link_text_similarity <= 1.0:
+            raise SettingsError("TRAILHOUND_LINK_TEXT_SIMILARITY must be in (0, 1]")
+        if not 0 <= self.link_image_radius <= 3:
+            raise SettingsError("TRAILHOUND_LINK_IMAGE_RADIUS must be 0 to 3 bits (image keys are exact up to 3)")
+        if min(self.hub_min_texts, self.circuit_min_cities, self.template_min_contacts) < 2:
+            raise SettingsError("TRAILHOUND_HUB_MIN_TEXTS, _CIRCUIT_MIN_CITIES and _TEMPLATE_MIN_CONTACTS must be >= 2")
         if not self.elasticsearch_url.startswith(("http://", "https://")):
             raise SettingsError(f"ELASTICSEARCH_URL={self.elasticsearch_url!r} must start with http(s)://")
 

@@ -63,6 +63,12 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("escalations.dlq", "deliveries parked after their retries, with the reason"),
     TopicSpec("patterns", "published pattern-library versions (latest wins)", compacted=True,
               single_partition=True),
+    TopicSpec("linkage.keys", "post summaries re-keyed by linkage key (contact, image chunk, text band); "
+              "a partition's history is its key index"),
+    TopicSpec("linkage.links", "explained links and hub notices, one partition so one writer keeps the clusters",
+              single_partition=True),
+    TopicSpec("watchlist", "partners' watched contacts and image hashes; every worker reads all of it",
+              compacted=True, single_partition=True),
 )
 
 

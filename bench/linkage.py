@@ -1,0 +1,167 @@
+"""Entity linkage on 100,000 synthetic posts with planted networks: recovery, purity, speed, memory.
+
+The feed (:func:`trailhound.synth.networks.planted_feed`) plants circuits, template networks and
+shared-image networks (all meant to alert), and hub numbers, benign multi-city businesses and adults
+touring alone (none meant to alert), in a background of single ads. Enrichment and the pattern
+detector run first, untimed (they are the detect stage's cost, measured by ``bench/patterns.py``);
+then linkage alone — keys and text signatures, the key owner, clusters, network detectors — is timed
+on one core (CPU time of this single-threaded process, so other load on a shared machine does not count;
+wall-clock rate printed beside it), and run again under ``tracemalloc`` to measure the memory it holds.
+
+- ``networks_recovered``: share of completed planted networks that some alerted cluster holds (≥ 80 %
+  of the network's posts, and the network is ≥ 80 % of the cluster);
+- ``spurious_cluster_share``: share of alerted clusters with no true network making up 80 % of them;
+- ``benign_networks_alerted``: benign multi-city businesses that make up an alerted cluster (posts a hub
+  number glued together would show as spurious clusters; adults touring alone are reported beside it).
+
+Run ``.venv/bin/python bench/linkage.py`` (``--posts`` to change the size). Prints a table, then one
+JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+import tracemalloc
+from collections import Counter
+from typing import Any
+
+from trailhound.alerts.scoring import assess
+from trailhound.config import Settings
+from trailhound.detectors.linkage.key_index import KeyIndexParams
+from trailhound.detectors.linkage.keys import summarise
+from trailhound.detectors.linkage.linker import Linker
+from trailhound.streams.enrich import enrich_post
+from trailhound.streams.worker import build_detectors
+from trailhound.synth.networks import EXPLOITATIVE, PlantedNetwork, planted_feed
+
+COVER = 0.8
+
+
+def prepare(n: int, seed: int) -> tuple[list[tuple[dict[str, Any], tuple[str, ...], bool, float]], list[PlantedNetwork],
+                                        dict[str, str], float]:
+    """Enrich and pattern-score the feed (the detect stage's work), untimed by the linkage figures."""
+    detectors = build_detectors(Settings())
+    supporting = detectors.supporting_categories
+    networks: list[PlantedNetwork] = []
+    truth: dict[str, str] = {}
+    rows = []
+    started = time.perf_counter()
+    for post in planted_feed(n, seed, networks=networks):
+        enriched = enrich_post(post, 0.0)
+        assessment = assess(detectors.score(enriched), 0.5, supporting)
+        rows.append((enriched, assessment.categories, supporting, assessment.score))
+        truth[enriched["post_key"]] = post["synthetic_network"]
+    return rows, networks, truth, time.perf_counter() - started
+
+
+def run(rows: list, params: KeyIndexParams, measure_memory: bool = False) -> dict[str, Any]:
+    linker = Linker(params)
+    alerted: dict[str, set[str]] = {}
+    memory: list[tuple[int, float]] = []
+    checkpoints = {len(rows) * k // 4 for k in (1, 2, 3, 4)}
+    gc.collect()
+    if measure_memory:
+        tracemalloc.start()
+    started, started_cpu = time.perf_counter(), time.process_time()
+    for count, (enriched, categories, supporting, score) in enumerate(rows, 1):
+        for update in linker.add(summarise(enriched, categories, supporting, score)):
+            if update.assessment.should_alert:
+                alerted.setdefault(update.cluster.cluster_id, set()).update(update.cluster.members)
+        for gone, into in linker.retired.items():
+            held = alerted.pop(gone, set())
+            if into and held:
+                alerted.setdefault(into, set()).update(held)
+        linker.retired.clear()
+        if measure_memory and count in checkpoints:
+            memory.append((count, tracemalloc.get_traced_memory()[0] / 1e6))
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    if measure_memory:
+        tracemalloc.stop()
+    return {"alerted": alerted, "elapsed": elapsed, "cpu": cpu, "memory": memory, "keys_held": len(linker.index),
+            "clusters": len(linker.book.clusters), "hubs": len(linker.index.hubs())}
+
+
+def judge(alerted: dict[str, set[str]], networks: list[PlantedNetwork], truth: dict[str, str]) -> dict[str, Any]:
+    members_of: dict[str, set[str]] = {}
+    for post_key, network in truth.items():
+        members_of.setdefault(network, set()).add(post_key)
+    majority: dict[str, tuple[str, float]] = {}
+    for cluster_id, posts in alerted.items():
+        network, held = Counter(truth[p] for p in posts).most_common(1)[0]
+        majority[cluster_id] = (network, held / len(posts))
+    spurious = sum(1 for _, share in majority.values() if share < COVER)
+    by_kind: dict[str, list[bool]] = {}
+    benign_alerted = adults_alerted = 0
+    for net in networks:
+        posts = members_of.get(net.network_id, set())
+        if net.kind in EXPLOITATIVE:
+            if net.remaining > 0 or len(posts) < 3:
+                continue  # cut off by the end of the feed
+            found = any(network == net.network_id and share >= COVER
+                        and len(alerted[c] & posts) >= COVER * len(posts)
+                        for c, (network, share) in majority.items())
+            by_kind.setdefault(net.kind, []).append(found)
+        elif net.kind == "adult_tour":
+            adults_alerted += any(network == net.network_id for network, _ in majority.values())
+        elif net.kind == "business":
+            benign_alerted += any(network == net.network_id for network, _ in majority.values())
+    recovered = [ok for oks in by_kind.values() for ok in oks]
+    return {
+        "networks_recovered": round(sum(recovered) / max(1, len(recovered)), 4),
+        "planted_networks": len(recovered),
+        "by_kind": {kind: f"{sum(oks)}/{len(oks)}" for kind, oks in sorted(by_kind.items())},
+        "alerted_clusters": len(alerted),
+        "spurious_cluster_share": round(spurious / max(1, len(alerted)), 4),
+        "benign_networks_alerted": benign_alerted,
+        "adults_touring_alone_alerted": adults_alerted,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--retention-days", type=float, default=30.0)
+    args = parser.parse_args(argv)
+    print(f"preparing {args.posts:,} planted posts (enrich + patterns, untimed) …", file=sys.stderr)
+    rows, networks, truth, prepare_s = prepare(args.posts, args.seed)
+    params = KeyIndexParams(retention_s=args.retention_days * 86_400)
+    timed = run(rows, params)
+    quality = judge(timed["alerted"], networks, truth)
+    bounded = run(rows, params, measure_memory=True)
+    unbounded = run(rows, KeyIndexParams(retention_s=10_000 * 86_400), measure_memory=True)
+    posts_s = args.posts / timed["cpu"]  # one core's worth of work: CPU time, not wall time on a shared machine
+    wall_posts_s = args.posts / timed["elapsed"]
+    span_days = (rows[-1][0]["posted_ts"] - rows[0][0]["posted_ts"]) / 86_400
+    print(f"{'posts':<38}{args.posts:>12,}   (feed spans {span_days:.0f} days; prepare {prepare_s:.0f} s untimed)")
+    print(f"{'linkage posts/s (one core, CPU time)':<38}{posts_s:>12,.0f}   (need >= 3,000)")
+    print(f"{'linkage posts/s (wall clock)':<38}{wall_posts_s:>12,.0f}   (the machine is shared: wall < CPU rate)")
+    for name in ("networks_recovered", "planted_networks", "alerted_clusters", "spurious_cluster_share",
+                 "benign_networks_alerted", "adults_touring_alone_alerted"):
+        print(f"{name:<38}{quality[name]:>12}")
+    print(f"{'recovered by kind':<38}{json.dumps(quality['by_kind']):>12}")
+    print(f"{'keys held / clusters / hub keys':<38}{timed['keys_held']:>7,} / {timed['clusters']:,} / {timed['hubs']}")
+    print("memory held by linkage (MB) after N posts:")
+    print(f"  {'posts':>8}  {'retention ' + str(int(args.retention_days)) + ' d':>14}  {'no retention':>14}")
+    for (n, mb), (_, mb_all) in zip(bounded["memory"], unbounded["memory"], strict=True):
+        print(f"  {n:>8,}  {mb:>14.1f}  {mb_all:>14.1f}")
+    per_100k = unbounded["memory"][-1][1] * 100_000 / args.posts
+    half, full = unbounded["memory"][1][1], unbounded["memory"][-1][1]
+    print(json.dumps({
+        "benchmark": "linkage", "posts": args.posts, **{k: quality[k] for k in (
+            "networks_recovered", "spurious_cluster_share", "benign_networks_alerted", "planted_networks",
+            "alerted_clusters", "adults_touring_alone_alerted", "by_kind")},
+        "linkage_posts_s": round(posts_s), "linkage_posts_s_wall": round(wall_posts_s),
+        "mb_per_100k_posts": round(per_100k, 1),
+        "mb_bounded_retention": round(bounded["memory"][-1][1], 1), "retention_days": args.retention_days,
+        "memory_growth_2x_posts": round(full / max(half, 1e-9), 2), "feed_days": round(span_days, 1),
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,214 @@
+"""The owner of a set of linkage keys: which earlier posts a new post links to, and which keys are hubs.
+
+Every post carrying a key reaches the one owner of that key (Kafka partitions by key), so the owner sees
+all posts with it, whichever worker enriched them. For each key it keeps the posts of the retention
+window (bounded in count too) and answers a new post with explained :class:`Link` s:
+
+- a contact key links the new post to the earliest post still held with it ("same phone +1…");
+- a text band links it to held posts whose estimated similarity reaches the threshold
+  ("text 0.93 similar"); a band only proposes candidates;
+- an image chunk links it to held posts whose image hash is within the Hamming radius ("same image").
+
+A **hub** is a contact or image key shared by many unrelated texts (a hotel front desk, an agency
+switchboard, a stock photo): once its posts fall into ``hub_min_texts`` groups of dissimilar text, the
+key stops linking and a :class:`HubKey` notice tells the cluster stage to undo what it glued.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from trailhound.detectors.linkage.keys import (
+    CONTACT_KINDS,
+    IMAGE_RADIUS,
+    PostSummary,
+    hamming,
+    key_kind,
+    text_similarity,
+)
+
+__all__ = ["HubKey", "KeyIndex", "KeyIndexParams", "Link", "reason_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyIndexParams:
+    """Thresholds of the key owner; defaults are the documented settings."""
+
+    retention_s: float = 30 * 86_400.0
+    text_threshold: float = 0.7
+    image_radius: int = IMAGE_RADIUS
+    hub_min_texts: int = 25
+    text_group_similarity: float = 0.35
+    max_posts_per_key: int = 200
+    max_text_links: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """Two posts that belong together, the key that says so and why, in words."""
+
+    a: PostSummary
+    b: PostSummary
+    key: str
+    reason: str
+    similarity: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class HubKey:
+    """A key shared by too many unrelated texts to mean one advertiser."""
+
+    key: str
+    distinct_texts: int
+    posts: int
+
+    @property
+    def note(self) -> str:
+        return (f"{describe_key(self.key)} is shared by {self.distinct_texts}+ unrelated texts "
+                f"({self.posts} posts): a hub, not used to link")
+
+
+def describe_key(key: str) -> str:
+    kind, _, value = key.partition(":")
+    if kind == "image":
+        return "an image"
+    return f"{kind} {value}"
+
+
+def reason_for(key: str, similarity: float = 1.0, distance: int = 0) -> str:
+    kind = key_kind(key)
+    if kind == "text":
+        return f"text {similarity:.2f} similar"
+    if kind == "image":
+        return "same image" if distance == 0 else f"similar image ({distance} bits apart)"
+    return f"same {kind}"
+
+
+class KeyIndex:
+    """Posts by key within the retention window; memory bounded by window and per-key caps.
+
+    Most keys (text bands above all) are held by one post only, so a key maps to the post itself and
+    becomes a list at its second post; the text groups behind hub detection exist only for keys with
+    several posts, and refer to the posts' own signatures.
+    """
+
+    SWEEPS_PER_WINDOW = 4
+
+    def __init__(self, params: KeyIndexParams | None = None) -> None:
+        self.params = params or KeyIndexParams()
+        self._posts: dict[str, PostSummary | list[PostSummary]] = {}
+        self._groups: dict[str, list[np.ndarray]] = {}
+        self._hubs: set[str] = set()
+        self._now = 0.0
+        self._swept = 0.0
+        self._compared: tuple[str, set[str]] = ("", set())  # the post being filed and who it was compared with
+        self._seen: dict[str, float] = {}  # posts filed within the window (a post is filed key by key)
+        self._filing = ""
+        self._filed: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self._posts)
+
+    def hubs(self) -> list[str]:
+        return sorted(self._hubs)
+
+    def _held(self, key: str) -> list[PostSummary]:
+        held = self._posts.get(key)
+        if held is None:
+            return []
+        posts = held if isinstance(held, list) else [held]
+        horizon = self._now - self.params.retention_s
+        if any(p.ts < horizon for p in posts):
+            posts = [p for p in posts if p.ts >= horizon]
+            self._store(key, posts)
+        return posts
+
+    def _store(self, key: str, posts: list[PostSummary]) -> None:
+        if not posts:
+            self._posts.pop(key, None)
+            self._groups.pop(key, None)
+            self._hubs.discard(key)
+        else:
+            self._posts[key] = posts if len(posts) > 1 else posts[0]
+
+    def observe(self, key: str, post: PostSummary) -> list[Link | HubKey]:
+        """File ``post`` under ``key``; return the links it makes and a hub notice if the key just became one."""
+        self._now = max(self._now, post.ts)
+        if self._now - self._swept > self.params.retention_s / self.SWEEPS_PER_WINDOW:
+            self.sweep()
+        if post.post_key != self._filing:
+            if post.post_key in self._seen:
+                return []  # the same post again (ingested twice): it links nothing new
+            self._filing, self._filed = post.post_key, set()
+            self._seen[post.post_key] = post.ts
+        if key in self._filed:
+            return []
+        self._filed.add(key)
+        held = self._held(key)
+        kind = key_kind(key)
+        events: list[Link | HubKey] = []
+        if held and (kind in CONTACT_KINDS or kind == "image"):
+            distinct = self._track_texts(key, held, post)
+            if distinct:
+                events.append(HubKey(key, distinct, len(held) + 1))
+        if held and key not in self._hubs:
+            if kind in CONTACT_KINDS:
+                events.append(Link(held[0], post, key, reason_for(key)))
+            elif kind == "text":
+                events.extend(self._text_links(key, held, post))
+            elif kind == "image":
+                events.extend(self._image_links(key, held, post))
+        held.append(post)
+        self._store(key, held[-self.params.max_posts_per_key:])
+        return events
+
+    def _track_texts(self, key: str, held: list[PostSummary], post: PostSummary) -> int:
+        """Group the key's texts by similarity; the number of groups when the key just became a hub, else 0."""
+        if key in self._hubs or post.signature is None:
+            return 0
+        groups = self._groups.get(key)
+        if groups is None:
+            groups = self._groups[key] = [p.signature for p in held[:1] if p.signature is not None]
+        similar = self.params.text_group_similarity
+        if any(text_similarity(group, post.signature) >= similar for group in groups):
+            return 0
+        groups.append(post.signature)
+        if len(groups) < self.params.hub_min_texts:
+            return 0
+        self._hubs.add(key)
+        del self._groups[key]  # no longer needed: a hub stays a hub while the key is held
+        return len(groups)
+
+    def _text_links(self, key: str, held: list[PostSummary], post: PostSummary) -> list[Link]:
+        if post.signature is None:
+            return []
+        if self._compared[0] != post.post_key:
+            self._compared = (post.post_key, set())
+        compared = self._compared[1]  # a candidate met in an earlier band of this post is not compared again
+        scored = []
+        for other in held:
+            if other.signature is not None and other.post_key not in compared:
+                compared.add(other.post_key)
+                similarity = text_similarity(other.signature, post.signature)
+                if similarity >= self.params.text_threshold:
+                    scored.append((similarity, other))
+        scored.sort(key=lambda pair: (-pair[0], pair[1].ts, pair[1].post_key))
+        return [Link(other, post, key, reason_for(key, similarity), round(similarity, 3))
+                for similarity, other in scored[:self.params.max_text_links]]
+
+    def _image_links(self, key: str, held: list[PostSummary], post: PostSummary) -> list[Link]:
+        for other in held:
+            distance = min((hamming(a, b) for a in other.phashes for b in post.phashes), default=99)
+            if distance <= self.params.image_radius:  # one link per chunk: the other holders are linked already
+                return [Link(other, post, key, reason_for(key, distance=distance), 1.0 - distance / 64)]
+        return []
+
+    def sweep(self) -> None:
+        """Drop posts older than the retention window and keys left with none (bounds memory)."""
+        self._swept = self._now
+        horizon = self._now - self.params.retention_s
+        self._seen = {k: ts for k, ts in self._seen.items() if ts >= horizon}
+        for key in list(self._posts):
+            self._held(key)

@@ -1,0 +1,477 @@
+"""Linkage on the stream: posts re-keyed by what they share, clusters kept in Elasticsearch, one alert each.
+
+Posts travel on ``posts.enriched`` keyed by contact, so two posts sharing a template or a photo may be
+on different partitions and workers. Linkage therefore re-keys them, one stage per topic:
+
+1. **detect** (per post, :meth:`Linkage.after_post`): the post's linkage keys and a compact summary go to
+   ``linkage.keys``, one record per partition holding the keys that hash there, so the owner of a key
+   sees every post with it. Watchlist matches raise an alert at once; every alerted post gets its
+   evidence record.
+2. **link_keys** (partitioned by key): a :class:`~trailhound.detectors.linkage.key_index.KeyIndex` per
+   partition finds the links and hub keys and writes them to ``linkage.links``. Its state is the
+   partition's own history: when a worker takes a partition over (start, restart, rebalance) it first
+   replays the partition up to where processing resumes, so no link to an older post is missed.
+3. **build_clusters** (``linkage.links``, one partition, so one writer): loads the clusters the links
+   touch from Elasticsearch (realtime gets), merges or splits them, writes them back, and sends one
+   cluster alert per cluster that calls for one to ``alerts`` — the same ``event.id`` every time, so
+   the ``index_alerts`` stage updates it in place. Cluster ids depend only on members
+   (:mod:`trailhound.detectors.linkage.clusters`), so they are the same whichever worker saw the posts
+   and survive restarts.
+
+State is bounded by the retention window: key indices forget older posts, clusters drop older members,
+and a timer deletes clusters and memberships that saw nothing within the window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import zlib
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from elasticsearch import AsyncElasticsearch
+
+from trailhound.alerts.document import CONTENT_RULE, alert_id
+from trailhound.alerts.indices import posts_index_for
+from trailhound.alerts.linkage_alerts import (
+    WATCHLIST_RULE,
+    build_cluster_alert,
+    build_watchlist_alert,
+    cluster_alert_id,
+    evidence_document,
+    evidence_id,
+    is_upserted,
+    upsert_parts,
+)
+from trailhound.alerts.post_documents import enriched_from_document, post_doc_id
+from trailhound.alerts.sink import ElasticsearchSink
+from trailhound.clock import Clock, system_clock
+from trailhound.config import Settings
+from trailhound.detectors.detector_set import DetectorSet
+from trailhound.detectors.linkage.clusters import Cluster, ClusterBook
+from trailhound.detectors.linkage.key_index import HubKey, KeyIndex, KeyIndexParams, Link
+from trailhound.detectors.linkage.keys import PostSummary, summarise
+from trailhound.detectors.linkage.networks import NetworkParams, assess_cluster
+from trailhound.detectors.linkage.watchlist import WatchEntry, Watchlist
+from trailhound.ids import stable_id
+from trailhound.retrying import wait_out
+from trailhound.streams.broadcast import BroadcastReader
+
+__all__ = ["Linkage", "add_alert", "key_partition", "register_linkage"]
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+BATCH_WITHIN_S = 0.5
+CLEANUP_EVERY_S = 600.0
+EVIDENCE_RETRY_S = 3.0
+
+SendAlert = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def key_partition(key: str, partitions: int) -> int:
+    """The ``linkage.keys`` partition that owns ``key`` (CRC-32: the same in every process)."""
+    return zlib.crc32(key.encode("utf-8")) % partitions
+
+
+def index_params(settings: Settings) -> KeyIndexParams:
+    return KeyIndexParams(retention_s=settings.linkage_retention_days * 86_400,
+                          text_threshold=settings.link_text_similarity, image_radius=settings.link_image_radius,
+                          hub_min_texts=settings.hub_min_texts)
+
+
+def network_params(settings: Settings) -> NetworkParams:
+    return NetworkParams(circuit_min_cities=settings.circuit_min_cities,
+                         template_min_contacts=settings.template_min_contacts)
+
+
+@dataclass
+class _Stored:
+    """A cluster as loaded from Elasticsearch, with what the stage remembers about its alert."""
+
+    cluster: Cluster
+    alerted: bool = False
+    evidence: set[str] = field(default_factory=set)
+
+
+class Linkage:
+    """The linkage stages of one worker (see the module docstring); ``register_linkage`` wires them."""
+
+    def __init__(self, settings: Settings, es: AsyncElasticsearch, detectors: DetectorSet,
+                 clock: Clock = system_clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.es = es
+        self.detectors = detectors
+        self._category_of: tuple[str, dict[str, str]] = ("", {})
+        self.watch_ready = asyncio.Event()
+        self.send_keys: Callable[[list[tuple[int, bytes, bytes]]], Awaitable[None]] | None = None
+        self.params = index_params(settings)
+        self.networks = network_params(settings)
+        self.watchlist = Watchlist(image_radius=settings.link_image_radius)
+        self.indexes: dict[int, KeyIndex] = {}
+        self.next_offset: dict[int, int] = {}
+        self.newest_ts = 0.0
+        self.pending_evidence: dict[str, tuple[str, str]] = {}  # post key → (cluster id, posted_at)
+
+    # -- stage 1: in the detect agent ------------------------------------------------------------------
+
+    def categories_of(self, pattern_ids: Collection[str]) -> list[str]:
+        """The categories of the patterns that spoke against a post (as its post document lists them)."""
+        library = self.detectors.library
+        if self._category_of[0] != library.version:
+            self._category_of = (library.version, {p.id: p.category for p in library.patterns})
+        known = self._category_of[1]
+        return sorted({known[p] for p in pattern_ids if p in known})
+
+    async def after_post(self, enriched: dict[str, Any], document: dict[str, Any], alerts: list[dict[str, Any]],
+                         sink: ElasticsearchSink, send_alert: SendAlert) -> None:
+        """After the detect stage judged a post: watchlist, evidence of alerted posts, keys to link on."""
+        now = self.clock()
+        await self.watch_ready.wait()
+        watched = self.watch_alert(enriched, now)
+        if watched is not None:
+            await send_alert(watched)
+        raised = [a for a in (*alerts, watched) if a is not None and a["trailhound"].get("post_ids")]
+        if raised:
+            sink.add(*self.evidence_action(enriched, raised[0], now), create_only=True)
+        source = document["_source"]
+        records = self.key_records(enriched, self.categories_of(source.get("pattern_ids") or ()),
+                                   float(source.get("score") or 0.0))
+        if records and self.send_keys is not None:
+            await self.send_keys(records)
+
+    def key_records(self, enriched: dict[str, Any], categories: Collection[str], score: float
+                    ) -> list[tuple[int, bytes, bytes]]:
+        """``(partition, key, value)`` records for ``linkage.keys``: one per partition owning some key."""
+        summary = summarise(enriched, categories, self.detectors.supporting_categories, score)
+        groups: dict[int, list[str]] = defaultdict(list)
+        for key in summary.link_keys():
+            groups[key_partition(key, self.settings.partitions)].append(key)
+        if not groups:
+            return []
+        post = summary.to_json()
+        return [(partition, keys[0].encode("utf-8"),
+                 json.dumps({"keys": keys, "post": post}, ensure_ascii=False).encode("utf-8"))
+                for partition, keys in sorted(groups.items())]
+
+    def watch_alert(self, enriched: dict[str, Any], now: float) -> dict[str, Any] | None:
+        """An alert if the post carries a watched contact or image (decoded evasions included)."""
+        if not len(self.watchlist):
+            return None
+        matches = self.watchlist.match(enriched.get("entities") or {}, enriched["post"].get("images") or ())
+        return build_watchlist_alert(enriched, matches, now) if matches else None
+
+    def add_watch_entry(self, record: ConsumerRecord) -> None:
+        if record.value:
+            self.watchlist.add(WatchEntry.from_json(json.loads(record.value)))
+
+    # -- stage 2: link_keys ----------------------------------------------------------------------------
+
+    async def index_for(self, partition: int, offset: int) -> KeyIndex:
+        """The key index of ``partition``, rebuilt from the partition's history if this worker lacks it."""
+        if self.next_offset.get(partition) != offset or partition not in self.indexes:
+            index = KeyIndex(self.params)
+            replayed = await self._replay(partition, offset, index)
+            self.indexes[partition] = index
+            log.info("linkage.keys[%d]: key index rebuilt from %d records before offset %d", partition, replayed,
+                     offset)
+        self.next_offset[partition] = offset + 1
+        return self.indexes[partition]
+
+    async def _replay(self, partition: int, until: int, index: KeyIndex) -> int:
+        if until <= 0:
+            return 0
+        tp = TopicPartition(self.settings.topic("linkage.keys"), partition)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap, group_id=None,
+                                    enable_auto_commit=False, auto_offset_reset="earliest",
+                                    client_id="trailhound-linkage-replay", max_partition_fetch_bytes=8 * 1024 * 1024)
+        await consumer.start()
+        count = 0
+        try:
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            while await consumer.position(tp) < until:
+                batches = await consumer.getmany(tp, timeout_ms=1000, max_records=2000)
+                for record in batches.get(tp, ()):
+                    if record.offset >= until:
+                        break
+                    self.observe(index, record.value)
+                    count += 1
+        finally:
+            await consumer.stop()
+        return count
+
+    @staticmethod
+    def observe(index: KeyIndex, raw: bytes) -> list[Link | HubKey]:
+        data = json.loads(raw)
+        post = PostSummary.from_json(data["post"])
+        events: list[Link | HubKey] = []
+        for key in data["keys"]:
+            events.extend(index.observe(key, post))
+        return events
+
+    @staticmethod
+    def event_record(event: Link | HubKey) -> bytes:
+        if isinstance(event, HubKey):
+            data: dict[str, Any] = {"type": "hub", "key": event.key, "distinct_texts": event.distinct_texts,
+                                    "posts": event.posts}
+        else:
+            data = {"type": "link", "a": event.a.to_json(with_signature=False),
+                    "b": event.b.to_json(with_signature=False), "key": event.key, "reason": event.reason,
+                    "similarity": event.similarity}
+        return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+    # -- stage 3: build_clusters -----------------------------------------------------------------------
+
+    async def build_clusters(self, raws: list[bytes], send_alert: SendAlert) -> int:
+        """Apply a batch of links and hub notices; return how many cluster alerts were sent."""
+        events: list[Link | HubKey] = []
+        for raw in raws:
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                log.error("linkage.links: a record that is not JSON was skipped")
+                continue
+            if data.get("type") == "hub":
+                events.append(HubKey(data["key"], int(data["distinct_texts"]), int(data["posts"])))
+            else:
+                a, b = PostSummary.from_json(data["a"]), PostSummary.from_json(data["b"])
+                events.append(Link(a, b, data["key"], data["reason"], float(data.get("similarity", 1.0))))
+                self.newest_ts = max(self.newest_ts, a.ts, b.ts)
+        if not events:
+            return 0
+        stored = await self._load(events)
+        book = ClusterBook(s.cluster for s in stored.values())
+        before = dict(book.cluster_of)
+        for event in events:
+            if isinstance(event, HubKey):
+                book.hub(event)
+            else:
+                book.link(event)
+        book.expire(self.newest_ts - self.params.retention_s)
+        changed, retired = book.take_changes()
+        now = self.clock()
+        alerts = []
+        for cluster in changed:
+            entry = stored.setdefault(cluster.cluster_id, _Stored(cluster))
+            entry.cluster = cluster
+            assessment = assess_cluster(cluster, self.networks)
+            if assessment.should_alert or entry.alerted:
+                entry.alerted = True
+                alerts.append(build_cluster_alert(cluster, assessment, now, self.detectors.category_labels))
+        await self._save(book, changed, retired, stored, before)
+        for alert in alerts:
+            await send_alert(alert)
+        await self._annotate(changed, retired, stored, before, now)
+        return len(alerts)
+
+    async def _load(self, events: list[Link | HubKey]) -> dict[str, _Stored]:
+        post_keys = sorted({p.post_key for e in events if isinstance(e, Link) for p in (e.a, e.b)})
+        cluster_ids: set[str] = set()
+        if post_keys:
+            found = await self._mget(self.settings.index("cluster-members"), [stable_id(k) for k in post_keys])
+            cluster_ids = {doc["cluster_id"] for doc in found.values()}
+        hubs = [e.key for e in events if isinstance(e, HubKey)]
+        if hubs:  # clusters the hub glued: make sure recent writes are searchable first
+            index = self.settings.index("clusters")
+            await self.es.options(ignore_status=404).indices.refresh(index=index)
+            result = await self.es.options(ignore_status=404).search(
+                index=index, query={"terms": {"edge_keys": hubs}}, size=1000, source=["cluster_id"])
+            cluster_ids.update(h["_source"]["cluster_id"] for h in result.get("hits", {}).get("hits", []))
+        docs = await self._mget(self.settings.index("clusters"), sorted(cluster_ids))
+        return {cid: _Stored(Cluster.from_json(doc["state"]), bool(doc.get("alerted")), set(doc.get("evidence", ())))
+                for cid, doc in docs.items()}
+
+    async def _mget(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        if not ids:
+            return {}
+        async for attempt in wait_out(f"reading {index}", max_s=30.0):
+            with attempt:
+                response = await self.es.options(ignore_status=404).mget(index=index, ids=ids)
+        return {d["_id"]: d["_source"] for d in response.get("docs", []) if d.get("found")}
+
+    async def _save(self, book: ClusterBook, changed: list[Cluster], retired: dict[str, str],
+                    stored: dict[str, _Stored], before: dict[str, str]) -> None:
+        clusters, members = self.settings.index("clusters"), self.settings.index("cluster-members")
+        operations: list[dict[str, Any]] = []
+        for cluster in changed:
+            entry = stored[cluster.cluster_id]
+            last_seen = max(m.ts for m in cluster.members.values())
+            operations += [{"index": {"_index": clusters, "_id": cluster.cluster_id}},
+                           {"cluster_id": cluster.cluster_id, "edge_keys": sorted({e.key for e in cluster.edges}),
+                            "alerted": entry.alerted, "evidence": sorted(entry.evidence), "updated": int(self.clock()),
+                            "last_seen": int(last_seen), "state": cluster.to_json()}]
+            for post_key, member in cluster.members.items():
+                if before.get(post_key) != cluster.cluster_id:
+                    operations += [{"index": {"_index": members, "_id": stable_id(post_key)}},
+                                   {"post_key": post_key, "cluster_id": cluster.cluster_id, "ts": int(member.ts)}]
+        for cluster_id in retired:
+            if cluster_id not in book.clusters:
+                operations.append({"delete": {"_index": clusters, "_id": cluster_id}})
+        for post_key in before:
+            if post_key not in book.cluster_of:
+                operations.append({"delete": {"_index": members, "_id": stable_id(post_key)}})
+        await self._bulk(operations)
+
+    async def _bulk(self, operations: list[dict[str, Any]]) -> None:
+        if not operations:
+            return
+        async for attempt in wait_out("writing linkage state", max_s=30.0):
+            with attempt:
+                response = await self.es.bulk(operations=operations, refresh=False)
+        for item in response.get("items", []):
+            op, outcome = next(iter(item.items()))
+            status = outcome.get("status", 0)
+            if status >= 300 and status not in (404, 409):
+                log.error("linkage state %s failed for %s: %s", op, outcome.get("_id"), outcome.get("error"))
+
+    async def _annotate(self, changed: list[Cluster], retired: dict[str, str], stored: dict[str, _Stored],
+                        before: dict[str, str], now: float) -> None:
+        """Mark per-post alerts with their (new) cluster, retire merged cluster alerts, capture new evidence."""
+        alerts = self.settings.index("alerts")
+        operations: list[dict[str, Any]] = []
+        for cluster_id, into in retired.items():
+            if into:
+                operations += [{"update": {"_index": alerts, "_id": cluster_alert_id(cluster_id)}},
+                               {"doc": {"trailhound": {"cluster": {"merged_into": into}}}}]
+        capture: list[tuple[str, str, str]] = []
+        for cluster in changed:
+            entry = stored[cluster.cluster_id]
+            marker = {"trailhound": {"cluster_id": cluster.cluster_id, "entity": {"cluster_id": cluster.cluster_id}}}
+            for post_key, member in cluster.members.items():
+                if before.get(post_key) != cluster.cluster_id:  # a post alert, if there is one, learns its cluster
+                    for rule in (CONTENT_RULE["id"], WATCHLIST_RULE["id"]):
+                        operations += [{"update": {"_index": alerts, "_id": alert_id(rule, post_key)}},
+                                       {"doc": marker}]
+                if entry.alerted and post_key not in entry.evidence:
+                    capture.append((cluster.cluster_id, post_key, member.posted_at))
+        await self._bulk(operations)
+        if capture:
+            captured = await self._capture(capture, now)
+            for cluster_id, post_key, posted_at in capture:
+                if post_key in captured:
+                    stored[cluster_id].evidence.add(post_key)
+                else:  # not in the posts index yet: the evidence timer tries again
+                    self.pending_evidence[post_key] = (cluster_id, posted_at)
+            await self._bulk([op for cid in {c for c, _, _ in capture} for op in (
+                {"update": {"_index": self.settings.index("clusters"), "_id": cid}},
+                {"doc": {"evidence": sorted(stored[cid].evidence)}})])
+
+    async def retry_evidence(self) -> None:
+        """Capture evidence of cluster posts that were not yet indexed when their cluster alerted."""
+        if not self.pending_evidence:
+            return
+        wanted = [(cid, key, posted_at) for key, (cid, posted_at) in sorted(self.pending_evidence.items())][:500]
+        for post_key in await self._capture(wanted, self.clock()):
+            self.pending_evidence.pop(post_key, None)
+
+    async def _capture(self, wanted: list[tuple[str, str, str]], now: float) -> set[str]:
+        """Evidence records for posts entering a cluster alert, from the posts index; the keys captured."""
+        docs = [{"_index": posts_index_for(self.settings, posted_at), "_id": post_doc_id(post_key)}
+                for _, post_key, posted_at in wanted if posted_at]
+        if not docs:
+            return set()
+        response = await self.es.options(ignore_status=404).mget(docs=docs)
+        found = {d["_source"]["post_key"]: d["_source"] for d in response.get("docs", []) if d.get("found")}
+        operations: list[dict[str, Any]] = []
+        for cluster_id, post_key, _ in wanted:
+            if post_key in found:
+                post = enriched_from_document(found[post_key])["post"]
+                operations += [{"create": {"_index": self.settings.index("evidence"), "_id": evidence_id(post_key)}},
+                               evidence_document(post_key, post, cluster_alert_id(cluster_id), now)]
+        await self._bulk(operations)
+        return set(found)
+
+    def evidence_action(self, enriched: dict[str, Any], alert: dict[str, Any], now: float
+                        ) -> tuple[str, str, dict[str, Any]]:
+        """``(index, id, document)`` of the evidence record of a post entering a per-post alert (create-only)."""
+        key = enriched["post_key"]
+        return (self.settings.index("evidence"), evidence_id(key),
+                evidence_document(key, enriched["post"], alert["event"]["id"], now))
+
+    async def cleanup(self) -> None:
+        """Delete clusters and memberships that saw no post within the retention window."""
+        if not self.newest_ts:
+            return
+        horizon = int(self.newest_ts - self.params.retention_s)
+        for name, field_name in (("clusters", "last_seen"), ("cluster-members", "ts")):
+            await self.es.options(ignore_status=404).delete_by_query(
+                index=self.settings.index(name), query={"range": {field_name: {"lt": horizon}}}, conflicts="proceed")
+
+
+def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, send_alert: SendAlert,
+                     prepared: asyncio.Event, background: list[asyncio.Task[None]]) -> None:
+    """Add the linkage agents, the watchlist reader and the clean-up timer to ``app``."""
+    keys_topic = app.topic(settings.topic("linkage.keys"))
+    links_topic = app.topic(settings.topic("linkage.links"))
+    watch = BroadcastReader(settings.kafka_bootstrap, settings.topic("watchlist"), _handler(linkage),
+                            client_id="trailhound-watchlist")
+
+    @app.agent(keys_topic)
+    async def link_keys(stream: faust.Stream) -> None:
+        await prepared.wait()
+        async for event in stream.events():
+            message = event.message
+            index = await linkage.index_for(message.partition, message.offset)
+            try:
+                events = linkage.observe(index, event.value)
+            except (ValueError, KeyError, TypeError):  # written by our own detect stage; never expected
+                log.exception("linkage.keys[%d]@%d is not a linkage record; skipped", message.partition,
+                              message.offset)
+                continue
+            for link in events:
+                await links_topic.send(key=b"links", value=linkage.event_record(link), partition=0)
+
+    @app.agent(links_topic)
+    async def build_clusters(stream: faust.Stream) -> None:
+        await prepared.wait()
+        async for batch in stream.take(BATCH_SIZE, within=BATCH_WITHIN_S):
+            await linkage.build_clusters(list(batch), send_alert)
+
+    @app.task
+    async def follow_watchlist() -> None:
+        background.append(asyncio.ensure_future(watch.run()))
+        await watch.caught_up.wait()
+        linkage.watch_ready.set()
+
+    @app.timer(EVIDENCE_RETRY_S)
+    async def capture_late_evidence() -> None:
+        try:
+            await linkage.retry_evidence()
+        except Exception:  # retried on the next tick
+            log.exception("evidence capture failed")
+
+    @app.timer(CLEANUP_EVERY_S)
+    async def forget_old_clusters() -> None:
+        try:
+            await linkage.cleanup()
+        except Exception:  # retried on the next tick
+            log.exception("linkage clean-up failed")
+
+    async def send_keys(records: list[tuple[int, bytes, bytes]]) -> None:
+        for partition, key, value in records:
+            await keys_topic.send(key=key, value=value, partition=partition)
+
+    linkage.send_keys = send_keys
+
+
+def add_alert(sink: ElasticsearchSink, index: str, alert: dict[str, Any]) -> None:
+    """Queue an alert: cluster alerts are updated in place (lifecycle fields kept), others written once."""
+    if is_upserted(alert):
+        doc, on_create = upsert_parts(alert)
+        sink.upsert(index, alert["event"]["id"], doc, on_create)
+    else:
+        sink.add(index, alert["event"]["id"], alert, create_only=True)
+
+
+def _handler(linkage: Linkage) -> Callable[[ConsumerRecord], Awaitable[None]]:
+    async def handle(record: ConsumerRecord) -> None:
+        linkage.add_watch_entry(record)
+    return handle

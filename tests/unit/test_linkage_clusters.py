@@ -1,0 +1,119 @@
+"""Clusters: links merge posts, ids depend only on members, hubs split what they glued, retention forgets."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+from tests.linkage_posts import summary
+from trailhound.detectors.linkage.clusters import Cluster, ClusterBook, cluster_id_for
+from trailhound.detectors.linkage.key_index import HubKey, Link
+
+
+def link(a, b, key="phone:+1", reason="same phone") -> Link:
+    return Link(a, b, key, reason)
+
+
+def test_linked_posts_form_one_cluster_named_after_the_earliest_post() -> None:
+    a, b, c = summary(day=0), summary(day=1), summary(day=2)
+    book = ClusterBook()
+    book.link(link(b, c))
+    book.link(link(a, b))
+    (cluster,) = book.clusters.values()
+    assert cluster.cluster_id == cluster_id_for(a.post_key)
+    assert set(cluster.members) == {a.post_key, b.post_key, c.post_key}
+    assert [e.reason for e in cluster.edges] == ["same phone", "same phone"]
+
+
+def test_merging_keeps_the_older_cluster_id_and_records_the_other() -> None:
+    a, b, c, d = (summary(day=d) for d in range(4))
+    book = ClusterBook()
+    book.link(link(c, d, "email:x"))
+    book.take_changes()
+    young = cluster_id_for(c.post_key)
+    book.link(link(a, b))
+    book.link(link(b, c, "text:1:aa", "text 0.93 similar"))
+    changed, retired = book.take_changes()
+    assert [x.cluster_id for x in changed] == [cluster_id_for(a.post_key)]
+    assert retired == {young: cluster_id_for(a.post_key)}
+    assert changed[0].merged_from == [young]
+
+
+def test_the_cluster_id_does_not_depend_on_the_order_links_arrive_in() -> None:
+    posts = [summary(day=d) for d in range(6)]
+    links = [link(posts[i], posts[i + 1], f"phone:+{i}") for i in range(5)]
+    outcomes = set()
+    for order in itertools.islice(itertools.permutations(links), 0, 720, 37):
+        book = ClusterBook()
+        for item in order:
+            book.link(item)
+        (cluster,) = book.clusters.values()
+        outcomes.add((cluster.cluster_id, frozenset(cluster.members)))
+    assert outcomes == {(cluster_id_for(posts[0].post_key), frozenset(p.post_key for p in posts))}
+
+
+def test_a_cluster_survives_a_round_trip_through_json_and_keeps_growing() -> None:
+    a, b, c = summary(day=0, city="Denver"), summary(day=1, city="Dallas"), summary(day=2)
+    book = ClusterBook()
+    book.link(link(a, b))
+    (stored,) = [x.to_json() for x in book.clusters.values()]
+    again = ClusterBook([Cluster.from_json(stored)])
+    again.link(link(b, c))
+    (cluster,) = again.clusters.values()
+    assert cluster.cluster_id == cluster_id_for(a.post_key)
+    assert cluster.members[b.post_key].city == "Dallas" and len(cluster.members) == 3
+
+
+def test_a_hub_notice_splits_what_the_hub_alone_held_together() -> None:
+    a1, a2, b1, b2 = summary(day=0), summary(day=1), summary(day=2), summary(day=3)
+    book = ClusterBook()
+    book.link(link(a1, a2, "email:a"))
+    book.link(link(b1, b2, "email:b"))
+    book.link(link(a2, b1, "phone:+hub"))
+    assert len(book.clusters) == 1
+    book.take_changes()
+    book.hub(HubKey("phone:+hub", 20, 40))
+    ids = {c.cluster_id: set(c.members) for c in book.clusters.values()}
+    assert ids == {cluster_id_for(a1.post_key): {a1.post_key, a2.post_key},
+                   cluster_id_for(b1.post_key): {b1.post_key, b2.post_key}}
+    assert all("phone:+hub" in c.hubs for c in book.clusters.values())
+    assert book.link(link(a1, b2, "phone:+hub")) is None  # the hub links nothing any more
+    assert len(book.clusters) == 2
+
+
+def test_split_leaves_single_posts_out_of_any_cluster() -> None:
+    a, b, c = summary(day=0), summary(day=1), summary(day=2)
+    book = ClusterBook()
+    book.link(link(a, b, "email:a"))
+    book.link(link(b, c, "phone:+hub"))
+    book.hub(HubKey("phone:+hub", 20, 40))
+    (cluster,) = book.clusters.values()
+    assert set(cluster.members) == {a.post_key, b.post_key}
+    assert c.post_key not in book.cluster_of
+
+
+def test_expiry_forgets_old_members_and_dissolves_what_is_left_alone() -> None:
+    a, b, c = summary(day=0), summary(day=5), summary(day=6)
+    book = ClusterBook()
+    book.link(link(a, b))
+    book.link(link(b, c))
+    book.expire(horizon=summary(day=4).ts)
+    (cluster,) = book.clusters.values()
+    assert set(cluster.members) == {b.post_key, c.post_key}
+    assert cluster.cluster_id == cluster_id_for(a.post_key)  # an id never changes under an analyst's feet
+    book.expire(horizon=summary(day=6).ts)
+    assert not book.clusters and not book.cluster_of
+
+
+def test_random_link_orders_give_the_same_partition() -> None:
+    rng = random.Random(4)
+    posts = [summary(day=d / 10) for d in range(30)]
+    pairs = [(rng.randrange(30), rng.randrange(30)) for _ in range(25)]
+    results = set()
+    for _ in range(5):
+        rng.shuffle(pairs)
+        book = ClusterBook()
+        for i, j in pairs:
+            book.link(link(posts[i], posts[j], f"phone:{min(i, j)}"))
+        results.add(frozenset((c.cluster_id, frozenset(c.members)) for c in book.clusters.values()))
+    assert len(results) == 1
