@@ -84,6 +84,7 @@ def build_alert(enriched: dict[str, Any], assessment: Assessment, versions: dict
             "location": location,
             "source": post["source"],
             "posted_at": post["posted_at"],
+            "lang": post.get("lang"),
             "versions": versions,
             "status": "new",
         },

@@ -59,6 +59,7 @@ ALERT_MAPPING: dict[str, Any] = {
             "location": LOCATION,
             "source": KEYWORD,
             "posted_at": {"type": "date"},
+            "lang": KEYWORD,
             "versions": {"type": "object", "dynamic": "true"},
             "status": KEYWORD,
         }},

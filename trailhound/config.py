@@ -66,6 +66,10 @@ class Settings:
     analysts: tuple[str, ...] = ()
     feedback_key: str = ""
     patterns_dir: Path | None = None
+    console_port: int = 8090
+    console_metrics_port: int = 8091
+    console_session_hours: float = 12.0
+    worker_url: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -86,6 +90,10 @@ class Settings:
             analysts=tuple(a.strip() for a in env.get("TRAILHOUND_ANALYSTS", "").split(",") if a.strip()),
             feedback_key=env.get("TRAILHOUND_FEEDBACK_KEY", ""),
             patterns_dir=Path(env["TRAILHOUND_PATTERNS_DIR"]) if env.get("TRAILHOUND_PATTERNS_DIR") else None,
+            console_port=_int(env, "TRAILHOUND_CONSOLE_PORT", cls.console_port),
+            console_metrics_port=_int(env, "TRAILHOUND_CONSOLE_METRICS_PORT", cls.console_metrics_port),
+            console_session_hours=_float(env, "TRAILHOUND_CONSOLE_SESSION_HOURS", cls.console_session_hours),
+            worker_url=env.get("TRAILHOUND_WORKER_URL", "").rstrip("/"),
         )
         settings.validate()
         return settings
@@ -99,6 +107,8 @@ class Settings:
             raise SettingsError(f"KAFKA_BOOTSTRAP={self.kafka_bootstrap!r} must be host:port")
         if self.feedback_key and len(self.feedback_key) < 32:
             raise SettingsError("TRAILHOUND_FEEDBACK_KEY must be at least 32 characters")
+        if self.console_session_hours <= 0:
+            raise SettingsError("TRAILHOUND_CONSOLE_SESSION_HOURS must be positive")
         if not self.elasticsearch_url.startswith(("http://", "https://")):
             raise SettingsError(f"ELASTICSEARCH_URL={self.elasticsearch_url!r} must start with http(s)://")
 

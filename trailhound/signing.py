@@ -5,6 +5,12 @@ producers (the ``feedback`` command, later the console) sign each record with HM
 shared with the workers; workers learn only from records whose signature checks out *and* whose analyst
 is on the allow-list. The key comes from ``TRAILHOUND_FEEDBACK_KEY``; without it a random key is created
 once in the cache folder, which suits a single machine.
+
+The console signs each analyst's verdicts with that analyst's own key (:func:`analyst_key`), derived
+from the feedback key and the analyst's name, and says whose key it used in a ``signer`` header. A
+worker derives the same key to check the signature and refuses a verdict whose ``analyst`` is not its
+signer, so a verdict signed in one analyst's session can never be passed off as another's, and no
+per-analyst secret has to be stored anywhere or copied to the workers.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ import tempfile
 
 from trailhound.config import Settings
 
-__all__ = ["feedback_key", "sign", "verify"]
+__all__ = ["SIGNER_HEADER", "analyst_key", "feedback_key", "sign", "verify"]
+
+SIGNER_HEADER = "signer"
 
 
 def feedback_key(settings: Settings) -> bytes:
@@ -48,3 +56,8 @@ def sign(key: bytes, value: bytes) -> bytes:
 
 def verify(key: bytes, value: bytes, signature: bytes | None) -> bool:
     return signature is not None and hmac.compare_digest(sign(key, value), signature)
+
+
+def analyst_key(key: bytes, analyst: str) -> bytes:
+    """The key that signs ``analyst``'s verdicts (HMAC-SHA256 of the name under the feedback key)."""
+    return sign(key, b"trailhound-analyst\x00" + analyst.encode("utf-8"))
