@@ -97,7 +97,7 @@ async def login_page(request: web.Request) -> web.Response:
     console: Console = request.app["console"]
     if request.get("session") is not None:
         raise web.HTTPSeeOther("/")
-    token = new_login_token()
+    token = request.cookies.get(LOGIN_COOKIE) or new_login_token()  # two tabs (or a favicon fetch) share one
     response = console.page(request, "login.html", login_csrf=token, error=request.query.get("error", ""))
     set_cookie(response, LOGIN_COOKIE, token, max_age=3600)
     return response
@@ -413,6 +413,7 @@ async def _serve(settings: Settings) -> None:
 def run_console(settings: Settings) -> None:
     """Serve the console until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("elastic_transport").setLevel(logging.WARNING)  # one line per poll otherwise
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(settings))
 
