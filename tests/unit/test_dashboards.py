@@ -406,7 +406,8 @@ def test_kibana_data_views_read_what_the_workers_write_by_time() -> None:
 
 
 def test_saved_searches_are_written_in_lucene_for_the_searches_analysts_asked_for() -> None:
-    searches = {obj["attributes"]["title"]: saved_search_query(obj) for obj in kibana_objects() if obj["type"] == "search"}
+    searches = {obj["attributes"]["title"]: saved_search_query(obj) for obj in kibana_objects()
+                if obj["type"] == "search"}
     assert {query["language"] for query in searches.values()} == {"lucene"}
     assert {"Critical alerts today", "Alerts involving minors", "Labour-trafficking alerts", "Posts by a phone number",
             "Clusters spanning many cities", "Alerts by language"} <= set(searches)
