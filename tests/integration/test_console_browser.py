@@ -10,7 +10,10 @@ in the README are taken here.
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -22,6 +25,7 @@ from tests.console_process import ConsoleProcess, create_account
 from tests.helpers import RISKY_BODY, ROOT, alerts_for, jsonl, post, read_topic, wait_for
 from trailhound.config import Settings
 from trailhound.ingest.producer import IngestCounts, PostIngestor
+from trailhound.provision import prepare_servers
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -46,23 +50,29 @@ def risky(post_id: str, city: str) -> dict:
                 location={"city": city, "region": "IL", "country": "US"})
 
 
-@pytest.fixture
-def keyed(settings: Settings) -> Settings:
-    from dataclasses import replace
+@pytest.fixture(scope="module")
+def keyed(stack_settings: Settings) -> Settings:
+    """This module's own namespace (the tests share one worker and console, each with its own posts)."""
+    own = replace(stack_settings.with_namespace(f"{stack_settings.namespace}c{uuid.uuid4().hex[:6]}"),
+                  feedback_key=FEEDBACK_KEY)
+    prepare_servers(own)
+    return own
 
-    return replace(settings, feedback_key=FEEDBACK_KEY)
 
-
-@pytest.fixture
-def stack(keyed: Settings, start_worker, tmp_path: Path) -> Iterator[tuple[WorkerProcess, ConsoleProcess]]:
-    worker = start_worker(keyed, {"TRAILHOUND_ANALYSTS": "ana", "TRAILHOUND_FEEDBACK_KEY": FEEDBACK_KEY})
-    create_account(keyed, "ana", PASSWORD, "analyst")
-    console = ConsoleProcess(keyed, tmp_path / "console.log", worker.port, {"TRAILHOUND_FEEDBACK_KEY": FEEDBACK_KEY})
+@pytest.fixture(scope="module")
+def stack(keyed: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WorkerProcess, ConsoleProcess]]:
+    logs = tmp_path_factory.mktemp("console")
+    worker = WorkerProcess(keyed, logs / "worker.log", {"TRAILHOUND_ANALYSTS": "ana",
+                                                        "TRAILHOUND_FEEDBACK_KEY": FEEDBACK_KEY})
+    console = ConsoleProcess(keyed, logs / "console.log", worker.port, {"TRAILHOUND_FEEDBACK_KEY": FEEDBACK_KEY})
     try:
+        create_account(keyed, "ana", PASSWORD, "analyst")
+        worker.wait_ready()
         console.wait_ready()
         yield worker, console
     finally:
         console.stop()
+        worker.stop()
 
 
 @pytest.fixture
@@ -222,12 +232,15 @@ def test_requests_without_a_session_or_csrf_token_are_refused(stack, browser, ke
 def test_console_sessions_are_counted_for_prometheus(stack, browser) -> None:
     _, console = stack
     metrics = f"http://127.0.0.1:{console.metrics_port}/metrics"
-    assert "trailhound_console_sessions 0.0" in httpx.get(metrics, timeout=10).text
+
+    def sessions() -> float:
+        return float(re.search(r"^trailhound_console_sessions (\S+)$", httpx.get(metrics, timeout=10).text, re.M)[1])
+
+    before = sessions()
     page = new_page(browser)
     sign_in(page, console)
-    assert "trailhound_console_sessions 1.0" in httpx.get(metrics, timeout=10).text
+    assert sessions() == before + 1
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/login")
-    assert "trailhound_console_sessions 0.0" in httpx.get(metrics, timeout=10).text
-
-
+    assert sessions() == before
+    assert new_page(browser).goto(console.url + "/api/alerts").status == 401
