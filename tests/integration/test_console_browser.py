@@ -22,9 +22,8 @@ from elasticsearch import Elasticsearch
 
 from tests.conftest import WorkerProcess
 from tests.console_process import ConsoleProcess, create_account
-from tests.helpers import RISKY_BODY, ROOT, alerts_for, jsonl, post, read_topic, wait_for
+from tests.helpers import RISKY_BODY, ROOT, alerts_for, post, read_topic, send_posts, wait_for
 from trailhound.config import Settings
-from trailhound.ingest.producer import IngestCounts, PostIngestor
 from trailhound.provision import prepare_servers
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,16 +32,6 @@ PASSWORD = "a long test password"
 FEEDBACK_KEY = "k" * 48
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make system-tools)")
-
-
-def ingest(settings: Settings, *posts: dict) -> None:
-    ingestor = PostIngestor(settings)
-    try:
-        for number, line in enumerate(jsonl(*posts).splitlines()):
-            assert ingestor.submit(line, f"test:{number}", IngestCounts()) is None
-        ingestor.flush()
-    finally:
-        ingestor.close()
 
 
 def risky(post_id: str, city: str) -> dict:
@@ -113,12 +102,12 @@ def test_an_analyst_works_an_alert_from_arrival_to_verdict(stack, browser, keyed
     page.wait_for_function("document.getElementById('live-state').textContent.startsWith('live')")
 
     # a live alert arrives in the open queue, without a reload
-    ingest(keyed, risky("c-1", "Springfield"))
+    send_posts(keyed, risky("c-1", "Springfield"))
     row = page.wait_for_selector("#queue tbody tr[data-id]", timeout=90_000)
     [alert] = wait_for(lambda: alerts_for(es, keyed, "test-board:c-1"), what="the alert")
     assert row.get_attribute("data-id") == alert["event"]["id"]
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # still the same page load
-    ingest(keyed, risky("c-2", "Peoria"))
+    send_posts(keyed, risky("c-2", "Peoria"))
     page.wait_for_function("document.querySelectorAll('#queue tbody tr[data-id]').length == 2", timeout=90_000)
     [second] = wait_for(lambda: alerts_for(es, keyed, "test-board:c-2"), what="the second alert")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -192,7 +181,7 @@ def test_an_analyst_works_an_alert_from_arrival_to_verdict(stack, browser, keyed
 def test_requests_without_a_session_or_csrf_token_are_refused(stack, browser, keyed: Settings,
                                                              es: Elasticsearch) -> None:
     _, console = stack
-    ingest(keyed, risky("r-1", "Joliet"))
+    send_posts(keyed, risky("r-1", "Joliet"))
     [alert] = wait_for(lambda: alerts_for(es, keyed, "test-board:r-1"), timeout_s=90, what="the alert")
     alert_id = alert["event"]["id"]
 
