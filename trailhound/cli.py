@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from trailhound.commands_connect import app as connect_app
 from trailhound.commands_console import app as console_app
 from trailhound.config import Settings, SettingsError
 from trailhound.ingest.producer import IngestCounts
@@ -32,6 +33,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(patterns_app, name="patterns")
 app.add_typer(console_app, name="console")
+app.add_typer(connect_app, name="connect")
 
 out = Console(width=None if sys.stdout.isatty() else 200)  # piped output is not cut to 80 columns
 err = Console(stderr=True)
