@@ -75,12 +75,12 @@ def stack_up() -> None:
 
 @stack_app.command("down")
 def stack_down() -> None:
-    """Stop the demo worker, the ingest server, Kafka and Elasticsearch started by this stack."""
+    """Stop the demo worker, the ingest server, the console, Kafka and Elasticsearch started by this stack."""
     from trailhound.background import stop_background
     from trailhound.stack.manager import down
 
     config = settings()
-    for name in ("worker", "ingest-server"):
+    for name in ("worker", "ingest-server", "console"):
         if stop_background(config, name):
             out.print(f"stopped {name}")
     down(config)
@@ -95,7 +95,7 @@ def stack_status() -> None:
 
     config = settings()
     out.print(str(status(config)))
-    for name in ("worker", "ingest-server"):
+    for name in ("worker", "ingest-server", "console"):
         pid = pid_of(config, name)
         out.print(f"{name}: {'running, pid ' + str(pid) if pid else 'not running'}")
 
