@@ -21,9 +21,11 @@ from typing import Any
 import promql_parser
 import pytest
 import yaml
+from prometheus_client import CollectorRegistry
 
 from trailhound.alerts.indices import templates
 from trailhound.config import Settings
+from trailhound.console.sessions import SessionStore
 from trailhound.streams.metrics import PipelineMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,12 +46,19 @@ GRAFANA_DURATIONS = re.compile(r"\$__(rate_interval|interval|range)\b|\$\{__(rat
 
 # --- sources of truth ----------------------------------------------------------------------------
 
+def trailhound_registries() -> list[CollectorRegistry]:
+    """Fresh registries of every Trailhound process Prometheus scrapes: the workers and the console."""
+    console = CollectorRegistry()
+    SessionStore(3600, console)
+    return [PipelineMetrics().registry, console]
+
+
 def exposed_metrics() -> dict[str, str]:
-    """Every series name a worker's /metrics can carry, mapped to its metric family."""
+    """Every series name a worker's or the console's /metrics can carry, mapped to its metric family."""
     suffixes = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count", "_created"),
                 "summary": ("", "_sum", "_count", "_created"), "gauge": ("",), "info": ("_info",)}
     names: dict[str, str] = {}
-    for family in PipelineMetrics().registry.collect():
+    for family in (family for registry in trailhound_registries() for family in registry.collect()):
         for suffix in suffixes.get(family.type, ("",)):
             names[family.name + suffix] = family.name
     return names
