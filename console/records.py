@@ -1,13 +1,15 @@
 """What the console reads and writes beside the alerts: audit entries, escalation history, posts, verdicts.
 
 Revealing personal data is audited here (``trailhound-audit``, the same log the lifecycle writes its
-transitions to), and each analyst's label goes to the ``feedback`` topic signed with that analyst's own
-key (:func:`trailhound.ingest.verdicts.signed_verdict`), so the models learn it and it carries who said it.
+transitions to), and each analyst's label goes to the ``feedback`` topic through the
+:class:`~trailhound.console.actions.ConsoleSender`, signed with that analyst's own key, so the models
+learn it and it carries who said it.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -16,9 +18,8 @@ from elasticsearch import AsyncElasticsearch, NotFoundError
 from trailhound.alerts.post_documents import post_doc_id
 from trailhound.clock import Clock
 from trailhound.config import Settings
-from trailhound.ingest.verdicts import signed_verdict
+from trailhound.console.actions import ConsoleSender
 from trailhound.schemas import parse_verdict
-from trailhound.signing import feedback_key
 from trailhound.timefmt import iso
 
 __all__ = ["LABELS", "Records"]
@@ -38,39 +39,33 @@ class Records:
         self.settings = settings
         self.es = es
         self.clock = clock
-        self.key = feedback_key(settings)
-        self.producer: AIOKafkaProducer | None = None
+        self.producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
+                                         enable_idempotence=True, client_id="trailhound-console")
+        self.sender = ConsoleSender(settings, self.producer)
 
     async def start(self) -> None:
-        self.producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap, acks="all",
-                                         enable_idempotence=True, client_id="trailhound-console")
         await self.producer.start()
 
     async def stop(self) -> None:
-        if self.producer is not None:
-            await self.producer.stop()
-
-    async def send(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> None:
-        """Produce one record to a logical topic and wait until Kafka has it."""
-        assert self.producer is not None, "Records.start() first"
-        await self.producer.send_and_wait(self.settings.topic(topic), key=key, value=value, headers=headers)
+        await self.producer.stop()
 
     async def send_verdict(self, alert: dict[str, Any], label: str, analyst: str, note: str = "") -> dict[str, Any]:
         """The analyst's label for an alert, on ``feedback``, signed with that analyst's key."""
         post_ids = alert["trailhound"].get("post_ids") or []
         verdict: dict[str, Any] = {"label": label, "analyst": analyst, "at": iso(self.clock()), "note": note,
-                                   "alert_id": alert["event"]["id"]}
+                                   "alert_id": alert["event"]["id"], "verdict_id": uuid.uuid4().hex}
         if len(post_ids) == 1:
             verdict["post_id"] = post_ids[0]
-        parse_verdict(json.dumps(verdict).encode("utf-8"))  # the schema the workers check
-        key, value, headers = signed_verdict(verdict, self.key, signer=analyst)
-        await self.send("feedback", key, value, headers)
+        value = json.dumps(verdict, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        parse_verdict(value)  # the schema the workers check
+        await self.sender.send_and_wait(self.settings.topic("feedback"), key=verdict["alert_id"].encode("utf-8"),
+                                        value=value)
         return verdict
 
-    async def audit(self, alert_id: str, action: str, by: str, note: str = "", **detail: Any) -> None:
+    async def audit(self, alert_id: str, action: str, by: str, detail: str = "", **extra: Any) -> None:
         await self.es.index(index=self.settings.index("audit"), refresh="wait_for", document={
-            "@timestamp": iso(self.clock()), "alert_id": alert_id, "action": action, "by": by, "note": note,
-            **detail})
+            "@timestamp": iso(self.clock()), "alert_id": alert_id, "action": action, "actor": by, "detail": detail,
+            **extra})
 
     async def _by_alert(self, logical: str, alert_id: str) -> list[dict[str, Any]]:
         try:

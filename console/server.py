@@ -54,14 +54,11 @@ class Console:
         self.users = UserStore(settings, es)
         self.sessions = SessionStore(settings.console_session_hours * 3600, self.registry, clock)
         self.records = Records(settings, es, clock)
-        self.lifecycle: AlertLifecycle = lifecycle_actions(settings, es, self._send, clock)
+        self.lifecycle: AlertLifecycle = lifecycle_actions(settings, es, self.records.sender, clock)
         self.feed = AlertFeed(settings, es)
         self.templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                             autoescape=True)
         self.category_labels = _category_labels(settings)
-
-    async def _send(self, topic: str, key: bytes, value: bytes) -> None:
-        await self.records.send(topic, key, value)
 
     def page(self, request: web.Request, template: str, **context: Any) -> web.Response:
         session: Session | None = request.get("session")
@@ -237,8 +234,9 @@ async def api_reveal(request: web.Request) -> web.Response:
     user = _user(request)
     alert = await _alert_or_404(console, request.match_info["alert_id"])
     body = await _json(request)
-    await console.records.audit(alert["event"]["id"], "reveal", user.username, body.get("why", ""),
-                                what="contacts")
+    kinds = sorted({c["kind"] for c in _contacts(alert)} | {"contacts written in the post"})
+    await console.records.audit(alert["event"]["id"], "view", user.username,
+                                str(body.get("why") or "console: contacts shown"), fields_disclosed=kinds)
     pieces_written = {f"{n}-{i}": piece.text for n, shown in enumerate(await _shown_posts(console, alert))
                       for i, piece in enumerate(shown["pieces"]) if piece.contact_kind}
     return web.json_response({"pieces": pieces_written, "contacts": _contacts(alert)})
@@ -276,25 +274,24 @@ async def api_action(request: web.Request) -> web.Response:
             partners = body.get("partners")
             alert = await console.lifecycle.escalate(alert_id, user.username, note,
                                                      partners if isinstance(partners, list) else None)
-        elif action == "dismiss":
+        elif action == "dismiss":  # the lifecycle sends the dismissal's verdict (signed as this analyst's)
             if not note:
                 return web.json_response({"error": "say why the alert is dismissed"}, status=400)
             alert = await console.lifecycle.dismiss(alert_id, user.username, note, label or "benign")
-            label = label or "benign"
+            verdict = {"label": label or "benign", "analyst": user.username}
         elif action == "resolve":
             alert = await console.lifecycle.resolve(alert_id, user.username, note)
-        elif action != "label":
-            raise web.HTTPNotFound(text=f"no action {action}")
-        if label is not None:
-            verdict = await console.records.send_verdict(alert, label, user.username, note)
-            if action == "label":
-                await console.records.audit(alert_id, "label", user.username, note, label=label,
-                                            verdict_id=verdict["verdict_id"])
         elif action == "label":
-            return web.json_response({"error": "choose a label"}, status=400)
+            if label is None:
+                return web.json_response({"error": "choose a label"}, status=400)
+            verdict = await console.records.send_verdict(alert, label, user.username, note)
+            await console.records.audit(alert_id, "label", user.username, note, label=label,
+                                        verdict_id=verdict["verdict_id"])
+        else:
+            raise web.HTTPNotFound(text=f"no action {action}")
     except InvalidTransition as exc:
         return web.json_response({"error": str(exc)}, status=409)
-    except KeyError:
+    except LookupError:
         raise web.HTTPNotFound(text=f"no alert {alert_id}") from None
     console.feed.publish(alert)
     return web.json_response({"alert": summary(alert), "verdict": verdict})

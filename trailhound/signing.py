@@ -23,7 +23,7 @@ import tempfile
 
 from trailhound.config import Settings
 
-__all__ = ["SIGNER_HEADER", "analyst_key", "feedback_key", "sign", "verify"]
+__all__ = ["SIGNER_HEADER", "analyst_key", "analyst_signature", "feedback_key", "sign", "verify"]
 
 SIGNER_HEADER = "signer"
 
@@ -61,3 +61,8 @@ def verify(key: bytes, value: bytes, signature: bytes | None) -> bool:
 def analyst_key(key: bytes, analyst: str) -> bytes:
     """The key that signs ``analyst``'s verdicts (HMAC-SHA256 of the name under the feedback key)."""
     return sign(key, b"trailhound-analyst\x00" + analyst.encode("utf-8"))
+
+
+def analyst_signature(key: bytes, value: bytes, analyst: str) -> list[tuple[str, bytes]]:
+    """The Kafka headers that sign a verdict record as ``analyst``'s own (what the console sends)."""
+    return [("signature", sign(analyst_key(key, analyst), value)), (SIGNER_HEADER, analyst.encode("utf-8"))]

@@ -143,7 +143,7 @@ def test_an_analyst_works_an_alert_from_arrival_to_verdict(stack, browser, keyed
     page.wait_for_selector("text=Done: label", timeout=20_000)
     page.reload()
     audit = page.locator("section[aria-labelledby=audit-title] tbody").inner_text()
-    for action in ("reveal", "acknowledged", "escalated", "label"):
+    for action in ("view", "acknowledge", "escalate", "label"):
         assert action in audit, audit
     assert "ana" in audit
     page.screenshot(path=str(SCREENSHOTS / "alert.png"), full_page=True)
