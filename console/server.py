@@ -21,7 +21,6 @@ from aiohttp import web
 from elasticsearch import AsyncElasticsearch, NotFoundError
 from prometheus_client import CollectorRegistry, generate_latest
 
-from trailhound import detectors
 from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
 from trailhound.console.actions import AlertLifecycle, InvalidTransition, lifecycle_actions
@@ -31,7 +30,7 @@ from trailhound.console.records import LABELS, Records
 from trailhound.console.security import LOGIN_COOKIE, guard, new_login_token, set_cookie
 from trailhound.console.sessions import COOKIE, Session, SessionStore
 from trailhound.console.users import ROLES, User, UserError, UserStore
-from trailhound.detectors.library import LibraryError, PatternLibrary
+from trailhound.detectors.library import BUNDLED_PATTERNS, LibraryError, PatternLibrary
 from trailhound.schemas import post_text
 
 __all__ = ["Console", "build_console", "run_console"]
@@ -75,7 +74,7 @@ class Console:
 def _category_labels(settings: Settings) -> dict[str, str]:
     """Readable category names from the starting library (a published one may add categories later)."""
     try:
-        library = PatternLibrary.load(settings.patterns_dir or Path(detectors.__file__).parent / "patterns")
+        library = PatternLibrary.load(settings.patterns_dir or BUNDLED_PATTERNS)
     except LibraryError:  # labels are a nicety; the raw category names still read well
         return {}
     return {c.id: c.label for c in library.categories.values()} | {"learned_text": "learned wording"}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import os
 from typing import Annotated
 
 import typer
@@ -48,8 +47,6 @@ def serve(ctx: typer.Context) -> None:
 def _password(given: str | None) -> str:
     if given:
         return given
-    if os.environ.get("TRAILHOUND_CONSOLE_PASSWORD"):
-        return os.environ["TRAILHOUND_CONSOLE_PASSWORD"]
     first = getpass.getpass("password (12+ characters): ")
     if getpass.getpass("again: ") != first:
         raise typer.BadParameter("the passwords differ")
@@ -74,8 +71,7 @@ def create_account(settings: Settings, username: str, password: str, role: str) 
     out.print(f"created {role} {username.strip().lower()}")
 
 
-PasswordOption = Annotated[str | None, typer.Option(help="Prompted for when not given "
-                                                         "(or TRAILHOUND_CONSOLE_PASSWORD)")]
+PasswordOption = Annotated[str | None, typer.Option(help="Prompted for when not given")]
 
 
 @app.command("create-admin")
