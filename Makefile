@@ -16,7 +16,7 @@ system-tools:
 	command -v mvn >/dev/null || need="$$need maven"; \
 	command -v promtool >/dev/null || need="$$need prometheus"; \
 	command -v docker-compose >/dev/null || need="$$need docker-compose"; \
-	[ -x /usr/bin/chromium ] || need="$$need chromium"; \
+	[ -x /usr/bin/chromium ] || need="$$need chromium fonts-noto-color-emoji"; \
 	if [ -n "$$need" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing:$$need"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$need) >/dev/null \

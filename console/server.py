@@ -30,7 +30,10 @@ from trailhound.console.records import LABELS, Records
 from trailhound.console.security import LOGIN_COOKIE, guard, new_login_token, set_cookie
 from trailhound.console.sessions import COOKIE, Session, SessionStore
 from trailhound.console.users import ROLES, User, UserError, UserStore
+from trailhound.detectors.extract import extract_entities
 from trailhound.detectors.library import BUNDLED_PATTERNS, LibraryError, PatternLibrary
+from trailhound.detectors.matcher import PatternMatcher
+from trailhound.detectors.normalize import normalize
 from trailhound.schemas import post_text
 
 __all__ = ["Console", "build_console", "run_console"]
@@ -57,7 +60,16 @@ class Console:
         self.feed = AlertFeed(settings, es)
         self.templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                             autoescape=True)
-        self.category_labels = _category_labels(settings)
+        self.library = _starting_library(settings)
+        self.category_labels = ({c.id: c.label for c in self.library.categories.values()} if self.library else {}) \
+            | {"learned_text": "learned wording", "network": "network", "watchlist": "watchlist"}
+        self._matcher: PatternMatcher | None = None
+
+    def matcher(self) -> PatternMatcher | None:
+        """The compiled library (compiled on first use: only alerts covering several posts need it)."""
+        if self._matcher is None and self.library is not None:
+            self._matcher = PatternMatcher(self.library)
+        return self._matcher
 
     def page(self, request: web.Request, template: str, **context: Any) -> web.Response:
         session: Session | None = request.get("session")
@@ -71,13 +83,13 @@ class Console:
         return self.settings.worker_url or f"http://127.0.0.1:{self.settings.worker_web_port}"
 
 
-def _category_labels(settings: Settings) -> dict[str, str]:
-    """Readable category names from the starting library (a published one may add categories later)."""
+def _starting_library(settings: Settings) -> PatternLibrary | None:
+    """The library workers start with: readable category names, and evidence for a cluster's posts."""
     try:
-        library = PatternLibrary.load(settings.patterns_dir or BUNDLED_PATTERNS)
-    except LibraryError:  # labels are a nicety; the raw category names still read well
-        return {}
-    return {c.id: c.label for c in library.categories.values()} | {"learned_text": "learned wording"}
+        return PatternLibrary.load(settings.patterns_dir or BUNDLED_PATTERNS)
+    except LibraryError:  # labels and cluster highlights are niceties; the alert's own evidence still shows
+        log.warning("pattern library could not be loaded; showing raw category names", exc_info=True)
+        return None
 
 
 def _user(request: web.Request, needed: str = "analyst") -> User:
@@ -182,8 +194,13 @@ def _contacts(alert: dict[str, Any]) -> list[dict[str, str]]:
             for value in entity.get(field) or []]
 
 
-def _route(posts: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Where and when the cluster's posts appeared, oldest first, one stop per change of city."""
+def _route(alert: dict[str, Any], posts: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Where and when the cluster's posts appeared, oldest first: the cluster's own route if the alert has
+    one, else one stop per change of city among its posts."""
+    route = ((alert["trailhound"].get("cluster") or {}).get("route")) or []
+    if route:
+        return [{"city": stop.get("city", "?"), "at": str(stop.get("first_seen", ""))[:16].replace("T", " "),
+                 "posts": str(stop.get("posts", ""))} for stop in route]
     stops: list[dict[str, str]] = []
     for post in sorted(posts, key=lambda p: p.get("posted_at", "")):
         city = (post.get("location") or {}).get("city") or (post.get("location") or {}).get("region")
@@ -200,10 +217,19 @@ async def _shown_posts(console: Console, alert: dict[str, Any]) -> list[dict[str
     for post in await console.records.posts(post_ids):
         text = post_text(post)
         spans = contact_spans(text, {"location": post.get("location") or {}})
-        # the indicators of a one-post alert are offsets into that post; a cluster lists its own per post
-        indicators = th.get("indicators") or [] if len(post_ids) == 1 else post.get("indicators") or []
+        # a one-post alert's indicators are offsets into that post; a cluster's posts are matched again here
+        indicators = th.get("indicators") or [] if len(post_ids) == 1 else _matched(console, text, post)
         shown.append({"post": post, "pieces": pieces(text, indicators, spans, console.category_labels)})
     return shown
+
+
+def _matched(console: Console, text: str, post: dict[str, Any]) -> list[dict[str, Any]]:
+    matcher = console.matcher()
+    if matcher is None:
+        return []
+    norm = normalize(text)
+    entities = extract_entities(norm, {"location": post.get("location") or {}, "contact": post.get("contact") or {}})
+    return [indicator.to_json() for indicator in matcher.match(norm, entities)]
 
 
 async def alert_page(request: web.Request) -> web.Response:
@@ -215,7 +241,7 @@ async def alert_page(request: web.Request) -> web.Response:
         console.records.escalations(alert["event"]["id"]))
     contacts = [{**c, "masked": mask(c["value"])} for c in _contacts(alert)]
     return console.page(request, "alert.html", alert=alert, th=th, shown=shown, contacts=contacts, audit=audit,
-                        escalations=escalations, route=_route([s["post"] for s in shown]), labels=LABELS,
+                        escalations=escalations, route=_route(alert, [s["post"] for s in shown]), labels=LABELS,
                         category_labels=console.category_labels, row=summary(alert), mask=mask)
 
 

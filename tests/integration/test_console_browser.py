@@ -177,6 +177,14 @@ def test_an_analyst_works_an_alert_from_arrival_to_verdict(stack, browser, keyed
     outcomes = wait_for(learned, timeout_s=90, what="the worker to handle both verdicts")
     assert all(o["learned"] for o in outcomes), outcomes
 
+    # the pattern library view: each pattern's hits, and its precision from those verdicts (via the worker)
+    page.goto(console.url + "/patterns")
+    pattern = next(i["pattern_id"] for i in alert["trailhound"]["indicators"] if not i["pattern_id"].startswith("text"))
+    cells = page.locator("tr", has=page.locator(f"code:text-is('{pattern}')")).locator("td").all_inner_texts()
+    hits, verdicts, precision = int(cells[2]), int(cells[3]), cells[4]
+    assert hits >= 2 and verdicts >= 1 and precision.strip() not in ("", "—"), cells
+    assert not page.locator(".error").count()
+
 
 def test_requests_without_a_session_or_csrf_token_are_refused(stack, browser, keyed: Settings,
                                                              es: Elasticsearch) -> None:
