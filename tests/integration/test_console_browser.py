@@ -23,6 +23,7 @@ from elasticsearch import Elasticsearch
 from tests.conftest import WorkerProcess
 from tests.console_process import ConsoleProcess, create_account
 from tests.helpers import RISKY_BODY, ROOT, alerts_for, post, read_topic, send_posts, wait_for
+from trailhound import synth
 from trailhound.config import Settings
 from trailhound.provision import prepare_servers
 
@@ -110,6 +111,10 @@ def test_an_analyst_works_an_alert_from_arrival_to_verdict(stack, browser, keyed
     send_posts(keyed, risky("c-2", "Peoria"))
     page.wait_for_function("document.querySelectorAll('#queue tbody tr[data-id]').length == 2", timeout=90_000)
     [second] = wait_for(lambda: alerts_for(es, keyed, "test-board:c-2"), what="the second alert")
+    # a fuller queue for the README's screenshot: synthetic posts of every kind
+    send_posts(keyed, *(p for p in synth.generate(40, seed=5) if p["synthetic_label"] != "benign"))
+    page.wait_for_function("document.querySelectorAll('#queue tbody tr[data-id]').length >= 8", timeout=90_000)
+    page.reload()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "queue.png"))
 
@@ -155,7 +160,8 @@ def test_an_analyst_works_an_alert_from_arrival_to_verdict(stack, browser, keyed
     page.wait_for_selector("text=Say why in the note field first.")
     assert status_of(es, keyed, "test-board:c-2") == "new"
     page.get_by_label("Note or reason (kept in the audit trail)").fill("a test post, not a person")
-    page.get_by_role("button", name="Dismiss with this label").click()
+    with page.expect_navigation(timeout=30_000):  # the page reloads itself to show the new audit entry
+        page.get_by_role("button", name="Dismiss with this label").click()
     wait_for(lambda: status_of(es, keyed, "test-board:c-2") == "dismissed", timeout_s=20, what="dismissed")
 
     # both labels reach Kafka, signed with ana's own key, and the worker learns them
