@@ -1,6 +1,6 @@
 """The live alert queue: new alerts pushed to every open console within about a second.
 
-The console polls Elasticsearch (twice a second, a cheap sorted query over the last minutes) rather
+The console polls Elasticsearch (four times a second, a cheap sorted query over the last minutes) rather
 than following the ``alerts`` topic: an alert is only worth showing once it is searchable, because the
 analyst's next click opens it from Elasticsearch. Each open queue page holds one server-sent-events
 stream (:func:`sse_stream`); the feed hands every subscriber each alert it has not seen, and the
@@ -60,7 +60,7 @@ def queue_query(filters: dict[str, str]) -> dict[str, Any]:
 class AlertFeed:
     """Polls for alerts not seen yet and hands them to every subscriber's queue."""
 
-    def __init__(self, settings: Settings, es: AsyncElasticsearch, interval_s: float = 0.5) -> None:
+    def __init__(self, settings: Settings, es: AsyncElasticsearch, interval_s: float = 0.25) -> None:
         self.index = settings.index("alerts")
         self.es = es
         self.interval_s = interval_s
