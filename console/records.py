@@ -67,21 +67,27 @@ class Records:
             "@timestamp": iso(self.clock()), "alert_id": alert_id, "action": action, "actor": by, "detail": detail,
             **extra})
 
-    async def _by_alert(self, logical: str, alert_id: str) -> list[dict[str, Any]]:
+    async def _by_alert(self, logical: str, alert_id: str, time_field: str) -> list[dict[str, Any]]:
         try:
             hits = (await self.es.search(index=self.settings.index(logical), size=200,
                                          query={"term": {"alert_id": alert_id}},
-                                         sort=[{"@timestamp": {"order": "asc", "unmapped_type": "date"}}],
+                                         sort=[{time_field: {"order": "asc", "unmapped_type": "date"}}],
                                          ignore_unavailable=True))["hits"]["hits"]
         except NotFoundError:
             return []
         return [hit["_source"] for hit in hits]
 
     async def audit_trail(self, alert_id: str) -> list[dict[str, Any]]:
-        return await self._by_alert("audit", alert_id)
+        return await self._by_alert("audit", alert_id, "@timestamp")
 
     async def escalations(self, alert_id: str) -> list[dict[str, Any]]:
-        return await self._by_alert("escalations", alert_id)
+        """Deliveries to partners (times are epoch seconds in that index; shown as UTC)."""
+        deliveries = await self._by_alert("escalations", alert_id, "created")
+        for delivery in deliveries:
+            for name in ("created", "delivered_at", "acknowledged_at"):
+                if isinstance(delivery.get(name), int | float):
+                    delivery[name] = iso(delivery[name])
+        return deliveries
 
     async def alert(self, alert_id: str) -> dict[str, Any] | None:
         try:
