@@ -219,8 +219,15 @@ def test_requests_without_a_session_or_csrf_token_are_refused(stack, browser, ke
     assert wrong.status == 403
     assert status_of(es, keyed, "test-board:r-1") == "new"
     token = page.locator("main").get_attribute("data-csrf")
-    right = page.request.post(f"{console.url}/api/alerts/{alert_id}/acknowledge", data="{}",
-                              headers={"Content-Type": "application/json", "X-CSRF-Token": token})
+    json_headers = {"Content-Type": "application/json", "X-CSRF-Token": token}
+    elsewhere = page.request.post(f"{console.url}/api/alerts/{alert_id}/acknowledge", data="{}",
+                                  headers={**json_headers, "Origin": "http://evil.example"})
+    assert elsewhere.status == 403  # the right token, sent from another site's page
+    # an analyst may not do what the supervisor and admin roles are for
+    assert page.request.post(f"{console.url}/api/alerts/{alert_id}/resolve", data="{}",
+                             headers=json_headers).status == 403
+    assert page.request.get(console.url + "/admin/users").status == 403
+    right = page.request.post(f"{console.url}/api/alerts/{alert_id}/acknowledge", data="{}", headers=json_headers)
     assert right.ok
     assert status_of(es, keyed, "test-board:r-1") == "acknowledged"
     # a wrong password does not sign in
