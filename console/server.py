@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
-SEVERITIES = ("critical", "high", "medium", "low")
 
 
 class Console:
