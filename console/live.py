@@ -13,10 +13,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
 from elasticsearch import AsyncElasticsearch, NotFoundError
+from prometheus_client import CollectorRegistry, Gauge
 
 from trailhound.config import Settings
 
@@ -57,24 +59,46 @@ def queue_query(filters: dict[str, str]) -> dict[str, Any]:
     return {"bool": {"filter": clauses}}
 
 
-class AlertFeed:
-    """Polls for alerts not seen yet and hands them to every subscriber's queue."""
+OPEN_CLUSTERS = {"bool": {"filter": [{"exists": {"field": "trailhound.cluster_id"}}],
+                           "must_not": [{"terms": {"trailhound.status": ["resolved", "dismissed"]}}]}}
+COUNT_EVERY_S = 30.0
 
-    def __init__(self, settings: Settings, es: AsyncElasticsearch, interval_s: float = 0.25) -> None:
+
+class AlertFeed:
+    """Polls for alerts not seen yet and hands them to every subscriber's queue.
+
+    Every half minute it also counts the open cluster (network) alerts for the
+    ``trailhound_clusters_active`` gauge, so operators see on Grafana how many networks are being worked.
+    """
+
+    def __init__(self, settings: Settings, es: AsyncElasticsearch, registry: CollectorRegistry,
+                 interval_s: float = 0.25) -> None:
         self.index = settings.index("alerts")
         self.es = es
         self.interval_s = interval_s
         self.subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self.seen: dict[str, str] = {}  # alert id -> status last pushed
+        self.clusters_active = Gauge("trailhound_clusters_active",
+                                     "Cluster (network) alerts not yet resolved or dismissed", registry=registry)
 
     async def run(self) -> None:
         await self._poll(announce=False)  # what exists at start is on the page already
+        counted = -COUNT_EVERY_S
         while True:
             await asyncio.sleep(self.interval_s)
             try:
                 await self._poll(announce=True)
+                if time.monotonic() - counted >= COUNT_EVERY_S:
+                    counted = time.monotonic()
+                    await self.count_clusters()
             except Exception:  # Elasticsearch away for a moment: the queue catches up when it is back
                 log.warning("alert feed: polling failed", exc_info=True)
+
+    async def count_clusters(self) -> None:
+        try:
+            self.clusters_active.set((await self.es.count(index=self.index, query=OPEN_CLUSTERS))["count"])
+        except NotFoundError:
+            self.clusters_active.set(0)
 
     async def _poll(self, announce: bool) -> None:
         try:

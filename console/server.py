@@ -56,7 +56,7 @@ class Console:
         self.sessions = SessionStore(settings.console_session_hours * 3600, self.registry, clock)
         self.records = Records(settings, es, clock)
         self.lifecycle: AlertLifecycle = lifecycle_actions(settings, es, self.records.sender, clock)
-        self.feed = AlertFeed(settings, es)
+        self.feed = AlertFeed(settings, es, self.registry)
         self.templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                             autoescape=True)
         self.library = _starting_library(settings)

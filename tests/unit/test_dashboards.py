@@ -25,6 +25,7 @@ from prometheus_client import CollectorRegistry
 
 from trailhound.alerts.indices import templates
 from trailhound.config import Settings
+from trailhound.console.live import AlertFeed
 from trailhound.console.sessions import SessionStore
 from trailhound.streams.metrics import PipelineMetrics
 
@@ -50,6 +51,7 @@ def trailhound_registries() -> list[CollectorRegistry]:
     """Fresh registries of every Trailhound process Prometheus scrapes: the workers and the console."""
     console = CollectorRegistry()
     SessionStore(3600, console)
+    AlertFeed(Settings(), None, console)  # type: ignore[arg-type]  # only its metrics are read
     return [PipelineMetrics().registry, console]
 
 
