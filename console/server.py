@@ -212,6 +212,8 @@ async def _shown_posts(console: Console, alert: dict[str, Any]) -> list[dict[str
     """The alert's posts with their text cut into evidence and contact pieces (same cut for page and reveal)."""
     th = alert["trailhound"]
     post_ids = list(th.get("post_ids") or [])
+    if len(post_ids) > 1:  # compiling the library takes a moment: not on the event loop
+        await asyncio.get_running_loop().run_in_executor(None, console.matcher)
     shown = []
     for post in await console.records.posts(post_ids):
         text = post_text(post)
