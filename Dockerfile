@@ -19,14 +19,16 @@ COPY streams/ streams/
 COPY detectors/ detectors/
 COPY alerts/ alerts/
 COPY stack/ stack/
+COPY console/ console/
 RUN pip install --no-compile . \
     && useradd --system --create-home --home-dir /home/trailhound --shell /usr/sbin/nologin trailhound
 
 USER trailhound
 ENV TRAILHOUND_CACHE=/home/trailhound/.cache/trailhound
 
-# 6066: worker web server (/metrics for Prometheus); 8088: ingest HTTP endpoint.
-EXPOSE 6066 8088
+# 6066: worker web server (/metrics for Prometheus); 8088: ingest HTTP endpoint; 8090/8091: console and
+# its metrics.
+EXPOSE 6066 8088 8090 8091
 
 ENTRYPOINT ["trailhound"]
 CMD ["worker"]

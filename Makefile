@@ -7,14 +7,16 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
 .PHONY: demo test unit lint bench down status clean system-tools
 
-# Java and Maven run the local servers; promtool and docker-compose check dashboards/ and the compose
-# file. As root on Debian they are installed when missing; elsewhere install them yourself.
+# Java and Maven run the local servers; promtool/prometheus and docker-compose check dashboards/ and the
+# compose file; chromium runs the console's browser tests. As root on Debian they are installed when
+# missing; elsewhere install them yourself.
 system-tools:
 	@need=""; \
 	command -v java >/dev/null || need="$$need openjdk-17-jre-headless"; \
 	command -v mvn >/dev/null || need="$$need maven"; \
 	command -v promtool >/dev/null || need="$$need prometheus"; \
 	command -v docker-compose >/dev/null || need="$$need docker-compose"; \
+	[ -x /usr/bin/chromium ] || need="$$need chromium fonts-noto-color-emoji"; \
 	if [ -n "$$need" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing:$$need"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$need) >/dev/null \

@@ -85,6 +85,7 @@ def build_alert(enriched: dict[str, Any], assessment: Assessment, versions: dict
             "source": post["source"],
             "language": enriched.get("language"),
             "posted_at": post["posted_at"],
+            "lang": post.get("lang"),
             "versions": versions,
             "status": "new",
         },

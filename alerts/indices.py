@@ -80,6 +80,7 @@ ALERT_MAPPING: dict[str, Any] = {
             "source": KEYWORD,
             "language": KEYWORD,
             "posted_at": {"type": "date"},
+            "lang": KEYWORD,
             "versions": {"type": "object", "dynamic": "true"},
             "status": KEYWORD,
             "cluster_id": KEYWORD,

@@ -2,10 +2,12 @@
 
 Each worker follows the whole ``feedback`` topic (:mod:`trailhound.streams.broadcast`), so every worker scores with
 models that learned from all verdicts. A verdict is learned only if its signature checks out and its
-analyst is on the allow-list (``TRAILHOUND_ANALYSTS``); anything else is refused, counted and recorded
-with the reason, so records forged by whoever can write to the topic never reach the models. Every verdict, learned or
-refused, is kept in the ``trailhound-feedback`` index as the audit trail and the history models can be
-rebuilt from. Learned state is checkpointed (:mod:`trailhound.streams.model_state`) every few verdicts.
+analyst is on the allow-list (``TRAILHOUND_ANALYSTS``); a verdict from the console is signed with its
+analyst's own key (:func:`trailhound.signing.analyst_key`) and must name that analyst. Anything else is
+refused, counted and recorded with the reason, so records forged by whoever can write to the topic
+never reach the models. Every verdict, learned or refused, is kept in the ``trailhound-feedback`` index
+as the audit trail and the history models can be rebuilt from. Learned state is checkpointed
+(:mod:`trailhound.streams.model_state`) every few verdicts.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from trailhound.detectors.online.drift import DriftEvent
 from trailhound.ids import stable_id
 from trailhound.retrying import wait_out
 from trailhound.schemas import InvalidRecord, parse_verdict
-from trailhound.signing import feedback_key, verify
+from trailhound.signing import SIGNER_HEADER, analyst_key, feedback_key, verify
 from trailhound.streams.broadcast import BroadcastReader
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.model_state import ModelSnapshot, save_checkpoint
@@ -123,8 +125,16 @@ class FeedbackLearner:
             verdict = parse_verdict(record.value)
         except InvalidRecord as exc:
             raise VerdictRefused(f"malformed: {exc.reason}") from None
-        signature = dict(record.headers or ()).get("signature")
-        if not verify(self.key, record.value, signature):
+        headers = dict(record.headers or ())
+        signer = headers.get(SIGNER_HEADER)
+        if signer is None:
+            key = self.key  # the shared key of the ``feedback`` command
+        else:
+            signer_name = signer.decode("utf-8", "replace")
+            if signer_name != verdict["analyst"]:
+                raise VerdictRefused(f"signed by {signer_name!r} but claims analyst {verdict['analyst']!r}")
+            key = analyst_key(self.key, signer_name)
+        if not verify(key, record.value, headers.get("signature")):
             raise VerdictRefused("unsigned or wrongly signed: not from a Trailhound tool")
         if verdict["analyst"] not in self.settings.analysts:
             raise VerdictRefused(f"analyst {verdict['analyst']!r} is not in TRAILHOUND_ANALYSTS")

@@ -113,3 +113,16 @@ def posts_indexed(es: Elasticsearch, settings: Settings) -> int:
         return es.count(index=settings.index("posts"))["count"]
     except NotFoundError:
         return 0
+
+
+def send_posts(settings: Settings, *posts: dict[str, Any]) -> None:
+    """Send posts to posts.raw through the real ingest path (all must be valid)."""
+    from trailhound.ingest.producer import IngestCounts, PostIngestor
+
+    ingestor = PostIngestor(settings)
+    try:
+        for number, line in enumerate(jsonl(*posts).splitlines()):
+            assert ingestor.submit(line, f"test:{number}", IngestCounts()) is None
+        ingestor.flush()
+    finally:
+        ingestor.close()

@@ -18,6 +18,8 @@ from rich.table import Table
 
 from trailhound import commands_alert, commands_escalations
 from trailhound.commands_linkage import evidence_app, watchlist_app
+from trailhound.commands_connect import app as connect_app
+from trailhound.commands_console import app as console_app
 from trailhound.config import Settings, SettingsError
 from trailhound.ingest.producer import IngestCounts
 from trailhound.streams.warm_start import WARM_START_POSTS, WARM_START_SEED
@@ -37,6 +39,8 @@ app.add_typer(commands_escalations.app, name="escalations")
 app.command("escalator")(commands_escalations.escalator)
 app.add_typer(watchlist_app, name="watchlist")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(console_app, name="console")
+app.add_typer(connect_app, name="connect")
 
 out = Console(width=None if sys.stdout.isatty() else 200)  # piped output is not cut to 80 columns
 err = Console(stderr=True)
@@ -78,12 +82,12 @@ def stack_up() -> None:
 
 @stack_app.command("down")
 def stack_down() -> None:
-    """Stop the demo worker, the ingest server, Kafka and Elasticsearch started by this stack."""
+    """Stop the demo worker, the ingest server, the console, Kafka and Elasticsearch started by this stack."""
     from trailhound.background import stop_background
     from trailhound.stack.manager import down
 
     config = settings()
-    for name in ("worker", "ingest-server"):
+    for name in ("worker", "ingest-server", "console"):
         if stop_background(config, name):
             out.print(f"stopped {name}")
     down(config)
@@ -98,7 +102,7 @@ def stack_status() -> None:
 
     config = settings()
     out.print(str(status(config)))
-    for name in ("worker", "ingest-server"):
+    for name in ("worker", "ingest-server", "console"):
         pid = pid_of(config, name)
         out.print(f"{name}: {'running, pid ' + str(pid) if pid else 'not running'}")
 

@@ -96,6 +96,10 @@ class Settings:
     hub_min_texts: int = 25
     circuit_min_cities: int = 3
     template_min_contacts: int = 3
+    console_port: int = 8090
+    console_metrics_port: int = 8091
+    console_session_hours: float = 12.0
+    worker_url: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -143,6 +147,10 @@ class Settings:
             hub_min_texts=_int(env, "TRAILHOUND_HUB_MIN_TEXTS", cls.hub_min_texts),
             circuit_min_cities=_int(env, "TRAILHOUND_CIRCUIT_MIN_CITIES", cls.circuit_min_cities),
             template_min_contacts=_int(env, "TRAILHOUND_TEMPLATE_MIN_CONTACTS", cls.template_min_contacts),
+            console_port=_int(env, "TRAILHOUND_CONSOLE_PORT", cls.console_port),
+            console_metrics_port=_int(env, "TRAILHOUND_CONSOLE_METRICS_PORT", cls.console_metrics_port),
+            console_session_hours=_float(env, "TRAILHOUND_CONSOLE_SESSION_HOURS", cls.console_session_hours),
+            worker_url=env.get("TRAILHOUND_WORKER_URL", "").rstrip("/"),
         )
         settings.validate()
         return settings
@@ -183,6 +191,10 @@ class Settings:
             raise SettingsError("TRAILHOUND_LINK_IMAGE_RADIUS must be 0 to 3 bits (image keys are exact up to 3)")
         if min(self.hub_min_texts, self.circuit_min_cities, self.template_min_contacts) < 2:
             raise SettingsError("TRAILHOUND_HUB_MIN_TEXTS, _CIRCUIT_MIN_CITIES and _TEMPLATE_MIN_CONTACTS must be >= 2")
+        if self.feedback_key and len(self.feedback_key) < 32:
+            raise SettingsError("TRAILHOUND_FEEDBACK_KEY must be at least 32 characters")
+        if self.console_session_hours <= 0:
+            raise SettingsError("TRAILHOUND_CONSOLE_SESSION_HOURS must be positive")
         if not self.elasticsearch_url.startswith(("http://", "https://")):
             raise SettingsError(f"ELASTICSEARCH_URL={self.elasticsearch_url!r} must start with http(s)://")
 

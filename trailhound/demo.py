@@ -7,6 +7,9 @@ same alert ids, so no alert appears twice.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import secrets
 import shutil
 import sys
 import time
@@ -14,19 +17,42 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-from elasticsearch import Elasticsearch
+from elasticsearch import AsyncElasticsearch, Elasticsearch
 from rich.console import Console
 
 from trailhound.alerts.search import list_alerts
 from trailhound.background import start_background
 from trailhound.config import Settings
+from trailhound.console.users import UserError, UserStore
 from trailhound.ingest.files import ingest_path
 from trailhound.ingest.producer import PostIngestor
 from trailhound.provision import prepare_stack
 
-__all__ = ["SAMPLE_FEED", "run_demo"]
+__all__ = ["DEMO_ANALYST", "SAMPLE_FEED", "demo_account", "run_demo"]
 
 SAMPLE_FEED = Path(__file__).resolve().parent.parent / "samples" / "sample-feed.jsonl"
+DEMO_ANALYST = "demo"
+
+
+def demo_account(settings: Settings) -> str | None:
+    """The demo supervisor's password (created on the first run and kept in the cache), or None if unknown."""
+    saved = settings.cache_dir / f"console-{settings.namespace or 'default'}-demo-password"
+    password = saved.read_text().strip() if saved.exists() else secrets.token_urlsafe(12)
+
+    async def create() -> bool:
+        async with AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30) as es:
+            try:
+                await UserStore(settings, es).create(DEMO_ANALYST, password, "supervisor", created_by="demo")
+            except UserError:
+                return False
+            return True
+
+    if asyncio.run(create()):
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_text(password)
+        saved.chmod(0o600)
+        return password
+    return password if saved.exists() else None
 
 
 def _wait_for_worker(settings: Settings, log_file: Path, timeout_s: float = 90.0) -> None:
@@ -73,9 +99,13 @@ def run_demo(settings: Settings, console: Console, feed: Path = SAMPLE_FEED) -> 
     console.rule("Trailhound demo")
     console.print("1/4 starting Kafka and Elasticsearch (first run downloads them with mvn: a few minutes)…")
     console.print(prepare_stack(settings))
-    console.print("2/4 starting a stream worker and the HTTP ingest server in the background…")
+    console.print("2/4 starting a stream worker, the HTTP ingest server and the console in the background…")
+    if DEMO_ANALYST not in settings.analysts:  # the worker learns from the demo account's labels
+        os.environ["TRAILHOUND_ANALYSTS"] = ",".join((*settings.analysts, DEMO_ANALYST))
     _, worker_log = start_background(settings, "worker")
     start_background(settings, "ingest-server")
+    password = demo_account(settings)
+    start_background(settings, "console")
     _wait_for_worker(settings, worker_log)
     console.print(f"3/4 replaying the synthetic sample feed {feed.name}…")
     ingestor = PostIngestor(settings)
@@ -97,6 +127,10 @@ def run_demo(settings: Settings, console: Console, feed: Path = SAMPLE_FEED) -> 
             console.print(f"      {indicator['category']}: “{' '.join(indicator['evidence'].split())}”")
     console.rule("Where to look")
     cli = _command()
+    sign_in = f"user {DEMO_ANALYST}, password {password}" if password else \
+        f"the {DEMO_ANALYST} account made by an earlier demo"
+    console.print(f"[bold]operations console[/bold]         http://127.0.0.1:{settings.console_port}   "
+                  f"(sign in: {sign_in})")
     console.print(f"alerts on the command line   {cli} alerts list --severity high")
     console.print(f"alerts in Elasticsearch      {settings.elasticsearch_url}/{settings.index('alerts')}/_search?q=*")
     console.print(f"worker metrics (Prometheus)  http://127.0.0.1:{settings.worker_web_port}/metrics")

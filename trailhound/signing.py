@@ -16,6 +16,12 @@ The HTTP doors take bearer tokens the same way: ``TRAILHOUND_INGEST_TOKEN`` for 
 
 A key or token comes from its environment variable; without it a random key is created once in the cache
 folder, which suits a single machine (demo, tests).
+
+The console signs each analyst's verdicts with that analyst's own key (:func:`analyst_key`), derived
+from the feedback key and the analyst's name, and says whose key it used in a ``signer`` header. A
+worker derives the same key to check the signature and refuses a verdict whose ``analyst`` is not its
+signer, so a verdict signed in one analyst's session can never be passed off as another's, and no
+per-analyst secret has to be stored anywhere or copied to the workers.
 """
 
 from __future__ import annotations
@@ -31,8 +37,10 @@ from typing import Any
 
 from trailhound.config import Settings
 
-__all__ = ["bearer_ok", "feedback_key", "ingest_token", "publisher_key", "sign", "signed_verdict", "verify",
-           "worker_key", "worker_token"]
+__all__ = ["SIGNER_HEADER", "analyst_key", "analyst_signature", "bearer_ok", "feedback_key", "ingest_token",
+           "publisher_key", "sign", "signed_verdict", "verify", "worker_key", "worker_token"]
+
+SIGNER_HEADER = "signer"
 
 
 def feedback_key(settings: Settings) -> bytes:
@@ -102,3 +110,13 @@ def signed_verdict(key: bytes, verdict: dict[str, Any]) -> tuple[bytes, bytes, l
     value = json.dumps(verdict, ensure_ascii=False, sort_keys=True).encode("utf-8")
     subject = verdict.get("post_id") or verdict["alert_id"]
     return subject.encode("utf-8"), value, [("signature", sign(key, value))]
+
+
+def analyst_key(key: bytes, analyst: str) -> bytes:
+    """The key that signs ``analyst``'s verdicts (HMAC-SHA256 of the name under the feedback key)."""
+    return sign(key, b"trailhound-analyst\x00" + analyst.encode("utf-8"))
+
+
+def analyst_signature(key: bytes, value: bytes, analyst: str) -> list[tuple[str, bytes]]:
+    """The Kafka headers that sign a verdict record as ``analyst``'s own (what the console sends)."""
+    return [("signature", sign(analyst_key(key, analyst), value)), (SIGNER_HEADER, analyst.encode("utf-8"))]

@@ -21,9 +21,12 @@ from typing import Any
 import promql_parser
 import pytest
 import yaml
+from prometheus_client import CollectorRegistry
 
 from trailhound.alerts.indices import templates
 from trailhound.config import Settings
+from trailhound.console.live import AlertFeed
+from trailhound.console.sessions import SessionStore
 from trailhound.streams.metrics import PipelineMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,12 +47,20 @@ GRAFANA_DURATIONS = re.compile(r"\$__(rate_interval|interval|range)\b|\$\{__(rat
 
 # --- sources of truth ----------------------------------------------------------------------------
 
+def trailhound_registries() -> list[CollectorRegistry]:
+    """Fresh registries of every Trailhound process Prometheus scrapes: the workers and the console."""
+    console = CollectorRegistry()
+    SessionStore(3600, console)
+    AlertFeed(Settings(), None, console)  # type: ignore[arg-type]  # only its metrics are read
+    return [PipelineMetrics().registry, console]
+
+
 def exposed_metrics() -> dict[str, str]:
-    """Every series name a worker's /metrics can carry, mapped to its metric family."""
+    """Every series name a worker's or the console's /metrics can carry, mapped to its metric family."""
     suffixes = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count", "_created"),
                 "summary": ("", "_sum", "_count", "_created"), "gauge": ("",), "info": ("_info",)}
     names: dict[str, str] = {}
-    for family in PipelineMetrics().registry.collect():
+    for family in (family for registry in trailhound_registries() for family in registry.collect()):
         for suffix in suffixes.get(family.type, ("",)):
             names[family.name + suffix] = family.name
     return names
@@ -331,6 +342,17 @@ def _kql_fields(query: str) -> set[str]:
     return set(re.findall(r"([A-Za-z_@][\w.@]*)\s*:", without_strings))
 
 
+def _lucene_fields(query: str) -> set[str]:
+    """Fields a Lucene query names: ``field:value`` and ``_exists_:field``."""
+    without_strings = re.sub(r'"(?:[^"\\]|\\.)*"', '""', query)
+    named = set(re.findall(r"([A-Za-z_@][\w.@*]*)\s*:", without_strings)) - {"_exists_"}
+    return named | set(re.findall(r"_exists_\s*:\s*([\w.@]+)", without_strings))
+
+
+def saved_search_query(obj: dict[str, Any]) -> dict[str, str]:
+    return json.loads(obj["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]
+
+
 def fields_used(obj: dict[str, Any]) -> dict[str, set[str]]:
     """``{"shown": …, "aggregated": …}`` field names an object reads from its data view's index."""
     attributes = obj["attributes"]
@@ -342,7 +364,8 @@ def fields_used(obj: dict[str, Any]) -> dict[str, set[str]]:
     if obj["type"] == "search":
         shown |= set(attributes["columns"])
         aggregated |= {field for field, _ in attributes["sort"]}
-        shown |= _kql_fields(json.loads(attributes["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]["query"])
+        query = saved_search_query(obj)
+        shown |= (_lucene_fields if query["language"] == "lucene" else _kql_fields)(query["query"])
     if obj["type"] == "lens":
         state = attributes["state"]
         shown |= _kql_fields(state["query"]["query"])
@@ -391,3 +414,16 @@ def test_kibana_data_views_read_what_the_workers_write_by_time() -> None:
     for view in views:
         time_field = view["attributes"]["timeFieldName"]
         assert mappings[view["attributes"]["title"]][time_field] == "date", view["id"]
+
+
+def test_saved_searches_are_written_in_lucene_for_the_searches_analysts_asked_for() -> None:
+    searches = {obj["attributes"]["title"]: saved_search_query(obj) for obj in kibana_objects()
+                if obj["type"] == "search"}
+    assert {query["language"] for query in searches.values()} == {"lucene"}
+    assert {"Critical alerts today", "Alerts involving minors", "Labour-trafficking alerts", "Posts by a phone number",
+            "Clusters spanning many cities", "Alerts by language"} <= set(searches)
+
+
+def test_lucene_field_parser_reads_exists_ranges_and_groups() -> None:
+    assert _lucene_fields('a.b:(x OR y) AND _exists_:c.d AND @timestamp:[now/d TO *] AND e:"f: g"') == {
+        "a.b", "c.d", "@timestamp", "e"}
