@@ -17,9 +17,9 @@ from rich.console import Console
 from rich.table import Table
 
 from trailhound import commands_alert, commands_escalations
-from trailhound.commands_linkage import evidence_app, watchlist_app
 from trailhound.commands_connect import app as connect_app
 from trailhound.commands_console import app as console_app
+from trailhound.commands_linkage import evidence_app, watchlist_app
 from trailhound.config import Settings, SettingsError
 from trailhound.ingest.producer import IngestCounts
 from trailhound.streams.warm_start import WARM_START_POSTS, WARM_START_SEED
