@@ -14,13 +14,14 @@ kana) are named without the model.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 
 import numpy as np
 from langid.langid import LanguageIdentifier, model
 
-__all__ = ["LANGUAGES", "LanguageDetector", "detect_language"]
+__all__ = ["LANGUAGES", "LanguageDetector", "detect_language", "preload"]
 
 LANGUAGES: tuple[str, ...] = (
     "en", "es", "pt", "fr", "ru", "zh", "tl", "ro", "vi", "th",
@@ -97,9 +98,23 @@ def _script_language(text: str) -> str | None:
     return max(seen, key=seen.__getitem__)
 
 
+_LOADING = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def _default() -> LanguageDetector:
+    with _LOADING:  # one load even when a post arrives while preload() is still loading
+        return _load()
+
+
+@lru_cache(maxsize=1)
+def _load() -> LanguageDetector:
     return LanguageDetector()
+
+
+def preload() -> None:
+    """Load the model in a background thread (about 3 s of CPU), so the first post does not wait."""
+    threading.Thread(target=_default, name="language-model-load", daemon=True).start()
 
 
 def detect_language(text: str) -> str:
