@@ -14,7 +14,7 @@ from typing import Any
 
 from trailhound.config import Settings
 from trailhound.detectors.extract import extract_entities
-from trailhound.detectors.language import detect_language
+from trailhound.detectors.language import detect_language, preload
 from trailhound.detectors.normalize import normalize
 from trailhound.schemas import post_key, post_text
 from trailhound.streams.post_limits import bounded_post
@@ -23,6 +23,7 @@ from trailhound.timefmt import parse_rfc3339
 __all__ = ["entity_key", "enrich_post"]
 
 _DEFAULTS = Settings()
+preload()  # a worker imports this at start-up: its first post should not wait for the language model
 
 
 def entity_key(entities: dict[str, Any], post: dict[str, Any]) -> str:

@@ -204,3 +204,15 @@ def test_the_post_document_carries_the_language_and_gives_it_back() -> None:
 def test_an_indicator_that_is_itself_negative_survives_a_negation_before_it() -> None:
     result, _ = judged("Farm work abroad. No placement fee, no days off in peak season")
     assert "labour_conditions.no_rest_wages_held" in {i.pattern_id for i in result.indicators}
+
+
+def test_the_language_tables_load_from_the_cache_and_a_damaged_cache_is_rebuilt(tmp_path) -> None:
+    from trailhound.detectors.language import LanguageDetector
+
+    built = LanguageDetector(cache_dir=tmp_path)
+    (cached,) = tmp_path.glob("langid-*.npz")
+    loaded = LanguageDetector(cache_dir=tmp_path)
+    texts = ["Nouvelle en ville, disponible ce soir", "Новенькая в городе", "Mới đến thành phố, gọi em"]
+    assert [loaded.detect(t) for t in texts] == [built.detect(t) for t in texts] == ["fr", "ru", "vi"]
+    cached.write_bytes(b"not a numpy archive")
+    assert LanguageDetector(cache_dir=tmp_path).detect(texts[0]) == "fr"
