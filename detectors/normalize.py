@@ -332,6 +332,13 @@ def _spacing_edits(text: str) -> Iterator[Edit]:
         yield from _run_into_next_word(text, m, usual, vocabulary)
 
 
+_COMMON_WORDS = frozenset({
+    "a", "an", "the", "i", "me", "my", "you", "he", "she", "it", "we", "us", "they", "them", "her", "his",
+    "to", "of", "in", "on", "at", "by", "for", "no", "not", "so", "go", "do", "be", "is", "am", "are", "new",
+})
+"""Complete words that spaced letters often spell: such letters are a word already, not a word's start."""
+
+
 def _run_into_next_word(text: str, m: re.Match[str], usual: str, vocabulary: frozenset[str]) -> Iterator[Edit]:
     """``y o u n ggirl``: the last spaced letter ran into the next word; take it back when that
     completes an indicator word the spaced letters alone do not."""
@@ -341,7 +348,8 @@ def _run_into_next_word(text: str, m: re.Match[str], usual: str, vocabulary: fro
     joined = _SEPARATOR.sub("", m.group())
     word = nxt.group(2)
     took_letter = word[0] == word[1] or word[1:] in vocabulary  # "ggirl", "gthing" stays
-    if took_letter and joined not in vocabulary and joined + word[0] in vocabulary:
+    complete = joined in vocabulary or joined in _COMMON_WORDS  # "y o u reach" is "you reach", not "your each"
+    if took_letter and not complete and joined + word[0] in vocabulary:
         yield (nxt.start(1), nxt.end(1), "")
         yield (nxt.start(2) + 1, nxt.start(2) + 1, " ")
 

@@ -74,6 +74,7 @@ def test_spaced_letters_running_into_the_next_word_are_taken_apart() -> None:
     assert normalize("y o u n ggirl waiting").text == "young girl waiting"
     assert normalize("s c h o o l girl").text == "school girl"
     assert normalize("y o u repay the loan").text == "you repay the loan"  # "r" stays with "repay"
+    assert normalize("paid only after y o u reach the target").text == "paid only after you reach the target"
 
 
 def test_emoji_codes_read_as_their_words() -> None:
