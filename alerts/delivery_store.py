@@ -9,6 +9,7 @@ owner name; one process never runs one delivery twice at a time). ``state`` is o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from trailhound.config import Settings
 __all__ = ["DeliveryStore", "Held"]
 
 MAX_CONFLICTS = 10
+SETTLE_BATCH_S = 0.02
 # Times are epoch seconds; in range queries they go as strings, since Elasticsearch reads a bare number
 # against an ``epoch_second`` date field as milliseconds.
 
@@ -47,6 +49,8 @@ class DeliveryStore:
     def __init__(self, settings: Settings, es: AsyncElasticsearch) -> None:
         self.index = settings.index("escalations")
         self.es = es
+        self._settling: list[tuple[Held, dict[str, Any], asyncio.Future[bool]]] = []
+        self._flusher: asyncio.Future[None] | None = None
 
     async def create_many(self, documents: list[dict[str, Any]],
                           companions: Sequence[tuple[str, str, dict[str, Any]]] = ()) -> list[Held]:
@@ -111,16 +115,41 @@ class DeliveryStore:
     async def settle(self, held: Held, state: str, **fields: Any) -> None:
         """Record the outcome of sending; an acknowledgement that raced ahead of it is kept.
 
-        A conditional write (``if_seq_no``) rather than a script, since the minimal Elasticsearch
-        distribution has no scripting; if the document changed meanwhile it is read again and merged.
+        Outcomes finishing within a few milliseconds of each other share one bulk request, each written
+        against its known version (``if_seq_no``) rather than by a script, since the minimal
+        Elasticsearch distribution has no scripting; a document that changed meanwhile (an
+        acknowledgement) is read again and merged.
         """
-        delivery_id = held.id
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._settling.append((held, {**held.source, **fields, "state": state}, done))
+        if self._flusher is None:
+            self._flusher = asyncio.ensure_future(self._flush_settled())
+        if not await done:
+            await self._merge(held.id, state, fields)
+
+    async def _flush_settled(self) -> None:
+        await asyncio.sleep(SETTLE_BATCH_S)
+        batch, self._settling, self._flusher = self._settling, [], None
+        operations: list[dict[str, Any]] = []
+        for held, document, _ in batch:
+            operations.extend(({"index": {"_index": self.index, "_id": held.id, "if_seq_no": held.seq_no,
+                                          "if_primary_term": held.primary_term}}, document))
         try:
-            await self.es.index(index=self.index, id=delivery_id, document={**held.source, **fields, "state": state},
-                                if_seq_no=held.seq_no, if_primary_term=held.primary_term)
+            response = await self.es.bulk(operations=operations)
+        except Exception as exc:
+            for _, _, done in batch:
+                done.set_exception(exc)
             return
-        except ConflictError:
-            pass
+        for (held, _, done), item in zip(batch, response["items"], strict=True):
+            status = item["index"].get("status")
+            if status in (200, 201):
+                done.set_result(True)
+            elif status == 409:
+                done.set_result(False)
+            else:
+                done.set_exception(RuntimeError(f"delivery {held.id}: {item['index'].get('error', status)}"))
+
+    async def _merge(self, delivery_id: str, state: str, fields: dict[str, Any]) -> None:
         for _ in range(MAX_CONFLICTS):
             found = await self.get(delivery_id)
             if found is None:

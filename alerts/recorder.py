@@ -124,13 +124,12 @@ class AlertRecorder:
         return result
 
     async def _record_singles(self, alerts: list[dict[str, Any]], silences: list[Silence], result: Recorded) -> None:
-        by_id = {}
-        for alert in alerts:
-            alert = self._silence(alert, silences)
-            by_id[alert["event"]["id"]] = alert
-            if alert["trailhound"].get("status") != "silenced":
-                await self._route(alert, GroupReason.NEW)
-            self.single.add(self.index, alert["event"]["id"], alert, create_only=True)
+        by_id = {a["event"]["id"]: a for a in (self._silence(alert, silences) for alert in alerts)}
+        result.duplicates += len(alerts) - len(by_id)  # the same alert twice in one batch (a replay)
+        await asyncio.gather(*(self._route(a, GroupReason.NEW) for a in by_id.values()
+                               if a["trailhound"].get("status") != "silenced"))
+        for alert_id, alert in by_id.items():
+            self.single.add(self.index, alert_id, alert, create_only=True)
         written = await self.single.flush()
         for alert_id in written.written:
             self._count(by_id[alert_id], GroupReason.NEW, result)
@@ -175,9 +174,9 @@ class AlertRecorder:
             return
         routes = route(document, self.routing, automatic_only=True)
         now = self.clock()
-        for r in routes:
-            await self.send_outbox(outbox_record(document, r.partner, "alert", rule=r.rule, tier=r.tier,
-                                                 by="trailhound", reason=r.reason, now=now))
+        await asyncio.gather(*(self.send_outbox(outbox_record(document, r.partner, "alert", rule=r.rule, tier=r.tier,
+                                                              by="trailhound", reason=r.reason, now=now))
+                               for r in routes))  # sent together: one wait for Kafka, not one per partner
         if routes:
             held = document["trailhound"].get("escalated_to") or []
             document["trailhound"]["escalated_to"] = list(dict.fromkeys([*held, *(r.partner for r in routes)]))
@@ -216,9 +215,8 @@ class AlertRecorder:
                 else:
                     best = GroupReason.HIGHER_SCORE if GroupReason.HIGHER_SCORE in reasons else GroupReason.MORE_POSTS
                     writes.append((group, document, found, best))
-        for _, document, _, reason in writes:
-            if document["trailhound"].get("status") in ("new", "acknowledged", "escalated"):
-                await self._route(document, reason)
+        await asyncio.gather(*(self._route(document, reason) for _, document, _, reason in writes
+                               if document["trailhound"].get("status") in ("new", "acknowledged", "escalated")))
         conflicts = await self._write(writes, result)
         again.extend(conflicts)
         return again

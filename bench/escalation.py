@@ -149,6 +149,14 @@ async def _phase(base: Settings, alerts: int, rate: float, with_slow: bool, kill
     await producer.start()
     raised_at: dict[str, float] = {}
     kills = 0
+
+    async def kill_once_due() -> None:
+        nonlocal kills
+        if kill_after is not None and kills == 0 and len(fast.processed) >= kill_after:
+            escalator.stop(kill=True)
+            kills += 1
+            await escalator.start()
+
     try:
         await escalator.start()
         routing = load_routing(Settings.from_env({**SECRETS, "TRAILHOUND_PARTNERS_FILE": str(partners)}))
@@ -171,18 +179,12 @@ async def _phase(base: Settings, alerts: int, rate: float, with_slow: bool, kill
             for a in chunk:
                 raised_at[a["event"]["id"]] = time.time()
             await recorder.record(chunk)
-            if kill_after is not None and kills == 0 and len(fast.processed) >= kill_after:
-                escalator.stop(kill=True)
-                kills += 1
-                await escalator.start()
+            await kill_once_due()
             await asyncio.sleep(max(0.0, started + (first + batch) / rate - time.monotonic()))
         expected = [("fast", fast)] + ([("slow", slow)] if with_slow else [])
         deadline = time.monotonic() + 120 + (SLOW_S if with_slow else 0) + alerts / 10
         while time.monotonic() < deadline:
-            if kill_after is not None and kills == 0 and len(fast.processed) >= kill_after:
-                escalator.stop(kill=True)
-                kills += 1
-                await escalator.start()
+            await kill_once_due()
             if all(len(r.processed) >= alerts for _, r in expected):
                 break
             await asyncio.sleep(0.2)
