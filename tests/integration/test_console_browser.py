@@ -49,12 +49,31 @@ def keyed(stack_settings: Settings) -> Settings:
     return own
 
 
+PARTNERS = """
+partners:
+  test-hotline:
+    name: Test hotline
+    secret_env: TRAILHOUND_SECRET_TEST_HOTLINE
+    webhook: {url: "http://127.0.0.1:9/events"}
+    policy: {city: clear}
+rules:
+  - name: youth-by-hand
+    match: {categories: [youth]}
+    automatic: false
+    tiers:
+      - partners: [test-hotline]
+"""
+
+
 @pytest.fixture(scope="module")
 def stack(keyed: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WorkerProcess, ConsoleProcess]]:
     logs = tmp_path_factory.mktemp("console")
     worker = WorkerProcess(keyed, logs / "worker.log", {"TRAILHOUND_ANALYSTS": "ana",
                                                         "TRAILHOUND_FEEDBACK_KEY": FEEDBACK_KEY})
-    console = ConsoleProcess(keyed, logs / "console.log", worker.port, {"TRAILHOUND_FEEDBACK_KEY": FEEDBACK_KEY})
+    (logs / "partners.yaml").write_text(PARTNERS)  # the console escalates by hand; the worker routes nothing
+    console = ConsoleProcess(keyed, logs / "console.log", worker.port, {
+        "TRAILHOUND_FEEDBACK_KEY": FEEDBACK_KEY, "TRAILHOUND_PARTNERS_FILE": str(logs / "partners.yaml"),
+        "TRAILHOUND_SECRET_TEST_HOTLINE": "h" * 40})
     try:
         create_account(keyed, "ana", PASSWORD, "analyst")
         worker.wait_ready()
