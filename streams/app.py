@@ -1,13 +1,21 @@
 """The Faust application's wiring: topics, agents, sinks, start-up and shutdown — no decisions.
 
-Three agents each read one topic and write the next; what they decide about a post is
-:class:`~trailhound.streams.pipeline.PostProcessor`'s job and the HTTP views live in
+Two agents each read one topic and write the next, a batch at a time; what they decide about a post
+is :class:`~trailhound.streams.pipeline.PostProcessor`'s job and the HTTP views live in
 :mod:`trailhound.streams.web`.
 
-``posts.raw`` → **enrich** → ``posts.enriched`` → **detect** → ``alerts`` → **index_alerts** →
-Elasticsearch. Processing is at-least-once: offsets advance only after an agent's output is written,
-and every output is idempotent (alert ids and post document ids are deterministic), which is safer than
-faust's ``exactly_once`` mode with its open duplicate bugs. Pattern libraries and verdicts are read by
+``posts.raw`` → **enrich** (stateless, on the enrichment pool: :mod:`~trailhound.streams.enrich_pool`)
+→ ``posts.enriched`` → **detect** → Elasticsearch (posts and alerts in one bulk request) → ``alerts``.
+The ``posts.enriched`` hop is kept because it re-keys posts by contact: every post of one phone or
+e-mail reaches the same partition and so the same worker, whose per-contact state (behaviour windows)
+must see all of them; the topic also lets other consumers (linkage) read enriched posts. Alerts are
+indexed by the detect agent itself and then published on ``alerts`` for whoever escalates them, so no
+third hop pays Faust's per-event cost again. Processing is at-least-once: a batch's offsets move only
+after everything it produced is acknowledged by Kafka and Elasticsearch
+(:mod:`~trailhound.streams.batching`), and every output is idempotent (alert ids and post document ids
+are deterministic; alerts are created, never overwritten), which is safer than faust's ``exactly_once``
+mode with its open duplicate bugs. Readers of ``alerts`` may see an alert twice after a crash and
+must key on ``event.id``. Pattern libraries and verdicts are read by
 every worker outside the consumer group (:mod:`trailhound.streams.broadcast`).
 """
 
@@ -29,7 +37,8 @@ from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.retrying import wait_out
-from trailhound.schemas import InvalidRecord
+from trailhound.streams.batching import Deliveries, Outgoing, held_batches
+from trailhound.streams.enrich_pool import Enricher
 from trailhound.streams.feedback import FeedbackLearner
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.pattern_updates import PatternUpdates
@@ -43,7 +52,7 @@ __all__ = ["build_app"]
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-BATCH_WITHIN_S = 0.25
+BATCH_WITHIN_S = 0.1  # two batched stages: at most ~0.2 s of waiting for a batch to fill
 
 
 def _faust_app(settings: Settings) -> faust.App:
@@ -83,85 +92,111 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     enriched_topic = app.topic(settings.topic("posts.enriched"))
     dlq_topic = app.topic(settings.topic("posts.dlq"))
     alerts_topic = app.topic(settings.topic("alerts"))
-    posts_sink = ElasticsearchSink(es)
-    alerts_sink = ElasticsearchSink(es)
     pattern_updates = PatternUpdates(settings, detectors, metrics)
 
+    deliveries = Deliveries()
+    enricher = Enricher(settings.max_post_bytes, settings.enrich_processes, clock)
+
+    async def dead_letter_all(rejects: list[tuple[bytes, str, str, str]]) -> None:
+        """Dead-letter records with their reasons, waiting until Kafka has every one of them."""
+        if not rejects:
+            return
+        for _, _, stage, _ in rejects:
+            metrics.posts_rejected.labels(stage=stage).inc()
+        lost = await deliveries.deliver([
+            Outgoing(dlq_topic, origin.encode(), raw, dead_letter_headers(reason, stage, origin, clock))
+            for raw, reason, stage, origin in rejects])
+        for record, why in lost:  # only a record larger than the dead-letter topic takes gets here
+            log.error("could not dead-letter %s: %s", record.key.decode(errors="replace"), why)
+
+    async def raise_alerts(alerts: list[dict[str, Any]], sink: ElasticsearchSink) -> None:
+        """Index alerts (create-only: a replay never raises one twice), then publish them on ``alerts``.
+
+        Indexing comes first, so whoever reads the topic (escalation) finds the alert in Elasticsearch.
+        Post documents the caller queued on ``sink`` travel in the same bulk request.
+        """
+        by_id = {alert["event"]["id"]: alert for alert in alerts}
+        for alert_id, alert in by_id.items():
+            sink.add(settings.index("alerts"), alert_id, alert, create_only=True)
+        result = await sink.flush()
+        now = clock()
+        rejects: list[tuple[bytes, str, str, str]] = []
+        for doc_id in result.written:
+            alert = by_id.get(doc_id)
+            if alert is None:
+                continue
+            metrics.alerts_raised.labels(severity=alert["trailhound"]["severity"]).inc()
+            ingested = alert["event"].get("ingested")
+            if ingested:
+                metrics.latency.observe(max(0.0, now - parse_rfc3339(ingested)))
+        metrics.alerts_duplicate.inc(sum(1 for doc_id in result.already_present if doc_id in by_id))
+        for source, reason in result.failed:
+            if "event" in source and source.get("event", {}).get("id") in by_id:
+                rejects.append((json.dumps(source).encode(), reason, "index-alerts", source["event"]["id"]))
+            else:
+                rejects.append((json.dumps(source).encode(), reason, "index-posts", source.get("post_key", "?")))
+        published = await deliveries.deliver([
+            Outgoing(alerts_topic, alert_id.encode("ascii"), json.dumps(alert, ensure_ascii=False).encode("utf-8"))
+            for alert_id, alert in by_id.items()])
+        rejects.extend((record.value, why, "publish-alerts", record.key.decode()) for record, why in published)
+        await dead_letter_all(rejects)
+
+    feedback_sink = ElasticsearchSink(es)
+
     async def send_alert(alert: dict[str, Any]) -> None:
-        await alerts_topic.send(key=alert["event"]["id"].encode("ascii"),
-                                value=json.dumps(alert, ensure_ascii=False).encode("utf-8"))
+        await raise_alerts([alert], feedback_sink)
 
     prepared = asyncio.Event()  # set once indices exist and the published pattern library is in use
     feedback = FeedbackLearner(settings, detectors, es, metrics, send_alert,
                                worker_id=f"{socket.gethostname()}-{os.getpid()}", clock=clock)
 
-    async def dead_letter(raw: bytes, reason: str, stage: str, origin: str) -> None:
-        metrics.posts_rejected.labels(stage=stage).inc()
-        await dlq_topic.send(key=origin.encode(), value=raw,
-                             headers=dead_letter_headers(reason, stage, origin, clock))
-
     @app.agent(raw_topic)
     async def enrich(stream: faust.Stream) -> None:
+        """Validate and enrich batches of raw posts (on the enrichment pool), re-keyed by contact."""
         await prepared.wait()
-        async for event in stream.events():
-            raw: bytes = event.value
-            metrics.posts_consumed.labels(stage="enrich").inc()
-            origin = f"{event.message.topic}:{event.message.partition}:{event.message.offset}"
-            try:
-                enriched = processor.enrich(raw, event.message.timestamp)
-                await enriched_topic.send(key=enriched["entity_key"].encode("utf-8"),
-                                          value=json.dumps(enriched, ensure_ascii=False).encode("utf-8"))
-            except InvalidRecord as exc:
-                await dead_letter(raw, exc.reason, "enrich", origin)
-            except Exception as exc:  # a post that breaks enrichment must not stop the stream or vanish
-                log.exception("enrichment failed for %s", origin)
-                await dead_letter(raw, f"enrichment failed: {exc!r}", "enrich", origin)
+        async for batch in held_batches(stream, BATCH_SIZE, BATCH_WITHIN_S):
+            metrics.posts_consumed.labels(stage="enrich").inc(len(batch))
+            records = await enricher.enrich([(event.value, event.message.timestamp) for event in batch])
+            outgoing: list[Outgoing] = []
+            rejects: list[tuple[bytes, str, str, str]] = []
+            raw_of: dict[int, tuple[bytes, str]] = {}
+            for event, record in zip(batch, records, strict=True):
+                message = event.message
+                origin = f"{message.topic}:{message.partition}:{message.offset}"
+                if record.ok:
+                    out = Outgoing(enriched_topic, record.key, record.value)
+                    raw_of[id(out)] = (event.value, origin)
+                    outgoing.append(out)
+                else:
+                    rejects.append((event.value, record.reason, "enrich", origin))
+            for out, why in await deliveries.deliver(outgoing):
+                raw, origin = raw_of[id(out)]
+                rejects.append((raw, f"enriched record not accepted: {why}", "enrich", origin))
+            await dead_letter_all(rejects)
 
     @app.agent(enriched_topic)
     async def detect(stream: faust.Stream) -> None:
+        """Judge batches of enriched posts; index posts and alerts in one bulk request; publish alerts."""
         await prepared.wait()
-        async for batch in stream.take(BATCH_SIZE, within=BATCH_WITHIN_S):
-            for raw in batch:
-                metrics.posts_consumed.labels(stage="detect").inc()
+        sink = ElasticsearchSink(es)
+        async for batch in held_batches(stream, BATCH_SIZE, BATCH_WITHIN_S):
+            metrics.posts_consumed.labels(stage="detect").inc(len(batch))
+            alerts: list[dict[str, Any]] = []
+            rejects: list[tuple[bytes, str, str, str]] = []
+            for event in batch:
                 try:
-                    outcome = processor.process(json.loads(raw))
+                    outcome = processor.process(json.loads(event.value))
                 except Exception as exc:  # one poison record must not take the batch with it
                     log.exception("detection failed")
-                    await dead_letter(raw, f"detection failed: {exc!r}", "detect", "posts.enriched")
+                    message = event.message
+                    rejects.append((event.value, f"detection failed: {exc!r}", "detect",
+                                    f"{message.topic}:{message.partition}:{message.offset}"))
                     continue
                 document = outcome.document
-                posts_sink.add(document["_index"], document["_id"], document["_source"])
-                for alert in outcome.alerts:
-                    await send_alert(alert)
-            result = await posts_sink.flush()
-            for source, reason in result.failed:
-                await dead_letter(json.dumps(source).encode(), reason, "index-posts", source.get("post_key", "?"))
-
-    @app.agent(alerts_topic)
-    async def index_alerts(stream: faust.Stream) -> None:
-        await prepared.wait()
-        async for batch in stream.take(BATCH_SIZE, within=BATCH_WITHIN_S):
-            by_id: dict[str, dict[str, Any]] = {}
-            for raw in batch:
-                try:
-                    alert = json.loads(raw)
-                    alert_id = alert["event"]["id"]
-                except (ValueError, KeyError, TypeError) as exc:
-                    await dead_letter(raw, f"not an alert document: {exc!r}", "index-alerts", "alerts")
-                    continue
-                by_id[alert_id] = alert
-                alerts_sink.add(settings.index("alerts"), alert_id, alert, create_only=True)
-            result = await alerts_sink.flush()
-            now = clock()
-            for alert_id in result.written:
-                alert = by_id[alert_id]
-                metrics.alerts_raised.labels(severity=alert["trailhound"]["severity"]).inc()
-                ingested = alert["event"].get("ingested")
-                if ingested:
-                    metrics.latency.observe(max(0.0, now - parse_rfc3339(ingested)))
-            metrics.alerts_duplicate.inc(len(result.already_present))
-            for source, reason in result.failed:
-                await dead_letter(json.dumps(source).encode(), reason, "index-alerts", source["event"]["id"])
+                sink.add(document["_index"], document["_id"], document["_source"])
+                alerts.extend(outcome.alerts)
+            await dead_letter_all(rejects)
+            await raise_alerts(alerts, sink)
 
     register_views(app, processor, metrics, prepared)
 
@@ -172,6 +207,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         async for attempt in wait_out("preparing Elasticsearch", max_s=15):
             with attempt:
                 await asyncio.to_thread(prepare_indices, settings)  # before any agent writes
+        background.append(asyncio.ensure_future(enricher.start()))  # the first batch queues behind it
         background.append(asyncio.ensure_future(pattern_updates.run()))
         background.append(asyncio.ensure_future(feedback.run(next_feedback_offset)))
         await pattern_updates.reader.caught_up.wait()
@@ -190,6 +226,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await feedback.checkpoint()
+        enricher.close()
         await es.close()
 
     @app.timer(5.0)

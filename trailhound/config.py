@@ -66,6 +66,7 @@ class Settings:
     analysts: tuple[str, ...] = ()
     feedback_key: str = ""
     patterns_dir: Path | None = None
+    enrich_processes: int = 1
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -86,11 +87,14 @@ class Settings:
             analysts=tuple(a.strip() for a in env.get("TRAILHOUND_ANALYSTS", "").split(",") if a.strip()),
             feedback_key=env.get("TRAILHOUND_FEEDBACK_KEY", ""),
             patterns_dir=Path(env["TRAILHOUND_PATTERNS_DIR"]) if env.get("TRAILHOUND_PATTERNS_DIR") else None,
+            enrich_processes=_int(env, "TRAILHOUND_ENRICH_PROCESSES", cls.enrich_processes),
         )
         settings.validate()
         return settings
 
     def validate(self) -> None:
+        if self.enrich_processes < 0:
+            raise SettingsError("TRAILHOUND_ENRICH_PROCESSES must be 0 (enrich in the worker) or more")
         if self.partitions < 1:
             raise SettingsError("TRAILHOUND_PARTITIONS must be at least 1")
         if not 0.0 < self.alert_threshold <= 1.0:
