@@ -57,9 +57,9 @@ def faust_relay(bootstrap: str, source: str, target: str, n: int, mode: str, por
     """Run the Faust relay worker until it has copied ``n`` records; its seconds from first read to last ack."""
     out = subprocess.run([sys.executable, str(Path(__file__)), "faust", mode, bootstrap, source, target, str(n),
                           str(port)], cwd=ROOT, capture_output=True, text=True, timeout=1800)
-    for line in reversed(out.stdout.splitlines()):
-        if line.startswith("{"):
-            return float(json.loads(line)["seconds"])
+    for line in reversed((out.stdout + out.stderr).splitlines()):
+        if '{"seconds"' in line:  # Faust routes print() through its logger, so the line has a prefix
+            return float(json.loads(line[line.index('{"seconds"'):].strip())["seconds"])
     raise RuntimeError(f"faust relay failed:\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
 
 
