@@ -69,17 +69,25 @@ class PatternUpdates:
 
     async def apply(self, record: ConsumerRecord) -> None:
         try:
-            envelope = json.loads(record.value)
-            library = PatternLibrary.from_json(envelope["library"])
-            if library.version == self.detectors.library.version:
-                return
-            # compiled off the event loop (thousands of patterns take seconds) and before the swap, so a
-            # library the engine refuses is counted as refused and the old one stays in force
-            matcher = await asyncio.to_thread(PatternMatcher, library)
+            # decoded, validated and compiled off the event loop (5,000 patterns take a minute and would
+            # otherwise stall the stream), and before the swap, so a library the engine refuses is
+            # counted as refused and the old one stays in force
+            matcher = await asyncio.to_thread(_compiled, record.value, self.detectors.library.version)
         except (LibraryError, ValueError, KeyError, TypeError) as exc:
             log.error("refused pattern library at offset %s: %s; keeping %s", record.offset, exc,
                       self.detectors.library.version)
             self.metrics.pattern_library_refused.inc()
             return
+        if matcher is None:
+            return
         self.detectors.use_matcher(matcher)
-        self._show(library.version)
+        self._show(matcher.version)
+
+
+def _compiled(value: bytes, current_version: str) -> PatternMatcher | None:
+    """The published library compiled, or ``None`` if it is the version already in use."""
+    envelope = json.loads(value)
+    library = PatternLibrary.from_json(envelope["library"])
+    if library.version == current_version:
+        return None
+    return PatternMatcher(library)
