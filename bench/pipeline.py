@@ -10,7 +10,9 @@ removes what it created). On the real local Kafka and Elasticsearch it measures,
 4. **one worker** — Trailhound end to end: ``--posts`` synthetic posts produced on ``posts.raw``, then
    enrichment, every detector, posts and alerts indexed in Elasticsearch; from the first post produced
    to the last post found indexed;
-5. **two workers** — the same with two worker processes sharing the partitions.
+5. **two workers** — the same with two worker processes sharing the partitions;
+6. **one worker without the enrichment pool** (``TRAILHOUND_ENRICH_PROCESSES=0``), to show whether
+   the second process pays.
 
 The relays copy ``--relay-records`` records of the same size as a synthetic post. Prints a table with
 the ratios (and the machine's load average, since the machine may be shared), then as the last line
@@ -74,10 +76,10 @@ def relays(settings: Settings, n: int) -> dict[str, float]:
     }
 
 
-def pipeline(base: Settings, n_workers: int, posts: int, seed: int) -> tuple[float, int]:
+def pipeline(base: Settings, n_workers: int, posts: int, seed: int, **env: str) -> tuple[float, int]:
     """Posts/s of ``n_workers`` workers end to end, and the alerts they raised."""
     feed = list(generate(posts, seed))
-    with namespace(base, f"bench{n_workers}w") as settings, workers(settings, n_workers) as running:
+    with namespace(base, f"bench{n_workers}w") as settings, workers(settings, n_workers, **env) as running:
         es = Elasticsearch(settings.elasticsearch_url)
         try:
             t0 = time.monotonic()
@@ -102,6 +104,7 @@ def main() -> None:
         ceilings = relays(relay_settings, args.relay_records)
         one, alerts_one = pipeline(base, 1, args.posts, seed=99)
         two, alerts_two = pipeline(base, 2, args.posts, seed=99)
+        in_process, _ = pipeline(base, 1, args.posts, seed=99, TRAILHOUND_ENRICH_PROCESSES="0")
     load_after = load_average()
 
     figures = {
@@ -110,7 +113,8 @@ def main() -> None:
         "load_average_after": load_after, "enrich_processes": base.enrich_processes,
         "aiokafka_relay_posts_s": round(ceilings["aiokafka"]), "faust_relay_posts_s": round(ceilings["faust_event"]),
         "faust_batched_relay_posts_s": round(ceilings["faust_batch"]), "one_worker_posts_s": round(one),
-        "two_workers_posts_s": round(two), "one_worker_alerts": alerts_one, "two_workers_alerts": alerts_two,
+        "two_workers_posts_s": round(two), "one_worker_enrich_in_process_posts_s": round(in_process),
+        "one_worker_alerts": alerts_one, "two_workers_alerts": alerts_two,
         "one_worker_vs_faust_relay": round(one / ceilings["faust_event"], 3),
         "two_workers_vs_one": round(two / one, 3),
     }
@@ -120,6 +124,7 @@ def main() -> None:
         ("bare Faust batched relay", figures["faust_batched_relay_posts_s"]),
         ("Trailhound, one worker, end to end", figures["one_worker_posts_s"]),
         ("Trailhound, two workers, end to end", figures["two_workers_posts_s"]),
+        ("one worker, enrichment in its own process", figures["one_worker_enrich_in_process_posts_s"]),
     ]
     print(f"{'posts/s':<44}{'figure':>10}")
     for what, value in rows:
