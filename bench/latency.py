@@ -5,7 +5,7 @@ Run ``.venv/bin/python bench/latency.py`` (about three minutes). One worker on t
 1. **probe** — ``--probe-posts`` posts in one go measure the worker's maximum rate (posts/s);
 2. **steady** — posts at 50% of that rate for ``--steady-s`` seconds (60);
 3. **burst** — 10× the steady rate for ``--burst-s`` seconds (5);
-4. **after** — the steady rate again for ``--after-s`` seconds (40), to see the backlog drain.
+4. **after** — the steady rate again for ``--after-s`` seconds (90), to see the backlog drain.
 
 Each post's send time is recorded by the producer; each alert's time is the timestamp of its record
 on the ``alerts`` topic, which the worker writes only after the alert is indexed in Elasticsearch. So
@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--probe-posts", type=int, default=3000)
     parser.add_argument("--steady-s", type=float, default=60)
     parser.add_argument("--burst-s", type=float, default=5)
-    parser.add_argument("--after-s", type=float, default=40)
+    parser.add_argument("--after-s", type=float, default=90)
     args = parser.parse_args()
 
     load_before = load_average()

@@ -52,6 +52,7 @@ __all__ = ["build_app"]
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+DETECT_CONCURRENCY = 2
 BATCH_WITHIN_S = 0.1  # two batched stages: at most ~0.2 s of waiting for a batch to fill
 
 
@@ -174,9 +175,14 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
                 rejects.append((raw, f"enriched record not accepted: {why}", "enrich", origin))
             await dead_letter_all(rejects)
 
-    @app.agent(enriched_topic)
+    @app.agent(enriched_topic, concurrency=DETECT_CONCURRENCY)
     async def detect(stream: faust.Stream) -> None:
-        """Judge batches of enriched posts; index posts and alerts in one bulk request; publish alerts."""
+        """Judge batches of enriched posts; index posts and alerts in one bulk request; publish alerts.
+
+        Two instances share the stream: while one waits for Elasticsearch and Kafka, the other judges
+        the next batch (judging has no ``await``, so batches are still judged in arrival order); the
+        consumer commits only offsets below which every batch is finished.
+        """
         await prepared.wait()
         sink = ElasticsearchSink(es)
         async for batch in held_batches(stream, BATCH_SIZE, BATCH_WITHIN_S):
