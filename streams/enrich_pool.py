@@ -18,6 +18,7 @@ import json
 import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from trailhound.clock import Clock, system_clock
@@ -90,7 +91,7 @@ class Enricher:
         self.processes = processes
         self._pool: ProcessPoolExecutor | None = None
         if processes > 0:
-            self._pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = self._new_pool()
 
     async def start(self) -> None:
         """Start the pool processes (imports take seconds) before the first batch arrives."""
@@ -98,17 +99,29 @@ class Enricher:
             loop = asyncio.get_running_loop()
             await asyncio.gather(*(loop.run_in_executor(self._pool, _warm) for _ in range(self.processes)))
 
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"))
+
     async def enrich(self, items: list[tuple[bytes, float]]) -> list[EnrichedRecord]:
         now = self.clock()
         if self._pool is None:
             return enrich_batch(items, self.max_post_bytes, now)
+        try:
+            return await self._in_pool(self._pool, items, now)
+        except BrokenProcessPool:  # a pool process died (killed, out of memory): replace the pool
+            log.error("the enrichment pool broke; starting a new one and enriching this batch here")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            return enrich_batch(items, self.max_post_bytes, now)
+
+    async def _in_pool(self, pool: ProcessPoolExecutor, items: list[tuple[bytes, float]],
+                       now: float) -> list[EnrichedRecord]:
+        loop = asyncio.get_running_loop()
         if self.processes == 1 or len(items) < 2 * self.processes:
-            return await asyncio.get_running_loop().run_in_executor(
-                self._pool, enrich_batch, items, self.max_post_bytes, now)
+            return await loop.run_in_executor(pool, enrich_batch, items, self.max_post_bytes, now)
         step = -(-len(items) // self.processes)
         parts = await asyncio.gather(*(
-            asyncio.get_running_loop().run_in_executor(self._pool, enrich_batch, items[i:i + step],
-                                                       self.max_post_bytes, now)
+            loop.run_in_executor(pool, enrich_batch, items[i:i + step], self.max_post_bytes, now)
             for i in range(0, len(items), step)))
         return [record for part in parts for record in part]
 
