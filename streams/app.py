@@ -4,7 +4,7 @@ Two agents each read one topic and write the next, a batch at a time; what they 
 is :class:`~trailhound.streams.pipeline.PostProcessor`'s job and the HTTP views live in
 :mod:`trailhound.streams.web`.
 
-``posts.raw`` → **enrich** (stateless, on the enrichment pool: :mod:`~trailhound.streams.enrich_pool`)
+``posts.raw`` → **enrich** (stateless; optionally on a process pool: :mod:`~trailhound.streams.enrich_pool`)
 → ``posts.enriched`` → **detect** → Elasticsearch (posts and alerts in one bulk request) → ``alerts``.
 The ``posts.enriched`` hop is kept because it re-keys posts by contact: every post of one phone or
 e-mail reaches the same partition and so the same worker, whose per-contact state (behaviour windows)
@@ -153,7 +153,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
 
     @app.agent(raw_topic)
     async def enrich(stream: faust.Stream) -> None:
-        """Validate and enrich batches of raw posts (on the enrichment pool), re-keyed by contact."""
+        """Validate and enrich batches of raw posts, re-keyed by contact."""
         await prepared.wait()
         async for batch in held_batches(stream, BATCH_SIZE, BATCH_WITHIN_S):
             metrics.posts_consumed.labels(stage="enrich").inc(len(batch))

@@ -66,7 +66,7 @@ class Settings:
     analysts: tuple[str, ...] = ()
     feedback_key: str = ""
     patterns_dir: Path | None = None
-    enrich_processes: int = 1
+    enrich_processes: int = 0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
