@@ -18,12 +18,21 @@ its cost at 50. The libraries are nested so that only the library size changes: 
 from the shipped library, then the same 50 plus synthetic patterns (realistic literal phrases and
 regexes from classified-ad vocabulary, some of which do occur in the posts) up to 500 and 5,000. A
 separate row shows the whole shipped library, whose real indicators fire more often on these posts.
-Each figure is the best of three timing rounds (the machine is shared). The last line is one JSON
-object with the figures.
+Each figure is the best of three timing rounds (the machine is shared).
+
+**Hot reload at scale** (issue 13): publishing the 5,000-pattern library to a running worker must not
+pause its stream for more than a second. The bench runs the worker's own code path —
+:meth:`trailhound.streams.pattern_updates.PatternUpdates.apply` on the published record (decode,
+validate, compile off the event loop, swap) — inside an event loop whose ticker wakes every 10 ms,
+and reports the compile time and the longest the loop was kept from running (``reload_max_pause_s``).
+``--reload-only`` runs only this part.
+
+The last line is one JSON object with the figures.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import re
@@ -169,8 +178,59 @@ def per_post_seconds(fn: Any, items: list[Any], min_time: float = 0.4, trials: i
     return best
 
 
+async def _reload_pause(start: PatternLibrary, published: PatternLibrary) -> tuple[float, float]:
+    """Seconds the worker needs to apply ``published``, and the longest event-loop pause meanwhile."""
+    from types import SimpleNamespace
+
+    from trailhound.config import Settings
+    from trailhound.detectors.detector_set import DetectorSet
+    from trailhound.streams.metrics import PipelineMetrics
+    from trailhound.streams.pattern_updates import PatternUpdates
+
+    detectors = DetectorSet(start)
+    updates = PatternUpdates(Settings(), detectors, PipelineMetrics())
+    record = SimpleNamespace(offset=0, value=json.dumps({"library": published.to_json(), "published_by": "bench",
+                                                         "published_at": time.time()}).encode())
+    pauses: list[float] = []
+    applying = True
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while applying:
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            pauses.append(now - last - 0.01)
+            last = now
+
+    ticking = asyncio.ensure_future(ticker())
+    await asyncio.sleep(0.05)
+    t0 = time.perf_counter()
+    await updates.apply(record)  # type: ignore[arg-type]
+    seconds = time.perf_counter() - t0
+    applying = False
+    await ticking
+    if detectors.library.version != published.version:
+        raise RuntimeError("the published library was not applied")
+    return seconds, max(pauses, default=0.0)
+
+
+def hot_reload(shipped: PatternLibrary, large: PatternLibrary) -> dict[str, Any]:
+    seconds, pause = asyncio.run(_reload_pause(shipped, large))
+    ok = pause <= 1.0
+    print(f"hot reload of {len(large.patterns)} patterns: applied in {seconds:.1f} s, longest stream pause "
+          f"{pause:.3f} s (need <= 1 s): {'OK' if ok else 'FAIL'}")
+    return {"reload_patterns": len(large.patterns), "reload_apply_s": round(seconds, 2),
+            "reload_max_pause_s": round(pause, 3), "reload_ok": ok}
+
+
 def main() -> None:
     rnd = random.Random(SEED)
+    if "--reload-only" in sys.argv:
+        shipped = PatternLibrary.load(ROOT / "detectors" / "patterns")
+        base = set(rnd.sample([p.id for p in shipped.patterns], SIZES[0]))
+        large = build_library(shipped, base, synthetic_patterns(SIZES[-1] - SIZES[0], rnd))
+        print(json.dumps({"benchmark": "patterns", **hot_reload(shipped, large)}))
+        return
     shipped = PatternLibrary.load(ROOT / "detectors" / "patterns")
     posts = make_posts(shipped, rnd)
     prepared = []
@@ -186,9 +246,10 @@ def main() -> None:
     plan = [(str(size), base, synthetic[: size - SIZES[0]]) for size in SIZES]
     plan.append(("shipped", set(all_ids), []))
     rows = []
+    libraries: dict[str, PatternLibrary] = {}
     for label, keep, extra in plan:
         t0 = time.perf_counter()
-        library = build_library(shipped, keep, extra)
+        library = libraries[label] = build_library(shipped, keep, extra)
         matcher = PatternMatcher(library)
         compile_s = time.perf_counter() - t0
         detector = PatternDetector(matcher)
@@ -246,9 +307,10 @@ def main() -> None:
           f"(need >= 20x): {'OK' if speedup_ok else 'FAIL'}")
     print(f"engine cost {large['patterns']} vs {small['patterns']} patterns: {growth:.2f}x (need <= 3x): "
           f"{'OK' if growth_ok else 'FAIL'}")
+    reload = hot_reload(shipped, libraries[str(SIZES[-1])])
     print(json.dumps({"benchmark": "patterns", "timed": "match_only", "posts": len(posts), "rows": rows,
                       "growth_5000_vs_50": round(growth, 2), "speedup_ok": speedup_ok,
-                      "growth_ok": growth_ok}))
+                      "growth_ok": growth_ok, **reload}))
 
 
 if __name__ == "__main__":

@@ -1,127 +1,140 @@
-"""End-to-end throughput and latency of one stream worker on the real local Kafka and Elasticsearch.
+"""Throughput of the whole pipeline against the ceilings of the framework it runs on, in one run.
 
-Not a requirement of the open issues (the scale work on the roadmap will compare against a bare Kafka
-passthrough and run several workers); this gives the team a figure to watch. It starts the local stack
-if needed (``stack.manager.up``), uses a fresh namespace, starts one ``trailhound worker``, ingests
-``--posts`` synthetic posts in one go, and reports how long the worker needs until every post is
-indexed, plus the end-to-end latency (post in Kafka → alert indexed) from the worker's own histogram.
-Run ``.venv/bin/python bench/pipeline.py``. Prints a table, then one JSON line.
+Run ``.venv/bin/python bench/pipeline.py`` (a few minutes; it starts the local stack if needed and
+removes what it created). On the real local Kafka and Elasticsearch it measures, one after the other:
+
+1. **aiokafka relay** — a bare consume → produce loop (``getmany`` + ``send``): Kafka's own ceiling;
+2. **Faust per-event relay** — a Faust agent sending each record on as its own event;
+3. **Faust batched relay** — a Faust agent taking batches and waiting for their deliveries, as the
+   Trailhound agents do;
+4. **one worker** — Trailhound end to end: ``--posts`` synthetic posts produced on ``posts.raw``, then
+   enrichment, every detector, posts and alerts indexed in Elasticsearch; from the first post produced
+   to the last post found indexed;
+5. **two workers** — the same with two worker processes sharing the partitions;
+6. **one worker with enrichment on a second process** (``TRAILHOUND_ENRICH_PROCESSES=1``; the
+   default is 0), to show whether the second process pays.
+
+The relays copy ``--relay-records`` records of the same size as a synthetic post. Prints a table with
+the ratios (and the machine's load average, since the machine may be shared), then as the last line
+one JSON object.
+
+Where a worker's time goes (issue 13's profile, cProfile over 1,500 synthetic posts on the same path
+as the worker, two shared cores at load 8–9): enrichment 46% of the CPU per post (entity extraction
+32%, of which phone parsing and validation with ``phonenumbers`` 15%; normalisation 10%; schema
+validation 5%), detection 54% (text model 17%, per-contact anomaly trees 16%, pattern matcher 10%
+of which the Hyperscan scan itself is 2%, model updates 8%), JSON of the enriched record 3%. Before
+the change each post also paid three Faust hops with one send per event (enrich → detect → index).
+So the worker now batches both remaining hops (one wave of sends and one bulk request per batch;
+alerts are indexed by the detect stage, no third hop; two detect instances overlap judging with the
+previous batch's bulk request). Running the stateless half, enrichment, on a second process was
+measured (row 6; in the runs quoted in the README the pool was on for rows 4-5 and off for row 6)
+and did not pay on the shared two-core machine, so it is off by default.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
-import subprocess
-import sys
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
-import httpx
-from elasticsearch import Elasticsearch, NotFoundError
-from kafka.admin import KafkaAdminClient
+from elasticsearch import Elasticsearch
+from harness import load_average, namespace, produce_posts, stack, wait_indexed, workers
+from relays import aiokafka_relay, faust_relay
 
 from trailhound.config import Settings
-from trailhound.provision import prepare_servers
-from trailhound.stack.manager import ServerState, down, up
-from trailhound.synth import write_jsonl
-
-ROOT = Path(__file__).resolve().parent.parent
+from trailhound.synth import generate
 
 
-def _indexed(es: Elasticsearch, settings: Settings) -> int:
-    try:
-        es.indices.refresh(index=settings.index("posts"))
-        return int(es.count(index=settings.index("posts"))["count"])
-    except NotFoundError:
-        return 0
+def _relay_topics(settings: Settings, records: list[bytes]) -> tuple[str, str, str]:
+    """Three topics (source, two targets) with the same partitions as the pipeline; source pre-filled."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    names = tuple(settings.topic(name) for name in ("relay.source", "relay.a", "relay.b", "relay.c"))
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin.create_topics([NewTopic(name, settings.partitions, 1) for name in names])
+    admin.close()
+    from harness import producer
+
+    kafka = producer(settings)
+    for i, value in enumerate(records):
+        kafka.send(names[0], key=str(i).encode(), value=value)
+    kafka.flush()
+    kafka.close()
+    return names  # type: ignore[return-value]
 
 
-def _quantile(buckets: list[tuple[float, float]], q: float) -> float:
-    """A quantile from cumulative Prometheus histogram buckets (upper bound of the bucket reached)."""
-    total = buckets[-1][1]
-    for bound, count in buckets:
-        if total and count >= q * total:
-            return bound
-    return float("inf")
+def relays(settings: Settings, n: int) -> dict[str, float]:
+    values = [json.dumps(p).encode() for p in generate(min(n, 2000), seed=3)]
+    records = [values[i % len(values)] for i in range(n)]
+    source, to_aiokafka, to_event, to_batch = _relay_topics(settings, records)
+    from harness import free_port
+
+    return {
+        "aiokafka": n / asyncio.run(aiokafka_relay(settings.kafka_bootstrap, source, to_aiokafka, n)),
+        "faust_event": n / faust_relay(settings.kafka_bootstrap, source, to_event, n, "event", free_port()),
+        "faust_batch": n / faust_relay(settings.kafka_bootstrap, source, to_batch, n, "batch", free_port()),
+    }
 
 
-def _latency_buckets(metrics: str) -> list[tuple[float, float]]:
-    rows = []
-    for line in metrics.splitlines():
-        if line.startswith("trailhound_end_to_end_latency_seconds_bucket"):
-            bound = line.split('le="', 1)[1].split('"', 1)[0]
-            rows.append((float(bound), float(line.rsplit(" ", 1)[1])))
-    return rows
+def pipeline(base: Settings, n_workers: int, posts: int, seed: int, **env: str) -> tuple[float, int]:
+    """Posts/s of ``n_workers`` workers end to end, and the alerts they raised."""
+    feed = list(generate(posts, seed))
+    with namespace(base, f"bench{n_workers}w") as settings, workers(settings, n_workers, **env) as running:
+        es = Elasticsearch(settings.elasticsearch_url)
+        try:
+            t0 = time.monotonic()
+            produce_posts(settings, feed)
+            done = wait_indexed(es, settings, posts, timeout_s=max(900.0, posts / 5))
+            es.indices.refresh(index=settings.index("alerts"))
+            alerts = int(es.count(index=settings.index("alerts"))["count"])
+        finally:
+            es.close()
+        del running
+        return posts / (done - t0), alerts
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--posts", type=int, default=5000)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--posts", type=int, default=10_000)
+    parser.add_argument("--relay-records", type=int, default=20_000)
     args = parser.parse_args()
 
-    base = Settings.from_env()
-    report = up(base)
-    started = [s.name for s in report.servers if s.state is ServerState.STARTED]
-    settings = base.with_namespace(f"bench{uuid.uuid4().hex[:6]}")
-    prepare_servers(settings)
-    port = 6900
-    env = {**os.environ, "TRAILHOUND_NAMESPACE": settings.namespace, "TRAILHOUND_WORKER_PORT": str(port)}
-    log_path = Path(tempfile.mkdtemp()) / "bench-worker.log"
-    with log_path.open("wb") as log:  # the worker keeps its own copy of the descriptor
-        worker = subprocess.Popen([sys.executable, "-m", "trailhound", "worker"], cwd=ROOT, env=env,
-                                  stdout=log, stderr=subprocess.STDOUT)
-    es = Elasticsearch(settings.elasticsearch_url)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        feed = Path(tempfile.mkdtemp()) / "feed.jsonl"
-        write_jsonl(feed, args.posts, seed=99)
-        t0 = time.monotonic()
-        subprocess.run([sys.executable, "-m", "trailhound", "ingest", str(feed), "--no-progress"], cwd=ROOT, env=env,
-                       check=True, capture_output=True)
-        ingest_s = time.monotonic() - t0
-        while _indexed(es, settings) < args.posts and time.monotonic() - t0 < 900:
-            time.sleep(0.5)
-        total_s = time.monotonic() - t0
-        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-        buckets = _latency_buckets(metrics)
-        alerts = int(sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
-                         if line.startswith("trailhound_alerts_raised_total{")))
-    finally:
-        worker.terminate()
-        worker.wait(timeout=60)
-        es.options(ignore_status=404).indices.delete(index=f"trailhound-{settings.namespace}-*")
-        es.options(ignore_status=404).indices.delete_index_template(name=f"trailhound-{settings.namespace}-*")
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-        admin.delete_topics([t for t in admin.list_topics() if t.startswith(settings.namespace + ".")])
-        admin.close()
-        if started:
-            down(base, only=started)
+    load_before = load_average()
+    with stack() as base, namespace(base, "relay") as relay_settings:
+        ceilings = relays(relay_settings, args.relay_records)
+        one, alerts_one = pipeline(base, 1, args.posts, seed=99)
+        two, alerts_two = pipeline(base, 2, args.posts, seed=99)
+        with_pool, _ = pipeline(base, 1, args.posts, seed=99, TRAILHOUND_ENRICH_PROCESSES="1")
+    load_after = load_average()
 
     figures = {
-        "benchmark": "pipeline", "posts": args.posts, "workers": 1, "partitions": settings.partitions,
-        "ingest_s": round(ingest_s, 2), "ingest_posts_s": round(args.posts / ingest_s),
-        "end_to_end_s": round(total_s, 2), "end_to_end_posts_s": round(args.posts / total_s),
-        "alerts": alerts, "latency_p50_s_le": _quantile(buckets, 0.5), "latency_p95_s_le": _quantile(buckets, 0.95),
+        "benchmark": "pipeline", "posts": args.posts, "relay_records": args.relay_records,
+        "partitions": base.partitions, "cores": os.cpu_count(), "load_average_before": load_before,
+        "load_average_after": load_after, "enrich_processes": base.enrich_processes,
+        "aiokafka_relay_posts_s": round(ceilings["aiokafka"]), "faust_relay_posts_s": round(ceilings["faust_event"]),
+        "faust_batched_relay_posts_s": round(ceilings["faust_batch"]), "one_worker_posts_s": round(one),
+        "two_workers_posts_s": round(two), "one_worker_enrich_pool_posts_s": round(with_pool),
+        "one_worker_alerts": alerts_one, "two_workers_alerts": alerts_two,
+        "one_worker_vs_faust_relay": round(one / ceilings["faust_event"], 3),
+        "two_workers_vs_one": round(two / one, 3),
     }
-    print(f"{'what':<44}{'figure':>12}")
-    print(f"{'posts (synthetic, one file)':<44}{args.posts:>12}")
-    print(f"{'ingest (validate + produce), posts/s':<44}{figures['ingest_posts_s']:>12}")
-    print(f"{'all posts scored and indexed, seconds':<44}{figures['end_to_end_s']:>12}")
-    print(f"{'end to end, posts/s (one worker, 2 cores)':<44}{figures['end_to_end_posts_s']:>12}")
-    print(f"{'alerts raised':<44}{alerts:>12}")
-    print(f"{'alert latency p50 (bucket upper bound), s':<44}{figures['latency_p50_s_le']:>12}")
-    print(f"{'alert latency p95 (bucket upper bound), s':<44}{figures['latency_p95_s_le']:>12}")
+    rows = [
+        ("bare aiokafka relay (Kafka's ceiling)", figures["aiokafka_relay_posts_s"]),
+        ("bare Faust per-event relay", figures["faust_relay_posts_s"]),
+        ("bare Faust batched relay", figures["faust_batched_relay_posts_s"]),
+        ("Trailhound, one worker, end to end", figures["one_worker_posts_s"]),
+        ("Trailhound, two workers, end to end", figures["two_workers_posts_s"]),
+        ("one worker, enrichment on a second process", figures["one_worker_enrich_pool_posts_s"]),
+    ]
+    print(f"{'posts/s':<44}{'figure':>10}")
+    for what, value in rows:
+        print(f"{what:<44}{value:>10}")
+    print(f"{'one worker / Faust per-event relay':<44}{figures['one_worker_vs_faust_relay']:>10}")
+    print(f"{'two workers / one worker':<44}{figures['two_workers_vs_one']:>10}")
+    print(f"{'alerts (one worker / two workers)':<44}{f'{alerts_one} / {alerts_two}':>10}")
+    print(f"load average before / after: {load_before} / {load_after} on {os.cpu_count()} cores")
     print(json.dumps(figures))
 
 

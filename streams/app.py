@@ -1,16 +1,20 @@
 """The Faust application's wiring: topics, agents, sinks, start-up and shutdown — no decisions.
 
-Three agents each read one topic and write the next; what they decide about a post is
-:class:`~trailhound.streams.pipeline.PostProcessor`'s job and the HTTP views live in
+Two agents each read one topic and write the next, a batch at a time; what they decide about a post
+is :class:`~trailhound.streams.pipeline.PostProcessor`'s job and the HTTP views live in
 :mod:`trailhound.streams.web`.
 
-``posts.raw`` → **enrich** → ``posts.enriched`` → **detect** → ``alerts`` → **index_alerts** →
-Elasticsearch (grouped, silenced and routed by :mod:`trailhound.streams.alert_stage`; deliveries to
-partners go to the ``escalations`` outbox for ``trailhound escalator``). Processing is at-least-once:
-offsets advance only after an agent's output is written, and every output is idempotent (alert ids
-and post document ids are deterministic), which is safer than faust's ``exactly_once`` mode with its
-open duplicate bugs. Pattern libraries and verdicts are read by every worker outside the consumer group
-(:mod:`trailhound.streams.broadcast`).
+``posts.raw`` → **enrich** (stateless; optionally on a process pool: :mod:`~trailhound.streams.enrich_pool`)
+→ ``posts.enriched`` → **detect** → Elasticsearch (posts, evidence) and ``alerts`` → **record_alerts**
+→ Elasticsearch (grouped, silenced and routed by :mod:`~trailhound.streams.alert_stage`; deliveries to
+partners go to the ``escalations`` outbox for ``trailhound escalator``). Linkage keys leave detect for
+their own topics (:mod:`~trailhound.streams.linkage`). The ``posts.enriched`` hop is kept because it
+re-keys posts by contact: every post of one phone or e-mail reaches the same worker, whose per-contact
+state must see all of them. Processing is at-least-once: a batch's offsets move only after everything it
+produced is acknowledged by Kafka and Elasticsearch (:mod:`~trailhound.streams.batching`), and every
+output is idempotent (alert ids and post document ids are deterministic), which is safer than faust's
+``exactly_once`` mode with its open duplicate bugs. Pattern libraries and verdicts are read by every
+worker outside the consumer group (:mod:`trailhound.streams.broadcast`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
@@ -33,9 +36,9 @@ from trailhound.config import Settings
 from trailhound.connections import es_options
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.retrying import wait_out
-from trailhound.schemas import InvalidRecord
 from trailhound.streams.alert_stage import AlertStage
-from trailhound.streams.delivery import on_send_failure
+from trailhound.streams.batching import Deliveries, Outgoing, held_batches
+from trailhound.streams.enrich_pool import Enricher
 from trailhound.streams.feedback import FeedbackLearner
 from trailhound.streams.linkage import Linkage, register_linkage
 from trailhound.streams.metrics import PipelineMetrics
@@ -49,7 +52,8 @@ __all__ = ["build_app"]
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-BATCH_WITHIN_S = 0.25
+DETECT_CONCURRENCY = 2
+BATCH_WITHIN_S = 0.1  # two batched stages: at most ~0.2 s of waiting for a batch to fill
 
 
 def _faust_app(settings: Settings) -> faust.App:
@@ -100,77 +104,114 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     dlq_topic = app.topic(settings.topic("posts.dlq"))
     alerts_topic = app.topic(settings.topic("alerts"))
     outbox_topic = app.topic(settings.topic("escalations"))
-    posts_sink = ElasticsearchSink(es)
     pattern_updates = PatternUpdates(settings, detectors, metrics)
 
+    deliveries = Deliveries()
+    enricher = Enricher(settings.max_post_bytes, settings.enrich_processes, clock)
+
+    async def dead_letter_all(rejects: list[tuple[bytes, str, str, str]]) -> None:
+        """Dead-letter records with their reasons, waiting until Kafka has every one of them."""
+        if not rejects:
+            return
+        for _, _, stage, _ in rejects:
+            metrics.posts_rejected.labels(stage=stage).inc()
+        lost = await deliveries.deliver([
+            Outgoing(dlq_topic, origin.encode(), raw, dead_letter_headers(reason, stage, origin, clock))
+            for raw, reason, stage, origin in rejects])
+        for record, why in lost:  # only a record larger than the dead-letter topic takes gets here
+            log.error("could not dead-letter %s: %s", record.key.decode(errors="replace"), why)
+
+    async def dead_letter(raw: bytes, reason: str, stage: str, origin: str) -> None:
+        await dead_letter_all([(raw, reason, stage, origin)])
+
+    async def publish_alerts(alerts: list[dict[str, Any]]) -> None:
+        """Put alerts on ``alerts`` for the alert stage, waiting until Kafka has every one of them."""
+        lost = await deliveries.deliver([
+            Outgoing(alerts_topic, alert["event"]["id"].encode("ascii"),
+                     json.dumps(alert, ensure_ascii=False).encode("utf-8")) for alert in alerts])
+        await dead_letter_all([(record.value, why, "publish-alerts", record.key.decode()) for record, why in lost])
+
     async def send_alert(alert: dict[str, Any]) -> None:
-        value = json.dumps(alert, ensure_ascii=False).encode("utf-8")
-        delivery = await alerts_topic.send(key=alert["event"]["id"].encode("ascii"), value=value)
-        on_send_failure(delivery, dead_letter_later(value, "send-alert", alert["event"]["id"]))
+        await publish_alerts([alert])
 
     prepared = asyncio.Event()  # set once indices exist and the published pattern library is in use
     feedback = FeedbackLearner(settings, detectors, es, metrics, send_alert,
                                worker_id=f"{socket.gethostname()}-{os.getpid()}", clock=clock)
 
-    async def dead_letter(raw: bytes, reason: str, stage: str, origin: str) -> None:
-        metrics.posts_rejected.labels(stage=stage).inc()
-        await dlq_topic.send(key=origin.encode(), value=raw,
-                             headers=dead_letter_headers(reason, stage, origin, clock))
-
-    def dead_letter_later(raw: bytes, stage: str, origin: str) -> Callable[[BaseException], Awaitable[None]]:
-        """What to do if a record queued for ``raw`` is refused by the broker: dead-letter ``raw``."""
-        return lambda error: dead_letter(raw, f"could not be sent: {error!r}", stage, origin)
-
     @app.agent(raw_topic)
     async def enrich(stream: faust.Stream) -> None:
+        """Validate and enrich batches of raw posts, re-keyed by contact."""
         await prepared.wait()
-        async for event in stream.events():
-            raw: bytes = event.value
-            metrics.posts_consumed.labels(stage="enrich").inc()
-            origin = f"{event.message.topic}:{event.message.partition}:{event.message.offset}"
-            try:
-                enriched = processor.enrich(raw, event.message.timestamp)
-                delivery = await enriched_topic.send(key=enriched["entity_key"].encode("utf-8"),
-                                                     value=json.dumps(enriched, ensure_ascii=False).encode("utf-8"))
-                on_send_failure(delivery, dead_letter_later(raw, "enrich", origin))
-            except InvalidRecord as exc:
-                await dead_letter(raw, exc.reason, "enrich", origin)
-            except Exception as exc:  # a post that breaks enrichment must not stop the stream or vanish
-                log.exception("enrichment failed for %s", origin)
-                await dead_letter(raw, f"enrichment failed: {exc!r}", "enrich", origin)
+        async for batch in held_batches(stream, BATCH_SIZE, BATCH_WITHIN_S):
+            metrics.posts_consumed.labels(stage="enrich").inc(len(batch))
+            records = await enricher.enrich([(event.value, event.message.timestamp) for event in batch])
+            outgoing: list[Outgoing] = []
+            rejects: list[tuple[bytes, str, str, str]] = []
+            raw_of: dict[int, tuple[bytes, str]] = {}
+            for event, record in zip(batch, records, strict=True):
+                message = event.message
+                origin = f"{message.topic}:{message.partition}:{message.offset}"
+                if record.ok:
+                    out = Outgoing(enriched_topic, record.key, record.value)
+                    raw_of[id(out)] = (event.value, origin)
+                    outgoing.append(out)
+                else:
+                    rejects.append((event.value, record.reason, "enrich", origin))
+            for out, why in await deliveries.deliver(outgoing):
+                raw, origin = raw_of[id(out)]
+                rejects.append((raw, f"enriched record not accepted: {why}", "enrich", origin))
+            await dead_letter_all(rejects)
 
-    @app.agent(enriched_topic)
+    @app.agent(enriched_topic, concurrency=DETECT_CONCURRENCY)
     async def detect(stream: faust.Stream) -> None:
+        """Judge batches of enriched posts; index posts and evidence in one bulk request; publish alerts.
+
+        Two instances share the stream: while one waits for Elasticsearch and Kafka, the other judges
+        the next batch; the consumer commits only offsets below which every batch is finished.
+        """
         await prepared.wait()
-        async for batch in stream.take(BATCH_SIZE, within=BATCH_WITHIN_S):
-            for raw in batch:
-                metrics.posts_consumed.labels(stage="detect").inc()
+        sink = ElasticsearchSink(es)
+        async for batch in held_batches(stream, BATCH_SIZE, BATCH_WITHIN_S):
+            metrics.posts_consumed.labels(stage="detect").inc(len(batch))
+            alerts: list[dict[str, Any]] = []
+            rejects: list[tuple[bytes, str, str, str]] = []
+
+            async def collect(alert: dict[str, Any], alerts: list[dict[str, Any]] = alerts) -> None:
+                alerts.append(alert)  # watchlist alerts leave with the batch's others
+
+            for event in batch:
                 try:
-                    enriched = json.loads(raw)
+                    enriched = json.loads(event.value)
                     outcome = processor.process(enriched)
                 except Exception as exc:  # one poison record must not take the batch with it
                     log.exception("detection failed")
-                    await dead_letter(raw, f"detection failed: {exc!r}", "detect", "posts.enriched")
+                    message = event.message
+                    rejects.append((event.value, f"detection failed: {exc!r}", "detect",
+                                    f"{message.topic}:{message.partition}:{message.offset}"))
                     continue
                 document = outcome.document
-                posts_sink.add(document["_index"], document["_id"], document["_source"])
-                for alert in outcome.alerts:
-                    await send_alert(alert)
-                await linkage.after_post(enriched, document, outcome.alerts, posts_sink, send_alert)
-            result = await posts_sink.flush()
-            for source, reason in result.failed:
-                await dead_letter(json.dumps(source).encode(), reason, "index-posts", source.get("post_key", "?"))
+                sink.add(document["_index"], document["_id"], document["_source"])
+                alerts.extend(outcome.alerts)
+                await linkage.after_post(enriched, document, outcome.alerts, sink, collect)
+            await dead_letter_all(rejects)
+            result = await sink.flush()  # posts and evidence, before their alerts are published
+            await dead_letter_all([(json.dumps(source).encode(), reason, "index-posts", source.get("post_key", "?"))
+                                   for source, reason in result.failed])
+            await publish_alerts(alerts)
 
     async def send_outbox(key: bytes, value: bytes) -> None:
-        await (await outbox_topic.send(key=key, value=value))  # wait for Kafka before the alert is recorded
+        lost = await deliveries.deliver([Outgoing(outbox_topic, key, value)])  # before the alert is recorded
+        if lost:
+            raise RuntimeError(f"the escalations outbox refused a delivery: {lost[0][1]}")
 
     alert_stage = AlertStage(settings, es, metrics, send_outbox, dead_letter, clock)
 
     @app.agent(alerts_topic)
-    async def index_alerts(stream: faust.Stream) -> None:
+    async def record_alerts(stream: faust.Stream) -> None:
+        """Group → silence → route → outbox → record, a batch of alerts at a time."""
         await prepared.wait()
-        async for batch in stream.take(BATCH_SIZE, within=BATCH_WITHIN_S):
-            await alert_stage.handle(batch)  # group → silence → route → outbox → record
+        async for batch in held_batches(stream, BATCH_SIZE, BATCH_WITHIN_S):
+            await alert_stage.handle([event.value for event in batch])
 
     register_views(app, processor, metrics, prepared)
 
@@ -183,6 +224,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         async for attempt in wait_out("preparing Elasticsearch", max_s=15):
             with attempt:
                 await asyncio.to_thread(prepare_indices, settings)  # before any agent writes
+        background.append(asyncio.ensure_future(enricher.start()))  # the first batch queues behind it
         background.append(asyncio.ensure_future(pattern_updates.run()))
         background.append(asyncio.ensure_future(feedback.run(next_feedback_offset)))
         await pattern_updates.reader.caught_up.wait()
@@ -201,6 +243,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await feedback.checkpoint()
+        enricher.close()
         await es.close()
 
     @app.timer(5.0)

@@ -118,4 +118,5 @@ class PatternUpdates:
             self.metrics.pattern_library_refused.inc()
             return
         self.detectors.use_matcher(matcher)
-        self._show(library.version)
+        self._show(matcher.version)
+

@@ -100,6 +100,7 @@ class Settings:
     console_metrics_port: int = 8091
     console_session_hours: float = 12.0
     worker_url: str = ""
+    enrich_processes: int = 0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -151,11 +152,14 @@ class Settings:
             console_metrics_port=_int(env, "TRAILHOUND_CONSOLE_METRICS_PORT", cls.console_metrics_port),
             console_session_hours=_float(env, "TRAILHOUND_CONSOLE_SESSION_HOURS", cls.console_session_hours),
             worker_url=env.get("TRAILHOUND_WORKER_URL", "").rstrip("/"),
+            enrich_processes=_int(env, "TRAILHOUND_ENRICH_PROCESSES", cls.enrich_processes),
         )
         settings.validate()
         return settings
 
     def validate(self) -> None:
+        if self.enrich_processes < 0:
+            raise SettingsError("TRAILHOUND_ENRICH_PROCESSES must be 0 (enrich in the worker) or more")
         if self.partitions < 1:
             raise SettingsError("TRAILHOUND_PARTITIONS must be at least 1")
         if not 0.0 < self.alert_threshold <= 1.0:

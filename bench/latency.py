@@ -1,0 +1,142 @@
+"""Alert latency under a steady feed and after a burst: post produced → alert indexed, per alert.
+
+Run ``.venv/bin/python bench/latency.py`` (about three minutes). One worker on the real local stack:
+
+1. **probe** — ``--probe-posts`` posts in one go measure the worker's maximum rate (posts/s);
+2. **steady** — posts at 50% of that rate for ``--steady-s`` seconds (60);
+3. **burst** — 10× the steady rate for ``--burst-s`` seconds (5);
+4. **after** — the steady rate again for ``--after-s`` seconds (90), to see the backlog drain.
+
+Each post's send time is recorded by the producer; each alert's time is the timestamp of its record
+on the ``alerts`` topic, which the worker writes only after the alert is indexed in Elasticsearch. So
+every alert gives one exact latency, no histogram buckets. Reported: p50/p95/p99 of the steady phase,
+and ``burst_recovery_s``: seconds from the end of the burst until every later post's alert came
+within 1 s again. Prints a table, then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from harness import load_average, namespace, post_key_bytes, produce_posts, producer, stack, wait_indexed, workers
+from kafka import KafkaConsumer, TopicPartition
+
+from trailhound.config import Settings
+from trailhound.synth import generate
+
+TARGET_S = 1.0
+
+
+def _feed(n: int, prefix: str, seed: int) -> list[dict[str, Any]]:
+    return [{**post, "id": f"{prefix}-{i}"} for i, post in enumerate(generate(n, seed))]
+
+
+def _paced(settings: Settings, phases: list[tuple[str, float, float]], seed: int) -> dict[str, tuple[str, float]]:
+    """Produce each phase ``(name, posts/s, seconds)`` at its rate; post key → (phase, send time)."""
+    kafka = producer(settings)
+    sent: dict[str, tuple[str, float]] = {}
+    for name, rate, seconds in phases:
+        posts = _feed(max(1, int(rate * seconds)), f"{name}{seed}", seed)
+        start = time.time()
+        for i, post in enumerate(posts):
+            due = start + i / rate
+            pause = due - time.time()
+            if pause > 0:
+                time.sleep(pause)
+            key = post_key_bytes(post)
+            sent[key.decode()] = (name, time.time())
+            kafka.send(settings.topic("posts.raw"), key=key, value=json.dumps(post).encode())
+        kafka.flush()
+    kafka.close()
+    return sent
+
+
+def _alert_times(settings: Settings) -> dict[str, float]:
+    """Post key → time its alert was published (after indexing), from the ``alerts`` topic."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                             consumer_timeout_ms=5000)
+    topic = settings.topic("alerts")
+    parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    ends = consumer.end_offsets(parts)
+    times: dict[str, float] = {}
+    while any(consumer.position(tp) < ends[tp] for tp in parts):
+        for records in consumer.poll(timeout_ms=1000).values():
+            for record in records:
+                alert = json.loads(record.value)
+                for key in alert.get("trailhound", {}).get("post_ids", []):
+                    times.setdefault(key, record.timestamp / 1000.0)  # the first publication counts
+    consumer.close()
+    return times
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--probe-posts", type=int, default=3000)
+    parser.add_argument("--steady-s", type=float, default=60)
+    parser.add_argument("--burst-s", type=float, default=5)
+    parser.add_argument("--after-s", type=float, default=90)
+    args = parser.parse_args()
+
+    load_before = load_average()
+    with stack() as base, namespace(base, "latency") as settings, workers(settings, 1):
+        es = Elasticsearch(settings.elasticsearch_url)
+        t0 = time.monotonic()
+        produce_posts(settings, _feed(args.probe_posts, "probe", 11))
+        max_rate = args.probe_posts / (wait_indexed(es, settings, args.probe_posts, 1800, 0.2) - t0)
+        steady = max_rate / 2
+        phases = [("steady", steady, args.steady_s), ("burst", 10 * steady, args.burst_s),
+                  ("after", steady, args.after_s)]
+        sent = _paced(settings, phases, seed=12)
+        wait_indexed(es, settings, args.probe_posts + len(sent), 1800, 0.5)
+        time.sleep(2)
+        es.close()
+        published = _alert_times(settings)
+    load_after = load_average()
+
+    latencies: dict[str, list[tuple[float, float]]] = {"steady": [], "burst": [], "after": []}
+    for key, (phase, sent_at) in sent.items():
+        if key in published:
+            latencies[phase].append((sent_at, published[key] - sent_at))
+    steady_values = [lat for _, lat in latencies["steady"]]
+    burst_end = max(at for at, _ in latencies["burst"]) if latencies["burst"] else 0.0
+    late = [at for at, lat in latencies["burst"] + latencies["after"] if lat > TARGET_S]
+    recovery = max(0.0, max(late) - burst_end) if late else 0.0
+    recovered = not latencies["after"] or max(at for at, _ in latencies["after"]) > (max(late) if late else 0.0)
+
+    figures = {
+        "benchmark": "latency", "max_posts_s": round(max_rate, 1), "steady_posts_s": round(steady, 1),
+        "burst_posts_s": round(10 * steady, 1), "steady_alerts": len(steady_values),
+        "steady_p50_s": round(_quantile(steady_values, 0.50), 3),
+        "steady_p95_s": round(_quantile(steady_values, 0.95), 3),
+        "steady_p99_s": round(_quantile(steady_values, 0.99), 3),
+        "burst_max_s": round(max((lat for _, lat in latencies["burst"]), default=float("nan")), 3),
+        "burst_recovery_s": round(recovery, 2) if recovered else None,
+        "cores": os.cpu_count(), "load_average_before": load_before, "load_average_after": load_after,
+    }
+    print(f"{'what':<48}{'figure':>10}")
+    for label, key in [("one worker's maximum, posts/s", "max_posts_s"),
+                       ("steady feed (50%), posts/s", "steady_posts_s"),
+                       ("burst (10x steady), posts/s", "burst_posts_s"),
+                       ("alerts in the steady phase", "steady_alerts"), ("steady p50, s", "steady_p50_s"),
+                       ("steady p95, s", "steady_p95_s"),
+                       ("steady p99, s", "steady_p99_s"), ("worst latency during the burst, s", "burst_max_s"),
+                       ("back under 1 s after the burst ended, s", "burst_recovery_s")]:
+        print(f"{label:<48}{figures[key]!s:>10}")
+    print(f"load average before / after: {load_before} / {load_after} on {os.cpu_count()} cores")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

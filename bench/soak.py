@@ -1,0 +1,103 @@
+"""Memory of one worker over a long feed: resident memory every ``--every`` posts must level off.
+
+Run ``.venv/bin/python bench/soak.py`` (1,000,000 posts, 200,000 distinct contacts: hours on a
+shared two-core machine; ``--posts``/``--every`` make a shorter run). One worker on the real local
+stack reads a feed produced as it goes (never more than ``--ahead`` posts ahead of what is indexed,
+so Kafka's backlog does not grow without end). Each post names one of ``--contacts`` contacts (an
+e-mail handle, drawn at random) and the posts' dates advance through ``--days`` days, as a real feed
+does, so the per-contact windows see contacts come, go quiet and expire (their seven-day time to live,
+and at most 200,000 kept: :mod:`trailhound.detectors.online.entity_anomaly`). Resident memory is the
+worker's plus its enrichment pool's. "Flat after warm-up" is judged on the second half of the
+samples: their growth is printed next to the first half's. Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from harness import indexed_posts, load_average, namespace, producer, stack, workers
+
+from trailhound.synth import generate
+
+_NUMBERS = re.compile(r"\d|\b(zero|one|two|three|four|five|six|seven|eight|nine)\b", re.IGNORECASE)
+
+
+def _templates(n: int) -> list[dict[str, Any]]:
+    """Synthetic posts with their own contacts and numbers taken out, so the soak's contact is the key."""
+    out = []
+    for post in generate(n, seed=21):
+        body = _NUMBERS.sub("", post["body"])
+        out.append({"source": post["source"], "title": post.get("title", ""), "body": body,
+                    "location": post.get("location") or {}})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--posts", type=int, default=1_000_000)
+    parser.add_argument("--contacts", type=int, default=200_000)
+    parser.add_argument("--every", type=int, default=100_000)
+    parser.add_argument("--days", type=float, default=60.0)
+    parser.add_argument("--ahead", type=int, default=20_000)
+    args = parser.parse_args()
+
+    rnd = random.Random(5)
+    templates = _templates(3000)
+    start = datetime(2024, 3, 1, tzinfo=UTC)
+    step = timedelta(days=args.days) / args.posts
+    samples: list[tuple[int, int, float]] = []
+    load_before = load_average()
+    with stack() as base, namespace(base, "soak") as settings, workers(settings, 1) as (worker,):
+        es = Elasticsearch(settings.elasticsearch_url, request_timeout=60)
+        kafka = producer(settings)
+        samples.append((0, worker.rss_bytes(), 0.0))
+        t0 = time.monotonic()
+        produced = 0
+        next_sample = args.every
+        while next_sample <= args.posts:
+            while produced < min(next_sample, args.posts) and produced - indexed_posts(es, settings) < args.ahead:
+                for _ in range(min(2000, next_sample - produced)):
+                    template = rnd.choice(templates)
+                    contact = rnd.randrange(args.contacts)
+                    post = {**template, "id": f"soak-{produced}", "posted_at": (start + produced * step).isoformat(),
+                            "contact": {"emails": [f"contact{contact}@soak.example.org"]}}
+                    kafka.send(settings.topic("posts.raw"), key=post["id"].encode(), value=json.dumps(post).encode())
+                    produced += 1
+                kafka.flush()
+            while indexed_posts(es, settings) < next_sample:
+                time.sleep(2)
+            samples.append((next_sample, worker.rss_bytes(), time.monotonic() - t0))
+            _, rss_now, seconds = samples[-1]
+            print(f"{next_sample:>10} posts  RSS {rss_now / 2**20:8.1f} MiB  {seconds:8.0f} s", flush=True)
+            next_sample += args.every
+        kafka.close()
+        es.close()
+    load_after = load_average()
+
+    rss = [mib for _, mib, _ in samples[1:]]
+    half = len(rss) // 2
+    first_growth = (rss[half] - rss[0]) / 2**20 if half else 0.0
+    second_growth = (rss[-1] - rss[half]) / 2**20 if half else 0.0
+    figures = {
+        "benchmark": "soak", "posts": args.posts, "contacts": args.contacts, "days": args.days,
+        "rss_mib": [round(b / 2**20, 1) for _, b, _ in samples],
+        "at_posts": [n for n, _, _ in samples],
+        "first_half_growth_mib": round(first_growth, 1), "second_half_growth_mib": round(second_growth, 1),
+        "posts_s": round(args.posts / samples[-1][2]) if samples[-1][2] else None,
+        "cores": os.cpu_count(), "load_average_before": load_before, "load_average_after": load_after,
+    }
+    print(f"growth over the first half of the samples: {first_growth:.1f} MiB; over the second half: "
+          f"{second_growth:.1f} MiB")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Batches whose Kafka offsets move only after everything they produce is safely written.
+
+Why it exists: Faust's ``stream.take_events(n, within)`` is what makes a worker fast (one
+Elasticsearch bulk request and one wave of Kafka sends per batch instead of per post), but it acks every
+event of a batch in a ``finally`` block — also when the agent's body failed or was cancelled half-way
+(a send that raised, a worker being stopped while Elasticsearch is away). An acked offset is
+committed, so that batch's posts would never be processed again: silent loss. :func:`held_batches`
+takes one extra reference on every message of a batch and gives it back only when the body finished
+the batch; a batch abandoned by an error or a cancellation therefore never reaches its final ack, its
+offsets are not committed, and the posts are read again by whichever worker owns the partition next.
+
+:class:`Deliveries` sends a batch's records and waits until Kafka has them (``acks=all``). A failure
+Kafka may recover from (leader moving, broker restarting, timeouts) is retried with back-off until it
+succeeds, which stalls the stream instead of losing records; a failure that can never succeed (a
+record too large for the topic) is handed back with its reason so the caller can dead-letter it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import faust
+from aiokafka.errors import KafkaError
+from faust.types import EventT
+
+from trailhound.retrying import wait_out
+
+__all__ = ["Deliveries", "Outgoing", "held_batches", "is_retriable_send_error"]
+
+
+async def held_batches(stream: faust.Stream, size: int, within_s: float) -> AsyncIterator[list[EventT]]:
+    """Batches of up to ``size`` events (or what arrived within ``within_s``), acked only when finished.
+
+    The caller processes a batch and asks for the next one; only then are its offsets released. If the
+    caller raises or is cancelled instead, the batch's offsets stay uncommitted.
+    """
+    async for events in stream.take_events(size, within_s):
+        batch = list(events)
+        for event in batch:
+            event.message.incref()  # our hold: take_events' own ack in its finally is then not the last one
+        yield batch
+        for event in batch:
+            event.message.decref()  # done: take_events' ack, which follows, is now the final one
+
+
+def is_retriable_send_error(exc: BaseException) -> bool:
+    """Whether a failed send may succeed later: timeouts, lost connections, moving leaders."""
+    if isinstance(exc, KafkaError):
+        return bool(getattr(exc, "retriable", False)) or type(exc).__name__ in {
+            "KafkaTimeoutError", "KafkaConnectionError", "RequestTimedOutError", "NodeNotReadyError",
+            "ProducerClosed"}  # closed: the worker is stopping; the batch stays unacked and is read again
+    return isinstance(exc, asyncio.TimeoutError | ConnectionError)
+
+
+@dataclass
+class Outgoing:
+    """One record to produce."""
+
+    topic: faust.TopicT
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]] | None = None
+
+
+@dataclass
+class _Round:
+    retry: list[Outgoing] = field(default_factory=list)
+    failed: list[tuple[Outgoing, str]] = field(default_factory=list)
+
+
+class _RetriableSendError(RuntimeError):
+    """Some records of a batch were not delivered yet for a reason that may pass."""
+
+
+class Deliveries:
+    """Produce many records at once and wait for Kafka to acknowledge every one of them."""
+
+    def __init__(self, first_wait_s: float = 0.2, max_wait_s: float = 10.0,
+                 retriable: Callable[[BaseException], bool] = is_retriable_send_error) -> None:
+        self.first_wait_s = first_wait_s
+        self.max_wait_s = max_wait_s
+        self.retriable = retriable
+
+    async def deliver(self, records: list[Outgoing]) -> list[tuple[Outgoing, str]]:
+        """Send ``records``; return those that can never be delivered, each with the reason.
+
+        Retriable failures are sent again (only the records that failed) until Kafka takes them.
+        """
+        pending = list(records)
+        failed: list[tuple[Outgoing, str]] = []
+        async for attempt in wait_out("Kafka delivery", lambda e: isinstance(e, _RetriableSendError),
+                                      self.first_wait_s, self.max_wait_s):
+            with attempt:
+                outcome = await self._send(pending)
+                failed.extend(outcome.failed)
+                pending = outcome.retry
+                if pending:
+                    raise _RetriableSendError(f"{len(pending)} records not delivered yet")
+        return failed
+
+    async def _send(self, records: list[Outgoing]) -> _Round:
+        outcome = _Round()
+        futures: list[Awaitable[object]] = []
+        for record in records:
+            try:
+                futures.append(await record.topic.send(key=record.key, value=record.value,
+                                                       headers=record.headers, force=True))
+            except Exception as exc:  # refused before it was queued (e.g. too large, producer stopping)
+                futures.append(_failed(exc))
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        for record, result in zip(records, results, strict=True):
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            if isinstance(result, BaseException):
+                if self.retriable(result):
+                    outcome.retry.append(record)
+                else:
+                    outcome.failed.append((record, f"Kafka refused the record: {result!r}"))
+        return outcome
+
+
+async def _failed(exc: BaseException) -> object:
+    raise exc

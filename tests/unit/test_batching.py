@@ -1,0 +1,117 @@
+"""A batch's offsets are released only when the batch is finished; deliveries retry what may pass.
+
+The stream stand-in behaves as Faust's ``take_events`` does — one reference per message taken by the
+stream, and an ack of every event of the batch in a ``finally`` block, also when the consumer of the
+batch failed — and the messages are Faust's own :class:`faust.types.tuples.Message`, whose ``acked``
+flag is what lets the consumer commit an offset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
+from faust.types.tuples import Message
+
+from trailhound.streams.batching import Deliveries, Outgoing, held_batches
+
+
+class _Stream:
+    def __init__(self, batches: int, size: int = 3) -> None:
+        self.messages = [Message("posts.raw", 0, i, 0.0, 0, None, b"k", b"v", None) for i in range(batches * size)]
+        self.size = size
+
+    async def take_events(self, size: int, within: float):
+        for start in range(0, len(self.messages), self.size):
+            events = [SimpleNamespace(message=m) for m in self.messages[start:start + self.size]]
+            for event in events:
+                event.message.incref()  # the stream's own reference
+            try:
+                yield events
+            finally:
+                for event in events:
+                    event.message.ack(None)
+
+
+def _acked(stream: _Stream) -> list[bool]:
+    return [m.acked for m in stream.messages]
+
+
+async def _consume(stream: _Stream, fail_on: int | None = None) -> None:
+    async for n, _ in _numbered(held_batches(stream, 3, 0.1)):  # type: ignore[arg-type]
+        if n == fail_on:
+            raise RuntimeError("Elasticsearch said no")
+
+
+async def _numbered(batches):
+    n = 0
+    async for batch in batches:
+        yield n, batch
+        n += 1
+
+
+def test_finished_batches_are_acked() -> None:
+    stream = _Stream(batches=2)
+    asyncio.run(_consume(stream))
+    assert all(_acked(stream))
+
+
+def test_a_batch_whose_processing_failed_keeps_its_offsets() -> None:
+    stream = _Stream(batches=3)
+    with pytest.raises(RuntimeError):
+        asyncio.run(_consume(stream, fail_on=1))
+    assert _acked(stream) == [True] * 3 + [False] * 6
+
+
+def test_a_cancelled_batch_keeps_its_offsets() -> None:
+    stream = _Stream(batches=2)
+
+    async def stopped_mid_batch() -> None:
+        async for _batch in held_batches(stream, 3, 0.1):  # type: ignore[arg-type]
+            await asyncio.sleep(10)  # e.g. waiting for Elasticsearch when the worker is stopped
+
+    async def main() -> None:
+        task = asyncio.ensure_future(stopped_mid_batch())
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert not any(_acked(stream))
+
+
+class _Topic:
+    """Accepts sends; the n-th attempt of a record fails with the error listed for it."""
+
+    def __init__(self, errors: dict[bytes, list[BaseException]]) -> None:
+        self.errors = errors
+        self.delivered: list[bytes] = []
+
+    async def send(self, key: bytes, value: bytes, headers=None, force: bool = False):
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        pending = self.errors.get(key) or []
+        if pending:
+            future.set_exception(pending.pop(0))
+        else:
+            self.delivered.append(key)
+            future.set_result(None)
+        return future
+
+
+def test_retriable_failures_are_sent_again_until_delivered() -> None:
+    topic = _Topic({b"b": [KafkaTimeoutError(), KafkaTimeoutError()]})
+    records = [Outgoing(topic, key, b"v") for key in (b"a", b"b", b"c")]  # type: ignore[arg-type]
+    failed = asyncio.run(Deliveries(first_wait_s=0.01, max_wait_s=0.02).deliver(records))
+    assert failed == []
+    assert sorted(topic.delivered) == [b"a", b"b", b"c"], "each record delivered, the failed one only once"
+
+
+def test_a_record_kafka_can_never_take_comes_back_with_the_reason() -> None:
+    topic = _Topic({b"big": [MessageSizeTooLargeError()]})
+    records = [Outgoing(topic, key, b"v") for key in (b"ok", b"big")]  # type: ignore[arg-type]
+    failed = asyncio.run(Deliveries(first_wait_s=0.01, max_wait_s=0.02).deliver(records))
+    assert [(record.key, "MessageSizeTooLarge" in why) for record, why in failed] == [(b"big", True)]
+    assert topic.delivered == [b"ok"]
