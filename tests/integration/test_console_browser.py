@@ -35,8 +35,9 @@ FEEDBACK_KEY = "k" * 48
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make system-tools)")
 
 
-def risky(post_id: str, city: str) -> dict:
-    return post(post_id, RISKY_BODY + " Call 312-555-0147 or write sweetjo@example.org.", lang="en",
+def risky(post_id: str, city: str, phone: str = "312-555-0147") -> dict:
+    """A risky post; posts with one phone are one contact, and so grouped into one alert."""
+    return post(post_id, RISKY_BODY + f" Call {phone} or write sweetjo@example.org.", lang="en",
                 location={"city": city, "region": "IL", "country": "US"})
 
 
@@ -127,7 +128,7 @@ def test_an_analyst_works_an_alert_from_arrival_to_verdict(stack, browser, keyed
     [alert] = wait_for(lambda: alerts_for(es, keyed, "test-board:c-1"), what="the alert")
     assert row.get_attribute("data-id") == alert["event"]["id"]
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # still the same page load
-    send_posts(keyed, risky("c-2", "Peoria"))
+    send_posts(keyed, risky("c-2", "Peoria", phone="312-555-0166"))  # another contact: another alert
     page.wait_for_function("document.querySelectorAll('#queue tbody tr[data-id]').length == 2", timeout=90_000)
     [second] = wait_for(lambda: alerts_for(es, keyed, "test-board:c-2"), what="the second alert")
     # a fuller queue for the README's screenshot: synthetic posts of every kind
@@ -214,7 +215,7 @@ def test_an_analyst_works_an_alert_from_arrival_to_verdict(stack, browser, keyed
 def test_requests_without_a_session_or_csrf_token_are_refused(stack, browser, keyed: Settings,
                                                              es: Elasticsearch) -> None:
     _, console = stack
-    send_posts(keyed, risky("r-1", "Joliet"))
+    send_posts(keyed, risky("r-1", "Joliet", phone="312-555-0188"))
     [alert] = wait_for(lambda: alerts_for(es, keyed, "test-board:r-1"), timeout_s=90, what="the alert")
     alert_id = alert["event"]["id"]
 
