@@ -67,7 +67,7 @@ class Settings:
     feedback_key: str = ""
     patterns_dir: Path | None = None
     linkage_retention_days: float = 14.0
-    link_text_similarity: float = 0.7
+    link_text_similarity: float = 0.6
     link_image_radius: int = 3
     hub_min_texts: int = 25
     circuit_min_cities: int = 3
