@@ -145,7 +145,7 @@ def test_two_workers_find_the_same_clusters_as_one_and_a_hub_links_nothing(stack
             posts = sum(map(len, found.values()))
             return found if len(found) == expected and posts == 5 + 4 + 2 * len(UNRELATED) else None
 
-        results[workers] = wait_for(settled, timeout_s=120, what=f"the clusters found by {workers} worker(s)")
+        results[workers] = wait_for(settled, timeout_s=240, what=f"the clusters found by {workers} worker(s)")
         alerts = network_alerts(es, settings)
         assert len(alerts) == 2, [a["message"] for a in alerts]
         template = next(a for a in alerts if "template" in a["trailhound"]["cluster"]["networks"])
