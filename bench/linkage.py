@@ -23,16 +23,18 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import pickle
 import sys
 import time
 import tracemalloc
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from trailhound.alerts.scoring import assess
 from trailhound.config import Settings
 from trailhound.detectors.linkage.key_index import KeyIndexParams
-from trailhound.detectors.linkage.keys import summarise
+from trailhound.detectors.linkage.keys import ADULT_SERVICE, summarise
 from trailhound.detectors.linkage.linker import Linker
 from trailhound.streams.enrich import enrich_post
 from trailhound.streams.worker import build_detectors
@@ -85,7 +87,22 @@ def run(rows: list, params: KeyIndexParams, measure_memory: bool = False) -> dic
             "clusters": len(linker.book.clusters), "hubs": len(linker.index.hubs())}
 
 
-def judge(alerted: dict[str, set[str]], networks: list[PlantedNetwork], truth: dict[str, str]) -> dict[str, Any]:
+def with_content(rows: list, truth: dict[str, str]) -> set[str]:
+    """Networks with a post that says what they are: a sign of harm, a labour indicator, adult-service wording.
+
+    A planted network whose every ad reads as a plain business or an adult's own ad to the pattern
+    library has nothing but its shape, and shape alone must not alert (a restaurant chain has it too).
+    """
+    told = set()
+    for enriched, categories, supporting, _ in rows:
+        harm = any(c not in supporting or c.startswith("labour_") for c in categories)
+        if harm or ADULT_SERVICE.search(enriched["normalized"]["text"].lower()):
+            told.add(truth[enriched["post_key"]])
+    return told
+
+
+def judge(alerted: dict[str, set[str]], networks: list[PlantedNetwork], truth: dict[str, str],
+          told: set[str]) -> dict[str, Any]:
     members_of: dict[str, set[str]] = {}
     for post_key, network in truth.items():
         members_of.setdefault(network, set()).add(post_key)
@@ -95,6 +112,7 @@ def judge(alerted: dict[str, set[str]], networks: list[PlantedNetwork], truth: d
         majority[cluster_id] = (network, held / len(posts))
     spurious = sum(1 for _, share in majority.values() if share < COVER)
     by_kind: dict[str, list[bool]] = {}
+    silent: list[bool] = []
     benign_alerted = adults_alerted = 0
     for net in networks:
         posts = members_of.get(net.network_id, set())
@@ -104,7 +122,10 @@ def judge(alerted: dict[str, set[str]], networks: list[PlantedNetwork], truth: d
             found = any(network == net.network_id and share >= COVER
                         and len(alerted[c] & posts) >= COVER * len(posts)
                         for c, (network, share) in majority.items())
-            by_kind.setdefault(net.kind, []).append(found)
+            if net.network_id in told:
+                by_kind.setdefault(net.kind, []).append(found)
+            else:
+                silent.append(found)
         elif net.kind == "adult_tour":
             adults_alerted += any(network == net.network_id for network, _ in majority.values())
         elif net.kind == "business":
@@ -113,6 +134,9 @@ def judge(alerted: dict[str, set[str]], networks: list[PlantedNetwork], truth: d
     return {
         "networks_recovered": round(sum(recovered) / max(1, len(recovered)), 4),
         "planted_networks": len(recovered),
+        "networks_recovered_incl_silent": round((sum(recovered) + sum(silent))
+                                                / max(1, len(recovered) + len(silent)), 4),
+        "silent_networks": len(silent),
         "by_kind": {kind: f"{sum(oks)}/{len(oks)}" for kind, oks in sorted(by_kind.items())},
         "alerted_clusters": len(alerted),
         "spurious_cluster_share": round(spurious / max(1, len(alerted)), 4),
@@ -126,21 +150,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--retention-days", type=float, default=30.0)
+    parser.add_argument("--prepared", type=Path, help="keep the enriched, scored feed in this file and reuse it")
     args = parser.parse_args(argv)
-    print(f"preparing {args.posts:,} planted posts (enrich + patterns, untimed) …", file=sys.stderr)
-    rows, networks, truth, prepare_s = prepare(args.posts, args.seed)
+    if args.prepared and args.prepared.exists():
+        with args.prepared.open("rb") as handle:
+            rows, networks, truth = pickle.load(handle)
+        prepared = f"reused from {args.prepared}"
+        if len(rows) != args.posts:
+            parser.error(f"{args.prepared} holds {len(rows):,} posts, not {args.posts:,}")
+    else:
+        print(f"preparing {args.posts:,} planted posts (enrich + patterns, untimed) …", file=sys.stderr)
+        rows, networks, truth, prepare_s = prepare(args.posts, args.seed)
+        prepared = f"prepared in {prepare_s:.0f} s, untimed"
+        if args.prepared:
+            with args.prepared.open("wb") as handle:
+                pickle.dump((rows, networks, truth), handle)
     params = KeyIndexParams(retention_s=args.retention_days * 86_400)
     timed = run(rows, params)
-    quality = judge(timed["alerted"], networks, truth)
+    quality = judge(timed["alerted"], networks, truth, with_content(rows, truth))
     bounded = run(rows, params, measure_memory=True)
     unbounded = run(rows, KeyIndexParams(retention_s=10_000 * 86_400), measure_memory=True)
     posts_s = args.posts / timed["cpu"]  # one core's worth of work: CPU time, not wall time on a shared machine
     wall_posts_s = args.posts / timed["elapsed"]
     span_days = (rows[-1][0]["posted_ts"] - rows[0][0]["posted_ts"]) / 86_400
-    print(f"{'posts':<38}{args.posts:>12,}   (feed spans {span_days:.0f} days; prepare {prepare_s:.0f} s untimed)")
+    print(f"{'posts':<38}{args.posts:>12,}   (feed spans {span_days:.0f} days; {prepared})")
     print(f"{'linkage posts/s (one core, CPU time)':<38}{posts_s:>12,.0f}   (need >= 3,000)")
     print(f"{'linkage posts/s (wall clock)':<38}{wall_posts_s:>12,.0f}   (the machine is shared: wall < CPU rate)")
-    for name in ("networks_recovered", "planted_networks", "alerted_clusters", "spurious_cluster_share",
+    for name in ("networks_recovered", "planted_networks", "silent_networks", "networks_recovered_incl_silent",
+                 "alerted_clusters", "spurious_cluster_share",
                  "benign_networks_alerted", "adults_touring_alone_alerted"):
         print(f"{name:<38}{quality[name]:>12}")
     print(f"{'recovered by kind':<38}{json.dumps(quality['by_kind']):>12}")
@@ -154,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({
         "benchmark": "linkage", "posts": args.posts, **{k: quality[k] for k in (
             "networks_recovered", "spurious_cluster_share", "benign_networks_alerted", "planted_networks",
+            "silent_networks", "networks_recovered_incl_silent",
             "alerted_clusters", "adults_touring_alone_alerted", "by_kind")},
         "linkage_posts_s": round(posts_s), "linkage_posts_s_wall": round(wall_posts_s),
         "mb_per_100k_posts": round(per_100k, 1),

@@ -37,7 +37,7 @@ class KeyIndexParams:
     """Thresholds of the key owner; defaults are the documented settings."""
 
     retention_s: float = 30 * 86_400.0
-    text_threshold: float = 0.7
+    text_threshold: float = 0.6
     image_radius: int = IMAGE_RADIUS
     hub_min_texts: int = 25
     text_group_similarity: float = 0.35

@@ -145,8 +145,12 @@ def test_two_workers_find_the_same_clusters_as_one_and_a_hub_links_nothing(stack
             posts = sum(map(len, found.values()))
             return found if len(found) == expected and posts == 5 + 4 + 2 * len(UNRELATED) else None
 
-        results[workers] = wait_for(settled, timeout_s=120, what=f"the clusters found by {workers} worker(s)")
-        alerts = network_alerts(es, settings)
+        results[workers] = wait_for(settled, timeout_s=240, what=f"the clusters found by {workers} worker(s)")
+        def two_alerts(settings: Settings = settings):
+            found = network_alerts(es, settings)
+            return found if len(found) >= 2 else None
+
+        alerts = wait_for(two_alerts, timeout_s=60, what="the network alerts indexed")
         assert len(alerts) == 2, [a["message"] for a in alerts]
         template = next(a for a in alerts if "template" in a["trailhound"]["cluster"]["networks"])
         assert template["trailhound"]["post_ids"] == [f"jobs.example:t{n}" for n in range(4)]
