@@ -35,6 +35,7 @@ from trailhound.detectors.library import BUNDLED_PATTERNS, LibraryError, Pattern
 from trailhound.detectors.matcher import PatternMatcher
 from trailhound.detectors.normalize import normalize
 from trailhound.schemas import post_text
+from trailhound.signing import worker_token
 
 __all__ = ["Console", "build_console", "run_console"]
 
@@ -331,7 +332,9 @@ async def patterns_page(request: web.Request) -> web.Response:
     problem = ""
     try:
         async with httpx.AsyncClient(timeout=5) as client:
-            data = (await client.get(console.worker_url + "/patterns")).raise_for_status().json()
+            answer = await client.get(console.worker_url + "/patterns",
+                                      headers={"Authorization": f"Bearer {worker_token(console.settings)}"})
+            data = answer.raise_for_status().json()
         rows, library = data["patterns"], data["library"]
     except (httpx.HTTPError, KeyError, ValueError) as exc:
         problem = f"The worker at {console.worker_url} did not answer ({exc.__class__.__name__}); hits only."
