@@ -27,6 +27,7 @@ from trailhound.alerts.indices import templates
 from trailhound.config import Settings
 from trailhound.console.live import AlertFeed
 from trailhound.console.sessions import SessionStore
+from trailhound.streams.escalator import EscalatorMetrics
 from trailhound.streams.metrics import PipelineMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,11 +49,11 @@ GRAFANA_DURATIONS = re.compile(r"\$__(rate_interval|interval|range)\b|\$\{__(rat
 # --- sources of truth ----------------------------------------------------------------------------
 
 def trailhound_registries() -> list[CollectorRegistry]:
-    """Fresh registries of every Trailhound process Prometheus scrapes: the workers and the console."""
+    """Fresh registries of every Trailhound process Prometheus scrapes: workers, escalator and console."""
     console = CollectorRegistry()
     SessionStore(3600, console)
     AlertFeed(Settings(), None, console)  # type: ignore[arg-type]  # only its metrics are read
-    return [PipelineMetrics().registry, console]
+    return [PipelineMetrics().registry, EscalatorMetrics().registry, console]
 
 
 def exposed_metrics() -> dict[str, str]:
