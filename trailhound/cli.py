@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from trailhound import commands_alert, commands_escalations
+from trailhound.commands_common import err, fail, out, settings
 from trailhound.commands_connect import app as connect_app
 from trailhound.commands_console import app as console_app
 from trailhound.commands_linkage import evidence_app, watchlist_app
-from trailhound.config import Settings, SettingsError
 from trailhound.ingest.producer import IngestCounts
 from trailhound.streams.warm_start import WARM_START_POSTS, WARM_START_SEED
 
@@ -42,16 +41,6 @@ app.add_typer(evidence_app, name="evidence")
 app.add_typer(console_app, name="console")
 app.add_typer(connect_app, name="connect")
 
-out = Console(width=None if sys.stdout.isatty() else 200)  # piped output is not cut to 80 columns
-err = Console(stderr=True)
-
-
-def settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
 
 
 def show_reasons(counts: IngestCounts, most: int = 10) -> None:
@@ -61,11 +50,6 @@ def show_reasons(counts: IngestCounts, most: int = 10) -> None:
         out.print(f"  {count} × {reason} (first: {counts.first_seen[reason]})")
     if len(ranked) > most:
         out.print(f"  … and {len(ranked) - most} more reasons (the reason header of each dead letter says it)")
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code)
 
 
 @stack_app.command("up")

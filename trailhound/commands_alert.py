@@ -14,9 +14,10 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
-from trailhound.config import Settings, SettingsError
+from trailhound.commands_common import err, out
+from trailhound.commands_common import settings as _settings
+from trailhound.config import Settings
 
 if TYPE_CHECKING:
     from trailhound.alerts.lifecycle import AlertActions
@@ -24,19 +25,10 @@ if TYPE_CHECKING:
 __all__ = ["app", "lifecycle_session"]
 
 app = typer.Typer(help="Acknowledge, escalate, dismiss, resolve, show or silence alerts.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
 
 By = Annotated[str, typer.Option("--by", help="Who does it (recorded with the move and in the audit log)")]
 Note = Annotated[str, typer.Option("--note", help="Why (recorded with the move)")]
 
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
 
 
 @asynccontextmanager

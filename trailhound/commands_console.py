@@ -12,23 +12,15 @@ from typing import Annotated
 
 import typer
 from elasticsearch import AsyncElasticsearch
-from rich.console import Console
 
-from trailhound.config import Settings, SettingsError
+from trailhound.commands_common import err, out
+from trailhound.commands_common import settings as _settings
+from trailhound.config import Settings
 
 __all__ = ["app"]
 
 app = typer.Typer(help="The operations-center console (web).", invoke_without_command=True)
-out = Console()
-err = Console(stderr=True)
 
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
 
 
 @app.callback()

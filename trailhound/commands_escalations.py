@@ -11,24 +11,15 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from trailhound.config import Settings, SettingsError
+from trailhound.commands_common import err, out
+from trailhound.commands_common import settings as _settings
 
 __all__ = ["app", "escalator"]
 
 app = typer.Typer(help="See and retry deliveries to partners.", no_args_is_help=True)
-out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True)
 
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
 
 
 def _query(state: str | None, partner: str | None, alert: str | None) -> dict[str, Any]:

@@ -10,30 +10,20 @@ kept is what was captured.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from trailhound.config import Settings, SettingsError
+from trailhound.commands_common import err, out
+from trailhound.commands_common import settings as _settings
 
 __all__ = ["evidence_app", "watchlist_app"]
 
 watchlist_app = typer.Typer(help="Load partners' watchlists (phones, e-mails, handles, image hashes).",
                             no_args_is_help=True)
 evidence_app = typer.Typer(help="Check the evidence kept for alerted posts.", no_args_is_help=True)
-out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True)
 
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
 
 
 @watchlist_app.command("load")
