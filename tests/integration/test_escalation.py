@@ -322,9 +322,12 @@ def test_the_worker_groups_twenty_posts_of_one_contact_into_one_alert_and_asks_o
     for _ in range(2):  # the second time is a replay
         assert run_cli(settings, "ingest", str(feed)).returncode == 0
     wait_for(lambda: posts_indexed(es, settings) == 20, what="all posts")
-    grouped = wait_for(lambda: [a for a in alerts_for(es, settings) if len(a["trailhound"]["post_ids"]) == 20],
+    def post_alerts() -> list[dict]:  # a network alert about the contact's cluster may come on top
+        return [a for a in alerts_for(es, settings) if a["rule"].get("category") != "network"]
+
+    grouped = wait_for(lambda: [a for a in post_alerts() if len(a["trailhound"]["post_ids"]) == 20],
                        what="one alert holding all twenty posts")
-    assert len(alerts_for(es, settings)) == 1
+    assert len(post_alerts()) == 1
     assert grouped[0]["trailhound"]["group"]["key"].startswith("contact:phone:+12125550143:")
     outbox = [json.loads(r.value) for r in read_topic(settings, "escalations")]
     assert {r["delivery_id"] for r in outbox} and {r["partner"] for r in outbox} == {"hotline"}

@@ -157,7 +157,9 @@ def _scan(es: Elasticsearch, index: str) -> Iterator[dict]:
     after = None
     while True:
         page = es.search(index=index, size=1000, sort=[{"event.id": "asc"}], search_after=after,
-                         query={"term": {"event.kind": "alert"}}, source=["trailhound.post_ids", "event.id"])
+                         query={"bool": {"filter": [{"term": {"event.kind": "alert"}}],  # network alerts
+                                         "must_not": [{"term": {"rule.category": "network"}}]}},  # list clusters
+                         source=["trailhound.post_ids", "event.id"])
         hits = page["hits"]["hits"]
         if not hits:
             return
