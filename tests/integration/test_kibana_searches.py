@@ -43,7 +43,7 @@ EXPECTED: dict[str, tuple[str, Callable[[Doc], bool]]] = {
     "trailhound-search-youth": ("alerts", lambda a: "youth" in a["trailhound"]["categories"]),
     "trailhound-search-labour": (
         "alerts", lambda a: any(c.startswith("labour_") for c in a["trailhound"]["categories"])),
-    "trailhound-search-by-language": ("alerts", lambda a: bool(a["trailhound"].get("lang"))),
+    "trailhound-search-by-language": ("alerts", lambda a: bool(a["trailhound"].get("language"))),
     "trailhound-search-clusters-many-cities": (
         "alerts", lambda a: (a["trailhound"].get("cluster") or {}).get("city_count", 0) >= 5),
     "trailhound-search-new-high-critical": (
