@@ -22,9 +22,10 @@ import uuid
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
-from kafka.admin import KafkaAdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness import delete_namespace  # noqa: E402  (bench/ is the script folder)
 
 from tests.console_process import ConsoleProcess, create_account  # noqa: E402
 from trailhound.config import Settings  # noqa: E402
@@ -79,12 +80,8 @@ def run(alerts: int) -> dict:
             browser.close()
     finally:
         console.stop()
-        es.options(ignore_status=404).indices.delete(index=f"trailhound-{settings.namespace}-*")
-        es.options(ignore_status=404).indices.delete_index_template(name=f"trailhound-{settings.namespace}-*")
         es.close()
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-        admin.delete_topics([t for t in admin.list_topics() if t.startswith(settings.namespace + ".")])
-        admin.close()
+        delete_namespace(settings)
         if started:
             down(base, only=started)
     ordered = sorted(delays)

@@ -36,11 +36,12 @@ from typing import Any
 import httpx
 import yaml
 from aiokafka import AIOKafkaProducer
-from elasticsearch import AsyncElasticsearch, Elasticsearch
-from kafka.admin import KafkaAdminClient
+from elasticsearch import AsyncElasticsearch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from harness import delete_namespace  # noqa: E402  (bench/ is the script folder)
 
 from tests.partners import WebhookReceiver  # noqa: E402
 from trailhound.alerts.lifecycle import send_outbox  # noqa: E402
@@ -119,16 +120,6 @@ class Escalator:
                 self.process.wait()
 
 
-def _cleanup(settings: Settings) -> None:
-    es = Elasticsearch(settings.elasticsearch_url)
-    es.options(ignore_status=404).indices.delete(index=f"trailhound-{settings.namespace}-*")
-    es.options(ignore_status=404).indices.delete_index_template(name=f"trailhound-{settings.namespace}-*")
-    es.close()
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    admin.delete_topics([t for t in admin.list_topics() if t.startswith(settings.namespace + ".")])
-    admin.close()
-
-
 def _p(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -195,7 +186,7 @@ async def _phase(base: Settings, alerts: int, rate: float, with_slow: bool, kill
         await es.close()
         await fast.stop()
         await slow.stop()
-        _cleanup(settings)
+        delete_namespace(settings)
     result: dict[str, Any] = {"alerts": alerts, "kills": kills}
     for name, receiver in expected:
         latencies = [r.at - raised_at[r.event["subject"]] for r in receiver.processed.values()]

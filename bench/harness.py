@@ -66,16 +66,20 @@ def namespace(base: Settings, prefix: str = "bench", partitions: int | None = No
     try:
         yield settings
     finally:
-        es = Elasticsearch(settings.elasticsearch_url)
-        es.options(ignore_status=404).indices.delete(index=f"trailhound-{settings.namespace}-*",
-                                                      expand_wildcards="all")
-        es.options(ignore_status=404).indices.delete_index_template(name=f"trailhound-{settings.namespace}-*")
-        es.close()
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-        mine = [t for t in admin.list_topics() if t.startswith(settings.namespace + ".")]
-        if mine:
-            admin.delete_topics(mine)
-        admin.close()
+        delete_namespace(settings)
+
+
+def delete_namespace(settings: Settings) -> None:
+    """Delete a benchmark namespace's indices, index templates and topics."""
+    es = Elasticsearch(settings.elasticsearch_url)
+    es.options(ignore_status=404).indices.delete(index=f"trailhound-{settings.namespace}-*", expand_wildcards="all")
+    es.options(ignore_status=404).indices.delete_index_template(name=f"trailhound-{settings.namespace}-*")
+    es.close()
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    mine = [t for t in admin.list_topics() if t.startswith(settings.namespace + ".")]
+    if mine:
+        admin.delete_topics(mine)
+    admin.close()
 
 
 class Worker:

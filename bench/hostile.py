@@ -37,8 +37,8 @@ from typing import Any
 import httpx
 import river
 from elasticsearch import Elasticsearch, NotFoundError
+from harness import delete_namespace  # noqa: E402  (bench/ is the script folder)
 from kafka import KafkaConsumer, TopicPartition
-from kafka.admin import KafkaAdminClient
 
 from trailhound.alerts.indices import prepare_indices
 from trailhound.config import Settings
@@ -244,12 +244,8 @@ def main() -> None:
         if worker is not None:
             worker.terminate()
             worker.wait(timeout=60)
-        es.options(ignore_status=404).indices.delete(index=f"trailhound-{settings.namespace}-*")
-        es.options(ignore_status=404).indices.delete_index_template(name=f"trailhound-{settings.namespace}-*")
         es.close()
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-        admin.delete_topics([t for t in admin.list_topics() if t.startswith(settings.namespace + ".")])
-        admin.close()
+        delete_namespace(settings)
         if started:
             down(base, only=started)
 
