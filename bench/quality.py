@@ -11,16 +11,20 @@ trafficking are positives), recall per language, per evasion and per indicator c
 on adults' own ads and on benign posts, how often the detected language is right, the same figures
 for the bundled sample feed (``samples/sample-feed.jsonl``), and the detect throughput: normalise +
 detect language + extract + score + assess per post on one core (best of three passes; the machine is
-shared, so treat it as a lower bound). ``--no-tolerant`` switches off approximate (edit-distance)
+shared, so treat it as a lower bound), with a table of what each stage costs per post (CPU time, from one
+more pass with a clock around each stage). ``--no-tolerant`` switches off approximate (edit-distance)
 matching, to measure the false alarms it adds. The last line is one JSON object with the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import json
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +152,70 @@ def throughput(detectors: DetectorSet, posts: list[dict[str, Any]], threshold: f
     return round(best_cpu, 1), round(best_wall, 1), round(best_patterns, 1)
 
 
+STAGES: tuple[tuple[str, str, str], ...] = (
+    ("normalise", "trailhound.streams.enrich", "normalize"),
+    ("language", "trailhound.streams.enrich", "detect_language"),
+    ("extract", "trailhound.streams.enrich", "extract_entities"),
+    ("phones", "trailhound.detectors.extract", "find_phones"),
+    ("matcher", "trailhound.detectors.matcher", "PatternDetector.score_one"),
+    ("text model", "trailhound.detectors.online.text_model", "TextModel.score_one"),
+    ("anomaly", "trailhound.detectors.online.entity_anomaly", "EntityAnomaly.score_one"),
+)
+"""Stage name, the module and the function (or ``Class.method``) that does the stage's work. A stage's
+cost excludes the stages it calls (``extract`` is extraction without ``phones``); ``other`` is the rest
+of the per-post path (per-post caps, records, ``assess``)."""
+
+
+@contextlib.contextmanager
+def _stage_clocks(totals: dict[str, float]) -> Iterator[None]:
+    """Wrap every stage function in a CPU-time clock that adds its own time (less nested stages) to ``totals``."""
+    nested: list[float] = []  # time spent in inner stages, per open stage
+    undo: list[tuple[Any, str, Any]] = []
+
+    def clocked(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            nested.append(0.0)
+            start = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent = time.process_time() - start
+                inner = nested.pop()
+                totals[name] += spent - inner
+                if nested:
+                    nested[-1] += spent
+        return run
+
+    for name, module, attr in STAGES:
+        owner: Any = importlib.import_module(module)
+        *path, leaf = attr.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        original = owner.__dict__[leaf]
+        undo.append((owner, leaf, original))
+        setattr(owner, leaf, clocked(name, original))
+    try:
+        yield
+    finally:
+        for owner, leaf, original in reversed(undo):
+            setattr(owner, leaf, original)
+
+
+def stage_costs(detectors: DetectorSet, posts: list[dict[str, Any]], threshold: float) -> dict[str, float]:
+    """Milliseconds of CPU per post for each stage of :data:`STAGES` and ``other``, and the ``total``."""
+    totals: dict[str, float] = defaultdict(float)
+    parse_phone.cache_clear()
+    with _stage_clocks(totals):
+        start = time.process_time()
+        for post in posts:
+            judge(detectors, post, threshold)
+        total = time.process_time() - start
+    costs = {name: totals[name] for name, _, _ in STAGES}
+    costs["other"] = total - sum(costs.values())
+    costs["total"] = total
+    return {name: round(1000 * spent / len(posts), 4) for name, spent in costs.items()}
+
+
 def table(title: str, rows: dict[str, float], counts: dict[str, int] | None = None) -> None:
     print(f"\n{title}")
     for key, value in rows.items():
@@ -169,6 +237,7 @@ def main() -> None:
     result = evaluate(detectors, posts, settings.alert_threshold)
     sample = sample_feed(detectors, settings.alert_threshold)
     rate, wall_rate, patterns_rate = throughput(detectors, posts, settings.alert_threshold)
+    costs = stage_costs(detectors, posts, settings.alert_threshold)
 
     print(f"Evaluation set: {result['posts']} posts ({EVAL.relative_to(ROOT)}), threshold {settings.alert_threshold}, "
           f"tolerant matching {'off' if args.no_tolerant else 'on'}")
@@ -185,6 +254,10 @@ def main() -> None:
     print(f"Detect throughput, one core (CPU time): {rate:,.0f} posts/s with the online models, "
           f"{patterns_rate:,.0f} posts/s with patterns only (normalise + language + extract + match + assess); "
           f"wall clock on the shared machine: {wall_rate:,.0f} posts/s")
+    print("\nCost per post by stage (ms of CPU, one pass with a clock around each stage, so a little slower):")
+    for name, ms in costs.items():
+        share = f"{ms / costs['total']:6.1%}" if name != "total" else ""
+        print(f"  {name:<12} {ms:7.4f} ms  {share}")
     for title, lines in (("Missed", result["misses"]), ("False alarms", result["alarms"])):
         if lines:
             print(f"\n{title} (first {args.show} of {len(lines)}):")
@@ -201,8 +274,17 @@ def main() -> None:
         "sample_feed_alerted": f"{sample['alerted']}/{sample['positives']}",
         "sample_feed_false_alarms": f"{sample['false_alarms']}/{sample['negatives']}",
         "tolerant_matching": not args.no_tolerant, "eval_posts": result["posts"],
+        "stage_ms": costs, "loadavg": _loadavg(),
     }
     print(json.dumps(summary))
+
+
+def _loadavg() -> float | None:
+    """The machine's one-minute load when the figures were taken (a shared machine slows every rate)."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 if __name__ == "__main__":
