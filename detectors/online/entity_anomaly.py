@@ -25,6 +25,13 @@ supporting signal about the contact, not a reason to alert on its own.
   reports ``(raw - median) / (p99 - median)`` over the last ``calibration_window`` raw scores, clipped
   to [0, 1]: the typical entity scores 0, the most unusual one in a hundred scores 1. The raw score
   stays in ``details["raw_score"]``.
+* Scoring reads the trees' reference masses, which change only when a window of ``window_size``
+  learned posts completes (or a checkpoint is restored). So :class:`_ReferenceTrees` copies them, at
+  each such change, into flat lists walked without river's per-node objects, and remembers the score
+  of each feature vector seen since (most posts describe a contact seen for the first time, which is
+  one and the same vector): the same arithmetic as ``HalfSpaceTrees.score_one``, at a fraction of its
+  cost (about 100 µs per post for 25 trees on the shared machine; now a dictionary look-up for a
+  repeated description, a fifth of it otherwise).
 * Per-entity state is bounded: at most ``max_events`` recent events per entity, entities idle for
   longer than ``ttl_s`` are forgotten, and at most ``max_entities`` are kept (least recently seen
   dropped first).
@@ -93,6 +100,71 @@ class EntityWindow:
             "texts_24h": float(len(texts)),
             "gap_h": -1.0 if gap_h is None else gap_h,
         }
+
+
+_FEATURES = tuple(_LIMITS)
+_MAX_REMEMBERED_SCORES = 4096
+
+
+class _ReferenceTrees:
+    """Scores as ``HalfSpaceTrees.score_one`` does, from a flat copy of the trees' reference masses.
+
+    Valid until the masses change: :class:`EntityAnomaly` builds a new one after each completed window
+    and after a restore. Each tree is stored in heap order (children of node ``i`` at ``2i+1`` and
+    ``2i+2``) as three lists: split feature (index into :data:`_FEATURES`), threshold, reference mass.
+    """
+
+    __slots__ = ("_flat", "_height", "_max_score", "_scores", "_size_limit", "_trained")
+
+    def __init__(self, hst: anomaly.HalfSpaceTrees) -> None:
+        self._trained = not hst._first_window
+        self._height = hst.height
+        self._size_limit = 0.1 * hst.window_size
+        self._max_score = hst._max_score
+        self._flat = [_flatten(tree) for tree in hst.trees] if self._trained else []
+        self._scores: dict[tuple[float, ...], float] = {}
+
+    def score(self, features: dict[str, float]) -> float:
+        if not self._trained:
+            return 0.0
+        values = tuple(features[name] for name in _FEATURES)
+        known = self._scores.get(values)
+        if known is not None:
+            return known
+        height, size_limit = self._height, self._size_limit
+        total = 0.0
+        for split, threshold, mass in self._flat:
+            node, depth_pow, score = 0, 1, 0.0
+            for _ in range(height):
+                r = mass[node]
+                score += r * depth_pow
+                if r < size_limit:
+                    break
+                node = 2 * node + (1 if values[split[node]] < threshold[node] else 2)
+                depth_pow <<= 1
+            else:
+                score += mass[node] * depth_pow
+            total += score
+        result = 1 - total / self._max_score
+        if len(self._scores) >= _MAX_REMEMBERED_SCORES:
+            self._scores.clear()
+        self._scores[values] = result
+        return result
+
+
+def _flatten(root: PaddedBranch) -> tuple[list[int], list[float], list[int]]:
+    split: list[int] = []
+    threshold: list[float] = []
+    mass: list[int] = []
+    level: list[PaddedBranch | PaddedLeaf] = [root]
+    while level:
+        for node in level:
+            mass.append(node.r_mass)
+            if isinstance(node, PaddedBranch):
+                split.append(_FEATURES.index(node.feature))
+                threshold.append(node.threshold)
+        level = [child for node in level if isinstance(node, PaddedBranch) for child in node.children]
+    return split, threshold, mass
 
 
 def _post_key(post: dict[str, Any]) -> str:
@@ -181,6 +253,7 @@ class EntityAnomaly:
         self.model = anomaly.HalfSpaceTrees(
             n_trees=n_trees, height=height, window_size=window_size, limits=dict(_LIMITS), seed=seed
         )
+        self._reference = _ReferenceTrees(self.model)
         self.max_entities = max_entities
         self.max_events = max_events
         self.ttl_s = ttl_s
@@ -247,13 +320,15 @@ class EntityAnomaly:
         self.learned = check_int(state["learned"], 0)
         for raw in check_list(state["calibration"], self._raw_scores.maxlen or 0):
             self._calibrate(check_float(raw))
+        self._reference = _ReferenceTrees(hst)
+        self._last = None
 
     def _raw(self, post: dict[str, Any]) -> tuple[tuple[str, float, str, int, dict[str, float]], float]:
         last = self._last
         if last is not None and last[0] is post:
             return last[1], last[2]
         described = self._describe(post)
-        raw_score = float(self.model.score_one(_features(described[4])))
+        raw_score = float(self._reference.score(_features(described[4])))
         self._last = (post, described, raw_score)
         return described, raw_score
 
@@ -279,6 +354,8 @@ class EntityAnomaly:
             return  # a replay (a file ingested twice, a reprocessed batch) teaches nothing new
         self._calibrate(raw_score)
         self.model.learn_one(_features(raw))
+        if self.model.counter == 0:  # a window completed: the reference masses changed
+            self._reference = _ReferenceTrees(self.model)
         self.learned += 1
         if window is None:
             window = self._entities[key] = EntityWindow(self.max_events)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from trailhound.detectors.online.entity_anomaly import EntityAnomaly
+from trailhound.detectors.online.entity_anomaly import EntityAnomaly, _features
 
 START = 1_772_323_200.0  # 2026-03-01T00:00:00Z
 CITIES = ["Denver", "Phoenix", "Dallas", "Houston", "Atlanta", "Chicago", "Seattle", "Miami"]
@@ -92,3 +92,37 @@ def test_the_same_text_cross_posted_as_other_posts_still_counts() -> None:
     for post in copies:
         model.learn_one(post)
     assert model.score_one({**copies[0], "post_key": "board-9:ad-1"}).details["posts_24h"] == 4
+
+
+
+def _descriptions(rng: random.Random, n: int) -> list[dict[str, float]]:
+    """Feature vectors across the whole range, with repeats (as most posts describe a new contact)."""
+    out = []
+    for _ in range(n):
+        raw = {"posts_1h": float(rng.randint(1, 25)), "posts_24h": float(rng.randint(1, 120)),
+               "cities_24h": float(rng.randint(0, 14)), "texts_24h": float(rng.randint(1, 60)),
+               "gap_h": rng.choice([-1.0, rng.uniform(0, 30)])}
+        out.append(_features(raw))
+    return out + out[: n // 4]
+
+
+def test_the_fast_scorer_gives_river_s_score_through_every_window_and_after_a_restore() -> None:
+    model = EntityAnomaly(n_trees=10, window_size=50)
+    rng = random.Random(6)
+    probes = _descriptions(rng, 40)
+    assert all(model._reference.score(x) == model.model.score_one(x) == 0 for x in probes)  # untrained
+    ts = START
+    windows = 0
+    for step in range(260):  # five windows: the reference masses change five times
+        ts += rng.expovariate(1 / 600)
+        who = rng.randrange(40 if step % 3 else 300)
+        model.learn_one(_post(f"phone:+1312555{who:04d}", ts, CITIES[rng.randrange(8)], f"text {rng.randrange(5)}"))
+        if step % 10 == 0 or model.model.counter == 0:
+            windows += model.model.counter == 0
+            assert [model._reference.score(x) for x in probes] == [model.model.score_one(x) for x in probes]
+    assert windows == 5
+    restored = EntityAnomaly(n_trees=10, window_size=50)
+    restored.restore(model.state())
+    expected = [model.model.score_one(x) for x in probes]
+    assert len(set(expected)) > 5  # trained: the scores tell the descriptions apart
+    assert [restored._reference.score(x) for x in probes] == expected
