@@ -30,6 +30,7 @@ import hyperscan
 import regex
 
 from trailhound.detectors.base import Detection, Indicator
+from trailhound.detectors.decoded import decoded_entities, decoded_normalized
 from trailhound.detectors.extract import Entities, Mention, extract_entities
 from trailhound.detectors.library import EntityRule, ExampleFailure, LibraryError, Pattern, PatternLibrary
 from trailhound.detectors.library_guard import DEFAULT_MATCH_BUDGET_S, compile_bounded
@@ -406,11 +407,11 @@ def _first_span(mentions: Any) -> tuple[int, int] | None:
 def enriched_view(record: dict[str, Any]) -> tuple[NormalizedText, Entities]:
     """Decode an enriched record (or normalise a raw post) into what the matcher reads."""
     if "normalized" in record:
-        norm = NormalizedText.from_json(record["normalized"])
+        norm = decoded_normalized(record["normalized"])
     else:
         norm = normalize(post_text(record.get("post", record)))
     if "entities" in record:
-        return norm, Entities.from_json(record["entities"])
+        return norm, decoded_entities(record["entities"])
     return norm, extract_entities(norm)
 
 

@@ -11,9 +11,9 @@ the field reports as predictive.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
+from trailhound.detectors.decoded import decoded_normalized
 from trailhound.detectors.normalize import NormalizedText
 
 __all__ = ["Token", "entity_flags", "normalized", "normalized_text", "tokens"]
@@ -34,7 +34,7 @@ def normalized(post: dict[str, Any]) -> NormalizedText:
     if isinstance(data, NormalizedText):
         return data
     if data:
-        return NormalizedText.from_json(data)
+        return decoded_normalized(data)
     raw = post.get("post", post)
     text = raw.get("body", "")
     return NormalizedText(text, text.lower(), ((0, len(text), 0, len(text)),) if text else ())
@@ -48,32 +48,35 @@ def normalized_text(post: dict[str, Any]) -> str:
     return normalized(post).text
 
 
-def tokens(text: str) -> Iterator[Token]:
-    """Unigrams, bigrams and emoji glyphs of normalised text, with their spans.
+def tokens(text: str) -> list[Token]:
+    """Unigrams, bigrams and emoji glyphs of normalised text, with their spans, in order of appearance.
 
     Punctuation-only tokens are dropped, emoji (non-ASCII symbols) kept. Stop words are kept inside
     bigrams (``my girls`` matters) but not as unigrams. Numbers of three or more digits (pieces of
     phone numbers, prices) are dropped: a model that learns contact numbers as words would keep
     flagging a number long after it changed hands; contacts are the entity detector's business.
     """
-    prev: Token | None = None
+    out: list[Token] = []
+    add = out.append
+    prev = ""  # the previous word, "" after a break (number, punctuation, emoji)
+    prev_start = 0
     for m in _TOKEN.finditer(text):
         tok = m.group()
         if tok.isdigit() and len(tok) >= 3:
-            prev = None
+            prev = ""
             continue
+        start, end = m.span()
         if not tok[0].isalnum():
-            if tok.isascii():
-                prev = None
-                continue
-            yield (tok, m.start(), m.end())
-            prev = None
+            if not tok.isascii():
+                add((tok, start, end))
+            prev = ""
             continue
         if tok not in _STOP:
-            yield (tok, m.start(), m.end())
-        if prev is not None:
-            yield (f"{prev[0]} {tok}", prev[1], m.end())
-        prev = (tok, m.start(), m.end())
+            add((tok, start, end))
+        if prev:
+            add((f"{prev} {tok}", prev_start, end))
+        prev, prev_start = tok, start
+    return out
 
 
 def entity_flags(post: dict[str, Any]) -> list[str]:

@@ -65,6 +65,8 @@ from trailhound.detectors.online.state_checks import check_float, check_int
 
 __all__ = ["TextModel"]
 
+_REMEMBERED_BUCKETS = 1 << 16
+
 
 class TextModel:
     """Hashed bag-of-words logistic regression over normalised text; a ``LearningDetector``."""
@@ -102,6 +104,8 @@ class TextModel:
         # The worker scores a post and may learn it right after: remember the last post's features
         # (they depend on the post only, never on the model) instead of tokenising it twice.
         self._last: tuple[dict[str, Any], dict[int, float], list[tuple[str, int, int, int]]] | None = None
+        self._buckets: dict[str, int] = {}
+        """Hash bucket of each token seen lately: ads reuse a small vocabulary, and a look-up is cheaper than crc32."""
 
     # -- checkpoint state -------------------------------------------------------------------------
 
@@ -135,17 +139,19 @@ class TextModel:
     # -- features ----------------------------------------------------------------------------------
 
     def _hashed(self, text: str, flags: list[str]) -> tuple[dict[int, float], list[tuple[str, int, int, int]]]:
+        buckets = self._buckets
+        if len(buckets) > _REMEMBERED_BUCKETS:
+            buckets.clear()
         mask = self._mask
         x: dict[int, float] = {}
         spans: list[tuple[str, int, int, int]] = []
-        for tok, start, end in tokens(text):
-            bucket = zlib.crc32(tok.encode("utf-8")) & mask
+        add = spans.append
+        for tok, start, end in [*tokens(text), *((flag, -1, -1) for flag in flags)]:
+            bucket = buckets.get(tok)
+            if bucket is None:
+                bucket = buckets[tok] = zlib.crc32(tok.encode("utf-8")) & mask
             x[bucket] = 1.0
-            spans.append((tok, bucket, start, end))
-        for flag in flags:
-            bucket = zlib.crc32(flag.encode("utf-8")) & mask
-            x[bucket] = 1.0
-            spans.append((flag, bucket, -1, -1))
+            add((tok, bucket, start, end))
         return x, spans
 
     def _encode(self, post: dict[str, Any]) -> tuple[dict[int, float], list[tuple[str, int, int, int]]]:

@@ -1,0 +1,46 @@
+"""Decode an enriched record's normalised text and entities once, however many detectors read them.
+
+An enriched record carries its normalised text (with the map back to the original) and its entities
+as JSON, because it travels on Kafka between the enrich and detect stages. The pattern matcher and
+the text model both need them as objects, and decoding costs about as much as a small detector. So
+the last decoded value of each kind is kept, keyed by the identity of the JSON object it came from,
+and handed to the next reader of the same record. The record is not copied: it must not be changed
+in place while it is being scored (the worker never does). A miss only costs a decode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from trailhound.detectors.extract import Entities
+from trailhound.detectors.normalize import NormalizedText
+
+__all__ = ["decoded_entities", "decoded_normalized"]
+
+T = TypeVar("T")
+
+
+class _LastDecoded(Generic[T]):
+    """The value decoded from the last JSON object seen; holding the object keeps its identity unique."""
+
+    __slots__ = ("_decode", "_last")
+
+    def __init__(self, decode: Callable[[dict[str, Any]], T]) -> None:
+        self._decode = decode
+        self._last: tuple[dict[str, Any], T] | None = None
+
+    def __call__(self, data: dict[str, Any]) -> T:
+        last = self._last  # one read: another thread may replace it, never half-replace it
+        if last is not None and last[0] is data:
+            return last[1]
+        value = self._decode(data)
+        self._last = (data, value)
+        return value
+
+
+decoded_normalized: Callable[[dict[str, Any]], NormalizedText] = _LastDecoded(NormalizedText.from_json)
+"""``NormalizedText.from_json(data)``, decoded once per record."""
+
+decoded_entities: Callable[[dict[str, Any]], Entities] = _LastDecoded(Entities.from_json)
+"""``Entities.from_json(data)``, decoded once per record."""
