@@ -209,6 +209,8 @@ class PatternMatcher:
         self.library = library
         self._engine = compile_engine(library)  # LibraryError if the engine refuses an expression
         self.budget_s = budget_s
+        self.category_labels = {cid: c.label for cid, c in library.categories.items()}
+        """Readable name of each category of the library, for explanations."""
         self.over_budget = 0
         """Patterns skipped so far because a post used up the match budget (see ``match``)."""
 
@@ -220,11 +222,7 @@ class PatternMatcher:
         hits: set[int] = set()
         if self._engine.database is None or not text:
             return hits
-
-        def on_match(expr_id: int, _from: int, _to: int, _flags: int, _ctx: Any) -> None:
-            hits.add(expr_id)
-
-        self._engine.database.scan(text.encode("utf-8", "replace"), match_event_handler=on_match)
+        self._engine.database.scan(text.encode("utf-8", "replace"), match_event_handler=_collect_hit, context=hits)
         return hits
 
     def match(self, norm: NormalizedText, entities: Entities) -> list[Indicator]:
@@ -338,6 +336,10 @@ class PatternMatcher:
         return failures
 
 
+def _collect_hit(expr_id: int, _from: int, _to: int, _flags: int, hits: set[int]) -> None:
+    hits.add(expr_id)
+
+
 def _negated(text: str, span: tuple[int, int]) -> bool:
     """Whether a negation governs the hit at ``span``; a hit that is itself negative ("no days off")
     stays, even after another negative phrase ("no fee, no days off")."""
@@ -418,6 +420,10 @@ def enriched_view(record: dict[str, Any]) -> tuple[NormalizedText, Entities]:
 WeightHook = Callable[[str, float], float]
 
 
+def _weighted(indicator: Indicator, weight: float) -> Indicator:
+    return indicator if weight == indicator.weight else replace(indicator, weight=weight)
+
+
 class PatternDetector:
     """The known-pattern detector: library matches combined into one explained score in [0, 1]."""
 
@@ -440,10 +446,8 @@ class PatternDetector:
         indicators = matcher.match(norm, entities)
         if self.weight_of is not None:
             hook = self.weight_of
-            indicators = [replace(i, weight=min(max(float(hook(i.pattern_id, i.weight)), 0.0), 1.0))
-                          for i in indicators]
-        labels = {cid: c.label for cid, c in matcher.library.categories.items()}
-        result = combine_evidence(indicators, labels)
+            indicators = [_weighted(i, min(max(float(hook(i.pattern_id, i.weight)), 0.0), 1.0)) for i in indicators]
+        result = combine_evidence(indicators, matcher.category_labels)
         return Detection(
             detector=self.name,
             score=result.score,

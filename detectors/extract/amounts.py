@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trailhound.detectors.extract.claims import Claimed
+from trailhound.detectors.extract.prefilter import RegexPrefilter
 
 __all__ = ["FoundAge", "FoundPrice", "Price", "find_ages", "find_prices"]
 
@@ -127,21 +128,27 @@ def _as_wage(found: FoundPrice, text: str) -> FoundPrice:
     return FoundPrice(Price(found.price.amount, found.price.currency, "hourly_wage"), found.start, found.end)
 
 
+_PRICE_PREFILTER = RegexPrefilter((_PRICE_BEFORE, _PRICE_AFTER, _RATE_ONLY))
+
+
 def find_prices(text: str) -> list[FoundPrice]:
     """Amounts with a currency word/sign, and bare rates such as ``150hr``."""
     found: list[FoundPrice] = []
+    candidates = _PRICE_PREFILTER.candidates(text)
+    if not candidates:
+        return found
     taken = Claimed(len(text))
-    for m in _PRICE_BEFORE.finditer(text):
+    for m in _PRICE_BEFORE.finditer(text) if 0 in candidates else ():
         price = Price(_amount(m.group(2), m.group(3), m.group(4)), _CURRENCIES[m.group(1)], _unit(m.group(5)))
         found.append(FoundPrice(price, m.start(), m.end()))
         taken.claim(m.start(), m.end())
-    for m in _PRICE_AFTER.finditer(text):
+    for m in _PRICE_AFTER.finditer(text) if 1 in candidates else ():
         if taken.overlaps(m.start(), m.start() + 1):
             continue
         price = Price(_amount(m.group(1), m.group(2), m.group(3)), _CURRENCIES[m.group(4)], _unit(m.group(5)))
         found.append(FoundPrice(price, m.start(), m.end()))
         taken.claim(m.start(), m.end())
-    for m in _RATE_ONLY.finditer(text):
+    for m in _RATE_ONLY.finditer(text) if 2 in candidates else ():
         if taken.overlaps(m.start(), m.start() + 1) or int(m.group(1)) < 40:
             continue
         found.append(FoundPrice(Price(float(m.group(1)), "", _unit(m.group(2))), m.start(), m.end()))
@@ -197,6 +204,7 @@ _AUDIENCE_BEFORE = re.compile(
     r"idade|tu|de la|อายุ)\W{0,3})?(?:\d{1,2}\s?(?:-|–|to|a|à|до|至)\s?)?$"
 )
 _BARE_YEARS = _AGE_PATTERNS[2]
+_AGE_PREFILTER = RegexPrefilter(_AGE_PATTERNS)  # most posts can match none or one of them
 
 
 # Words of adult-services ads: there, an age range or "girls 16" is a stated age, and critical.
@@ -236,7 +244,8 @@ def find_ages(text: str) -> list[FoundAge]:
         return []  # most posts: only phone numbers and prices, nothing that can be an age
     found: list[FoundAge] = []
     taken = Claimed(len(text))
-    for pattern in _AGE_PATTERNS:
+    candidates = _AGE_PREFILTER.candidates(text)
+    for pattern in (p for i, p in enumerate(_AGE_PATTERNS) if i in candidates):
         for m in pattern.finditer(text):
             if pattern is _BARE_YEARS and _is_experience(text, m.start(), m.end()):
                 continue
