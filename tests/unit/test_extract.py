@@ -157,3 +157,29 @@ def test_entities_round_trip_through_json() -> None:
 ])
 def test_years_of_experience_are_not_taken_for_an_age(text: str, ages: tuple[int, ...]) -> None:
     assert extract_entities(normalize(text)).ages == ages
+
+
+def test_the_plain_us_number_shortcut_answers_as_the_phone_parser_does() -> None:
+    """Ten-digit numbers skip ``phonenumbers.parse``; the E.164 (or the refusal) must be the parser's."""
+    import random
+
+    import phonenumbers
+
+    from trailhound.detectors.extract.phones import parse_phone
+
+    def parser(raw: str) -> str | None:
+        try:
+            number = phonenumbers.parse(raw, "US")
+        except phonenumbers.NumberParseException:
+            return None
+        if not phonenumbers.is_valid_number(number):
+            return None
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    rng = random.Random(12)
+    canadian = ["4165550123", "6045550199", "5145550142"]  # valid for code 1, not in the US
+    written = [f"{rng.randrange(10**10):010d}" for _ in range(1500)] + canadian + ["2125550184", "1125550184"]
+    answers = {raw: parse_phone(raw, "US") for raw in written}
+    assert answers == {raw: parser(raw) for raw in written}
+    assert sum(v is not None for v in answers.values()) > 300  # both answers are well represented
+    assert all(answers[raw] == "+1" + raw for raw in canadian)
