@@ -118,3 +118,12 @@ def test_from_json_refuses_a_map_that_cannot_be_right() -> None:
         NormalizedText.from_json({"original": "AB", "text": "ab", "map": []})
     with pytest.raises(ValueError):
         NormalizedText.from_json({"original": "AB", "text": "ab", "map": [0, 2, 0]})
+
+
+def test_only_ascii_capitals_are_lowered_before_the_ascii_steps() -> None:
+    """Other scripts' capitals were folded (or kept) by the Unicode step; a lone surrogate survives."""
+    from trailhound.detectors.normalize import _lower_ascii_letters
+
+    text = "ÀBCdé ÉTÉ \ud800 İSTANBUL ǅ Ω ПРИВЕТ"
+    assert _lower_ascii_letters(text) == "".join(c.lower() if "A" <= c <= "Z" else c for c in text)
+    assert _lower_ascii_letters("PLAIN Text") == "plain text"
