@@ -109,8 +109,12 @@ def extract_entities(norm: NormalizedText, hints: dict[str, Any] | None = None) 
     mentions.extend(_hint_mentions(hints, region))
     mentions.sort(key=lambda m: (m.start < 0, m.start))
 
+    by_kind: dict[str, list[str]] = {}
+    for m in mentions:
+        by_kind.setdefault(m.kind, []).append(m.value)
+
     def values(kind: str) -> tuple[str, ...]:
-        return _unique([m.value for m in mentions if m.kind == kind])
+        return _unique(by_kind.get(kind, []))
 
     return Entities(
         phones=values("phone"),

@@ -30,7 +30,7 @@ _WORD_DIGITS = {
     "o": "0", "l": "1", "i": "1",
 }
 _ATOM = "|".join(sorted((re.escape(w) for w in _WORD_DIGITS), key=len, reverse=True))
-_ATOM_RE = re.compile(rf"\d|{_ATOM}")
+_ATOM_RE = re.compile(rf"\d+|{_ATOM}")  # a run of digits is one group of a chain
 _SEP = r"[\s\-.()/_,*:]{0,3}"
 _CHAIN = re.compile(rf"(?<![a-z])(\+\s?)?(?:\d|{_ATOM})(?:{_SEP}(?:\d|{_ATOM}))*(?![a-z])")
 _DIGIT = re.compile(r"\d")
@@ -104,17 +104,8 @@ def _chains(text: str) -> list[_Chain]:
     for m in _CHAIN.finditer(text):
         if m.end() - m.start() < 3:
             continue  # every atom is at least one character and gives one digit: fewer than three
-        groups: list[tuple[str, int, int]] = []
-        last_end = -1
-        for atom in _ATOM_RE.finditer(text, m.start(), m.end()):
-            token = atom.group()
-            digit = token if token.isdigit() else _WORD_DIGITS[token]
-            if groups and atom.start() == last_end and token.isdigit() and text[atom.start() - 1].isdigit():
-                d, s, _ = groups[-1]
-                groups[-1] = (d + digit, s, atom.end())
-            else:
-                groups.append((digit, atom.start(), atom.end()))
-            last_end = atom.end()
+        groups = [(token if token[0].isdigit() else _WORD_DIGITS[token], *atom.span())
+                  for atom in _ATOM_RE.finditer(text, m.start(), m.end()) for token in (atom.group(),)]
         if sum(len(g[0]) for g in groups) >= 3:
             chains.append(_Chain(m.start(), m.end(), bool(m.group(1)), tuple(groups)))
     return chains
