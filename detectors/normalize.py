@@ -69,10 +69,16 @@ class NormalizedText:
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map ``text[start:end]`` back to the span of ``original`` it was made from."""
-        if not self.segments:
+        segments = self.segments
+        if not segments:
             return (0, 0)
-        start = min(max(start, 0), len(self.text))
-        end = min(max(end, start), len(self.text))
+        size = len(self.text)
+        start = 0 if start < 0 else size if start > size else start
+        end = start if end < start else size if end > size else end
+        if len(segments) == 1:  # one segment: the text was only lowered, or folded as a whole
+            o, n, s, m = segments[0]
+            if n == m:
+                return (s + start - o, s + end - o)
         o, n, s, m = self._segment_at(start)
         src_start = s + (start - o) if n == m else s
         if end == start:
@@ -248,10 +254,14 @@ def _fold_char(ch: str) -> str:
 def _unicode_edits(text: str) -> Iterator[Edit]:
     for run in _NON_ASCII_RUN.finditer(text):
         base = run.start()
-        for i, ch in enumerate(run.group()):
-            folded = _fold_char(ch)
-            if folded != ch:
-                yield (base + i, base + i + 1, folded)
+        for i, folded in _fold_run(run.group()):
+            yield (base + i, base + i + 1, folded)
+
+
+@lru_cache(maxsize=16384)
+def _fold_run(run: str) -> tuple[tuple[int, str], ...]:
+    """``(offset, folded)`` for each character of a non-ASCII run that folds; words and emoji recur across ads."""
+    return tuple((i, folded) for i, ch in enumerate(run) if (folded := _fold_char(ch)) != ch)
 
 
 def _keycap_edits(text: str) -> Iterator[Edit]:
