@@ -336,8 +336,8 @@ class PatternMatcher:
         return failures
 
 
-def _collect_hit(expr_id: int, _from: int, _to: int, _flags: int, hits: set[int]) -> None:
-    hits.add(expr_id)
+def _collect_hit(expr_id: int, _from: int, _to: int, _flags: int, hits: Any) -> None:
+    hits.add(expr_id)  # ``hits`` is the set ``_hits`` passes as the scan's context
 
 
 def _negated(text: str, span: tuple[int, int]) -> bool:

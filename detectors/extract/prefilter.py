@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import hyperscan
 
@@ -67,5 +68,5 @@ def _compiles(pattern: re.Pattern[str]) -> bool:
     return True
 
 
-def _add(index: int, _from: int, _to: int, _flags: int, found: set[int]) -> None:
-    found.add(index)
+def _add(index: int, _from: int, _to: int, _flags: int, found: Any) -> None:
+    found.add(index)  # ``found`` is the set ``candidates`` passes as the scan's context
