@@ -258,12 +258,12 @@ class Escalator:
                 if claimed is not None:
                     await self._park(claimed, f"partner {partner_id!r} is not in the partners file")
                 return
-            async with self.limits[partner_id]:
-                fresh = held is not None
-                if held is None:
+            fresh = held is not None
+            if held is None:  # resumed or sent again: the lease starts when a slot is free
+                async with self.limits[partner_id]:
                     held = await self.store.claim(delivery_id, self.owner, self.clock(), self._lease_s(partner))
-                if held is not None:
-                    await self._send(held, partner, fresh)
+            if held is not None:
+                await self._send(held, partner, fresh)
         except asyncio.CancelledError:
             raise
         except Exception:  # the lease lapses and the sweeper tries again; nothing is lost
@@ -293,7 +293,8 @@ class Escalator:
                     envelope = build_envelope(request["kind"], state["delivery_id"], request["alert_id"], data,
                                               self.source, partner.secret, self.clock())
                     try:
-                        answer = await self.notifiers.send(partner, envelope)
+                        async with self.limits[partner.id]:  # a slot is one open request at the partner
+                            answer = await self.notifiers.send(partner, envelope)
                     except DeliveryFailed as exc:
                         self.metrics.attempts.labels(partner=partner.id, outcome="failed").inc()
                         log.warning("delivery %s to %s, attempt %d: %s", state["delivery_id"], partner.id, attempts,
