@@ -1,10 +1,13 @@
-"""Per-partner outbox lanes: commits go as far as what is recorded, and a slow lane never holds a fast one."""
+"""Per-partner outbox lanes and backlogs: commits go as far as what is recorded; a slow partner holds no other."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+from trailhound.alerts.partners import parse_routing
+from trailhound.config import Settings
+from trailhound.streams import escalator as module
 from trailhound.streams.outbox_lanes import LaneItem, OffsetTracker, PartnerLane
 
 
@@ -113,3 +116,31 @@ async def test_a_failed_write_is_tried_again_and_its_records_are_committed_only_
         assert offsets.committable() == {"p0": 1}
     finally:
         await lane.close()
+
+
+async def test_a_partner_with_a_full_backlog_gets_no_more_delivery_tasks_until_one_finishes(monkeypatch):
+    monkeypatch.setattr(module, "MAX_BACKLOG", 2)
+    routing = parse_routing({"partners": {
+        "slow": {"secret_env": "TRAILHOUND_SECRET_SLOW", "webhook": {"url": "http://127.0.0.1:9/s"}},
+        "fast": {"secret_env": "TRAILHOUND_SECRET_FAST", "webhook": {"url": "http://127.0.0.1:9/f"}}},
+        "rules": []}, {"TRAILHOUND_SECRET_SLOW": "s" * 40, "TRAILHOUND_SECRET_FAST": "f" * 40})
+    escalator = module.Escalator(Settings.from_env({}), routing, es=None, producer=None)  # type: ignore[arg-type]
+    release = asyncio.Event()
+    started: list[str] = []
+
+    async def deliver(delivery_id: str, partner_id: str, held: object = None) -> None:
+        started.append(delivery_id)
+        await release.wait()
+
+    monkeypatch.setattr(escalator, "deliver", deliver)
+    for n in range(3):
+        escalator.schedule(f"s{n}", "slow")
+    escalator.schedule("f0", "fast")  # another partner's backlog is its own
+    await asyncio.sleep(0)
+    assert started == ["s0", "s1", "f0"] and escalator.backlog["slow"] == 2
+    release.set()
+    await asyncio.gather(*escalator.inflight.values())
+    assert escalator.backlog == {"slow": 0, "fast": 0} and not escalator.inflight
+    escalator.schedule("s2", "slow")  # the sweeper offers it again once the partner caught up
+    await asyncio.gather(*escalator.inflight.values())
+    assert started[-1] == "s2"
