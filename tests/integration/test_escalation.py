@@ -219,7 +219,7 @@ async def test_a_partner_down_for_long_is_parked_on_the_dead_letter_topic_and_re
     assert json.loads(listed.stdout.splitlines()[0])["state"] == "delivered"
 
 
-@pytest.mark.parametrize("rig", [{"ack_within": "1s"}], indirect=True)
+@pytest.mark.parametrize("rig", [{"ack_within": "3s"}], indirect=True)
 async def test_without_acknowledgement_the_next_tier_is_told_and_an_acknowledged_alert_stays_put(rig: Rig):
     recorded = await rig.raise_alerts(alert("t1", contact="phone:+12125550145"),
                                       alert("t2", contact="phone:+12125550146"))
