@@ -88,6 +88,8 @@ ALERT_MAPPING: dict[str, Any] = {
                                      "first_seen": {"type": "date"}, "last_seen": {"type": "date"}}},
             "silenced_by": {"properties": {"id": KEYWORD, "kind": KEYWORD, "value": KEYWORD, "by": KEYWORD}},
             "escalated_to": KEYWORD,
+            "related_alerts": KEYWORD,
+            "network_alert_id": KEYWORD,
             "lifecycle": {"properties": {"action": KEYWORD, "by": KEYWORD, "at": {"type": "date"},
                                          "from": KEYWORD, "to": KEYWORD, "note": {"type": "text"}}},
             "cluster": CLUSTER_FIELDS,

@@ -23,6 +23,7 @@ from trailhound.alerts.deliveries import outbox_record
 from trailhound.alerts.grouping import GroupReason, group_doc_id, group_key, merge_into_group
 from trailhound.alerts.linkage_alerts import is_upserted, upsert_parts
 from trailhound.alerts.partners import Routing
+from trailhound.alerts.related import partners_told, related_query, related_to
 from trailhound.alerts.routing import route
 from trailhound.alerts.silences import Silence, matching_silence
 from trailhound.alerts.sink import TRANSIENT_STATUSES, ElasticsearchSink, is_transient
@@ -35,6 +36,9 @@ __all__ = ["AlertRecorder", "Recorded", "SilenceCache"]
 OutboxSender = Callable[[dict[str, Any]], Awaitable[None]]
 MAX_ROUNDS = 20  # conflict retries and generations walked per batch
 SILENCE_REFRESH_S = 5.0
+MAX_RELATED = 1000  # related alerts read per batch
+RELATED_FIELDS = ["event.id", "rule", "trailhound.post_ids", "trailhound.entity.key", "trailhound.cluster.contacts",
+                  "trailhound.status", "trailhound.escalated_to", "trailhound.related_alerts"]
 
 
 @dataclass
@@ -138,19 +142,55 @@ class AlertRecorder:
 
     async def _record_networks(self, alerts: list[dict[str, Any]], silences: list[Silence], result: Recorded) -> None:
         """Network alerts (one per cluster, with a stable id) are updated in place as the cluster grows;
-        the lifecycle fields an analyst set stay. Routing again is harmless: delivery ids are deterministic."""
+        the lifecycle fields an analyst set stay. Routing again is harmless: delivery ids are deterministic.
+        Each names the grouped alerts about its posts (:mod:`alerts.related`), and is not sent to a partner
+        one of those already went to; each of those names it back."""
         by_id = {}
-        for alert in alerts:
-            alert = self._silence(alert, silences)
+        silenced = [self._silence(alert, silences) for alert in alerts]
+        candidates = await self._related_candidates(silenced)
+        backlinks: dict[str, str] = {}
+        for alert in silenced:
             by_id[alert["event"]["id"]] = alert
+            related = related_to(alert, candidates)
+            if related:
+                alert["trailhound"]["related_alerts"] = [r["event"]["id"] for r in related]
+                backlinks.update((r["event"]["id"], alert["event"]["id"]) for r in related)
             if alert["trailhound"].get("status") != "silenced":
-                await self._route(alert, GroupReason.NEW)
+                await self._route(alert, GroupReason.NEW, skip=partners_told(related))
             doc, on_create = upsert_parts(alert)
             self.single.upsert(self.index, alert["event"]["id"], doc, on_create)
         written = await self.single.flush()
         for alert_id in written.written:
             self._count(by_id[alert_id], GroupReason.NEW, result)
         result.failed.extend(written.failed)
+        await self._link([({"trailhound": {"network_alert_id": network}}, group)
+                          for group, network in backlinks.items()])
+
+    async def _related_candidates(self, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Open alerts of the other kind that may be related to ``alerts`` (one query for the batch)."""
+        query = related_query(a for a in alerts if a["trailhound"].get("status") != "silenced")
+        if query is None:
+            return []
+        async for attempt in wait_out("reading related alerts", is_transient, 0.2, 30.0):
+            with attempt:
+                try:
+                    found = await self.es.search(index=self.index, query=query, size=MAX_RELATED,
+                                                 source_includes=RELATED_FIELDS)
+                except NotFoundError:
+                    return []
+        return [hit["_source"] for hit in found["hits"]["hits"]]
+
+    async def _link(self, updates: list[tuple[dict[str, Any], str]]) -> None:
+        """Partial updates naming a related alert; one that is gone meanwhile is skipped."""
+        if not updates:
+            return
+        operations: list[dict[str, Any]] = []
+        for doc, alert_id in updates:
+            operations.extend(({"update": {"_index": self.index, "_id": alert_id, "retry_on_conflict": 3}},
+                               {"doc": doc}))
+        async for attempt in wait_out("linking related alerts", is_transient, 0.2, 30.0):
+            with attempt:
+                await self.es.bulk(operations=operations)
 
     def _silence(self, alert: dict[str, Any], silences: list[Silence]) -> dict[str, Any]:
         silence = matching_silence(alert, silences, self.clock())
@@ -168,15 +208,18 @@ class AlertRecorder:
         else:
             result.updated.append(document)
 
-    async def _route(self, document: dict[str, Any], reason: GroupReason) -> None:
-        """Ask for deliveries to the partners automatic rules name (before the document is written)."""
+    async def _route(self, document: dict[str, Any], reason: GroupReason, skip: set[str] | None = None) -> None:
+        """Ask for deliveries to the partners automatic rules name (before the document is written), except
+        the partners in ``skip``: told of the same case by a related alert. Both kinds are listed in
+        ``escalated_to``, so an alert related to this one later skips them too."""
         if reason not in (GroupReason.NEW, GroupReason.HIGHER_SCORE) or not self.routing.rules:
             return
         routes = route(document, self.routing, automatic_only=True)
+        sent = [r for r in routes if r.partner not in (skip or set())]
         now = self.clock()
         await asyncio.gather(*(self.send_outbox(outbox_record(document, r.partner, "alert", rule=r.rule, tier=r.tier,
                                                               by="trailhound", reason=r.reason, now=now))
-                               for r in routes))  # sent together: one wait for Kafka, not one per partner
+                               for r in sent))  # sent together: one wait for Kafka, not one per partner
         if routes:
             held = document["trailhound"].get("escalated_to") or []
             document["trailhound"]["escalated_to"] = list(dict.fromkeys([*held, *(r.partner for r in routes)]))
@@ -215,9 +258,25 @@ class AlertRecorder:
                 else:
                     best = GroupReason.HIGHER_SCORE if GroupReason.HIGHER_SCORE in reasons else GroupReason.MORE_POSTS
                     writes.append((group, document, found, best))
-        await asyncio.gather(*(self._route(document, reason) for _, document, _, reason in writes
-                               if document["trailhound"].get("status") in ("new", "acknowledged", "escalated")))
+        routed = [(document, reason) for _, document, _, reason in writes
+                  if document["trailhound"].get("status") in ("new", "acknowledged", "escalated")]
+        candidates = await self._related_candidates([document for document, _ in routed])
+        backlinks: list[tuple[dict[str, Any], str]] = []
+        skips: list[set[str]] = []
+        for document, _ in routed:
+            related = related_to(document, candidates)
+            skips.append(partners_told(related))
+            if related:
+                network = related[0]
+                document["trailhound"]["network_alert_id"] = network["event"]["id"]
+                named = network["trailhound"].get("related_alerts") or []
+                if document["event"]["id"] not in named:
+                    backlinks.append(({"trailhound": {"related_alerts": [*named, document["event"]["id"]]}},
+                                      network["event"]["id"]))
+        await asyncio.gather(*(self._route(document, reason, skip)
+                               for (document, reason), skip in zip(routed, skips, strict=True)))
         conflicts = await self._write(writes, result)
+        await self._link(backlinks)
         again.extend(conflicts)
         return again
 

@@ -9,6 +9,10 @@ Each phase first delivers a few warm-up alerts (consumer group joined, indices c
 
 1. *fast alone*: one partner answering at once; ``--alerts`` alerts raised at ``--rate`` per second.
 2. *fast next to slow*: the same, while a second partner gets every alert too and answers after 10 s.
+
+   Phases 1 and 2 alternate ``--rounds`` times (alone, next to slow, alone, next to slow…), and each
+   figure pools its rounds. On a shared machine whose load drifts over minutes, one phase after the
+   other would compare two different machines; alternating puts both phases under the same drift.
 3. *kill*: ``--kill-alerts`` alerts to the fast partner; the escalator is killed (SIGKILL) once a third
    has arrived, and started again. ``lost`` counts alerts the partner never processed; ``duplicated``
    counts alerts it processed more than once (a second delivery under a new id would count);
@@ -189,32 +193,45 @@ async def _phase(base: Settings, alerts: int, rate: float, with_slow: bool, kill
         delete_namespace(settings)
     result: dict[str, Any] = {"alerts": alerts, "kills": kills}
     for name, receiver in expected:
-        latencies = [r.at - raised_at[r.event["subject"]] for r in receiver.processed.values()]
         per_alert: dict[str, int] = {}
         for r in receiver.processed.values():
             per_alert[r.event["subject"]] = per_alert.get(r.event["subject"], 0) + 1
         result[name] = {
-            "received": len(per_alert), "lost": alerts - len(per_alert),
+            "alerts": alerts, "received": len(per_alert), "lost": alerts - len(per_alert),
             "duplicated": sum(1 for c in per_alert.values() if c > 1),
             "redelivered": sum(receiver.requests.values()) - len(receiver.requests),
             "refused_signatures": len(receiver.refused),
-            "p50_s": round(_p(latencies, 0.5), 3), "p99_s": round(_p(latencies, 0.99), 3),
-            "mean_s": round(statistics.fmean(latencies), 3) if latencies else None,
+            "latencies": [r.at - raised_at[r.event["subject"]] for r in receiver.processed.values()],
         }
     return result
 
 
+def _pooled(phases: list[dict[str, Any]]) -> dict[str, Any]:
+    """One receiver's figures over several phases: counts added, latency percentiles over every alert."""
+    latencies = [x for p in phases for x in p["latencies"]]
+    pooled = {k: sum(p[k] for p in phases) for k in ("alerts", "received", "lost", "duplicated", "redelivered",
+                                                      "refused_signatures")}
+    return {**pooled, "p50_s": round(_p(latencies, 0.5), 3), "p99_s": round(_p(latencies, 0.99), 3),
+            "mean_s": round(statistics.fmean(latencies), 3) if latencies else None}
+
+
 async def _main(args: argparse.Namespace) -> dict[str, Any]:
     base = Settings.from_env()
-    alone = await _phase(base, args.alerts, args.rate, with_slow=False)
-    mixed = await _phase(base, args.alerts, args.rate, with_slow=True)
+    alone: list[dict[str, Any]] = []
+    mixed: list[dict[str, Any]] = []
+    for _ in range(args.rounds):
+        alone.append(await _phase(base, args.alerts, args.rate, with_slow=False))
+        mixed.append(await _phase(base, args.alerts, args.rate, with_slow=True))
     killed = await _phase(base, args.kill_alerts, args.kill_rate, with_slow=False, kill_after=args.kill_alerts // 3)
-    return {"alone": alone, "mixed": mixed, "killed": killed}
+    return {"alone": {"fast": _pooled([p["fast"] for p in alone])},
+            "mixed": {name: _pooled([p[name] for p in mixed]) for name in ("fast", "slow")},
+            "killed": {"fast": _pooled([killed["fast"]]), "kills": killed["kills"]}}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--alerts", type=int, default=200, help="alerts per latency phase")
+    parser.add_argument("--alerts", type=int, default=200, help="alerts per latency phase and round")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of (alone, next to slow), alternating")
     parser.add_argument("--rate", type=float, default=20.0, help="alerts raised per second in latency phases")
     parser.add_argument("--kill-alerts", type=int, default=1000)
     parser.add_argument("--kill-rate", type=float, default=100.0)
@@ -222,6 +239,7 @@ def main() -> None:
     base = Settings.from_env()
     report = up(base)
     started = [s.name for s in report.servers if s.state is ServerState.STARTED]
+    load_before = os.getloadavg()[0]
     try:
         phases = asyncio.run(_main(args))
     finally:
@@ -229,7 +247,7 @@ def main() -> None:
             down(base, only=started)
     alone, mixed, killed = phases["alone"]["fast"], phases["mixed"], phases["killed"]["fast"]
     figures = {
-        "benchmark": "escalation", "alerts_per_phase": args.alerts, "rate_per_s": args.rate,
+        "benchmark": "escalation", "alerts_per_phase": args.alerts, "rounds": args.rounds, "rate_per_s": args.rate,
         "fast_alone_p50_s": alone["p50_s"], "fast_alone_p99_s": alone["p99_s"],
         "fast_p50_s": mixed["fast"]["p50_s"], "fast_p99_s": mixed["fast"]["p99_s"],
         "slow_p50_s": mixed["slow"]["p50_s"], "slow_p99_s": mixed["slow"]["p99_s"],
@@ -238,6 +256,7 @@ def main() -> None:
         "lost": killed["lost"], "duplicated": killed["duplicated"], "redelivered": killed["redelivered"],
         "lost_latency_phases": alone["lost"] + mixed["fast"]["lost"] + mixed["slow"]["lost"],
         "refused_signatures": alone["refused_signatures"] + killed["refused_signatures"],
+        "load_1m_before": round(load_before, 2), "load_1m_after": round(os.getloadavg()[0], 2), "cores": os.cpu_count(),
     }
     rows = [
         ("fast partner alone, p50 / p99 s", f"{alone['p50_s']} / {alone['p99_s']}"),
@@ -247,6 +266,8 @@ def main() -> None:
         (f"{args.kill_alerts} alerts, escalator killed: lost", str(killed["lost"])),
         ("… processed twice by the partner", str(killed["duplicated"])),
         ("… requests repeated (absorbed by idempotency key)", str(killed["redelivered"])),
+        (f"machine load (1 min) before / after, {os.cpu_count()} cores",
+         f"{figures['load_1m_before']} / {figures['load_1m_after']}"),
     ]
     print(f"{'what':<52}{'figure':>20}")
     for what, value in rows:

@@ -1,9 +1,12 @@
 """The escalator: reads the outbox and delivers to partners, each partner at its own pace.
 
-``trailhound escalator`` runs this. For every outbox record it creates the delivery's state document
-(:mod:`alerts.delivery_store`) and only then commits the Kafka offset, so a crash loses nothing; a
-delivery already recorded is never sent again. Each partner has its own concurrency limit, so a partner
-that answers slowly, or not at all, holds up only its own deliveries. An attempt that fails in a way
+``trailhound escalator`` runs this. The reading loop sorts outbox records by partner into lanes
+(:mod:`streams.outbox_lanes`). Each lane creates its deliveries' state documents
+(:mod:`alerts.delivery_store`) and starts them, and only then are their offsets committed, each
+partition up to its oldest record not yet recorded. So a crash loses nothing, and a delivery already
+recorded is never sent again. Each partner has its own lane, its own delivery slots (``concurrency``)
+and its own HTTP connection pool, so a partner that answers slowly, or not at all, holds up only its
+own deliveries: not another partner's reads, state writes, slots or commits. An attempt that fails in a way
 that may pass is retried with exponential back-off and jitter (tenacity); after the partner's limit,
 or at once for a final refusal, the delivery is parked: recorded as ``parked``, put on
 ``escalations.dlq`` with the reason and counted in the metrics, until ``trailhound escalations retry``.
@@ -21,10 +24,13 @@ import hmac
 import json
 import logging
 import socket
+from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from elasticsearch import AsyncElasticsearch
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
@@ -41,6 +47,7 @@ from trailhound.alerts.routing import next_tier
 from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
 from trailhound.ids import stable_id
+from trailhound.streams.outbox_lanes import LaneItem, OffsetTracker, PartnerLane
 from trailhound.timefmt import parse_rfc3339
 from trailhound.topics import dead_letter_headers
 
@@ -49,6 +56,10 @@ __all__ = ["Escalator", "EscalatorMetrics", "run_escalator"]
 log = logging.getLogger(__name__)
 
 SWEEP_EVERY_S = 2.0
+COMMIT_EVERY_S = 0.2
+MAX_READ = 500  # outbox records per read
+MAX_QUEUED = 2000  # records per partner lane waiting for their state documents
+MAX_BACKLOG = 5000  # deliveries per partner started and waiting for the partner's slots
 LEASE_MARGIN_S = 30.0
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800)
 
@@ -67,6 +78,29 @@ class EscalatorMetrics:
         self.latency = Histogram("trailhound_escalation_latency_seconds",
                                  "Time from an alert being raised to the partner taking it", ["partner"],
                                  buckets=LATENCY_BUCKETS, registry=self.registry)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An outbox record made ready for its lane: the delivery's state document and its disclosure entry."""
+
+    state: dict[str, Any]
+    audit: tuple[str, dict[str, Any]] | None
+
+
+class _Revoked(ConsumerRebalanceListener):
+    """Before a rebalance takes partitions away: commit what is recorded, then stop tracking them."""
+
+    def __init__(self, escalator: Escalator, consumer: AIOKafkaConsumer) -> None:
+        self.escalator = escalator
+        self.consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        await self.escalator.commit(self.consumer)
+        self.escalator.offsets.forget(list(revoked))
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        return None
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -90,42 +124,80 @@ class Escalator:
         self.audit = AuditLog(settings, es, clock)
         self.notifiers = Notifiers()
         self.limits = {pid: asyncio.Semaphore(p.concurrency) for pid, p in routing.partners.items()}
+        self.offsets: OffsetTracker[TopicPartition] = OffsetTracker()
+        self.lanes: dict[str, PartnerLane] = {}
+        self.backlog: defaultdict[str, int] = defaultdict(int)
         self.inflight: dict[str, asyncio.Task[None]] = {}
         self.source = f"urn:trailhound:{settings.namespace or 'default'}"
 
     # ---- outbox -> state documents -------------------------------------------------------------
 
     async def consume(self) -> None:
-        """Follow the outbox in the escalators' consumer group until cancelled."""
+        """Follow the outbox in the escalators' consumer group until cancelled, sorting records into lanes."""
         consumer = AIOKafkaConsumer(
-            self.settings.topic("escalations"), bootstrap_servers=self.settings.kafka_bootstrap,
-            group_id=self.settings.topic("trailhound-escalator"), enable_auto_commit=False,
-            auto_offset_reset="earliest", client_id=f"trailhound-escalator-{self.owner}")
+            bootstrap_servers=self.settings.kafka_bootstrap, group_id=self.settings.topic("trailhound-escalator"),
+            enable_auto_commit=False, auto_offset_reset="earliest", client_id=f"trailhound-escalator-{self.owner}")
+        consumer.subscribe([self.settings.topic("escalations")], listener=_Revoked(self, consumer))
         await consumer.start()
+        committer = asyncio.ensure_future(self._commit_forever(consumer))
         try:
             while True:
-                batches = await consumer.getmany(timeout_ms=500, max_records=500)
-                records = [r for batch in batches.values() for r in batch]
-                if records:
-                    await self.accept(records)
-                    await consumer.commit()  # only after the state documents exist
+                batches = await consumer.getmany(timeout_ms=500, max_records=MAX_READ)
+                for partition, records in batches.items():
+                    for record in records:
+                        self.offsets.read(partition, record.offset)
+                        prepared = await self._request(record)
+                        if prepared is None:
+                            self.offsets.done(partition, record.offset)
+                        else:
+                            await self._lane(prepared.state["partner"]).put(
+                                LaneItem(partition, record.offset, prepared))
         finally:
+            committer.cancel()
+            await asyncio.gather(committer, return_exceptions=True)
+            await self.commit(consumer)
             await consumer.stop()
 
-    async def accept(self, records: list[ConsumerRecord]) -> None:
-        documents: list[dict[str, Any]] = []
-        now = self.clock()
-        for record in records:
-            try:
-                request = json.loads(record.value)
-                documents.append(self._state_document(request, now))
-            except (ValueError, KeyError, TypeError) as exc:
-                await self.producer.send_and_wait(self.settings.topic("escalations.dlq"), value=record.value,
-                                                  key=record.key, headers=dead_letter_headers(
-                                                      f"not an outbox record: {exc!r}", "escalate",
-                                                      f"{record.topic}:{record.partition}:{record.offset}"))
-        audit = [(self.audit.index, *self._disclosure_entry(d)) for d in documents if d["channel"]]
-        for held in await self.store.create_many(documents, audit):
+    async def commit(self, consumer: AIOKafkaConsumer) -> None:
+        """Commit each partition up to its oldest record whose state document is not written yet."""
+        offsets = self.offsets.committable()
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except KafkaError as exc:  # a rebalance took the partition; its next reader starts from the last commit
+            log.warning("outbox commit not made (%r); the records are read again and found recorded", exc)
+            return
+        self.offsets.committed(offsets)
+
+    async def _commit_forever(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            await asyncio.sleep(COMMIT_EVERY_S)
+            await self.commit(consumer)
+
+    def _lane(self, partner_id: str) -> PartnerLane:
+        if partner_id not in self.lanes:
+            self.lanes[partner_id] = PartnerLane(partner_id, self.accept, self.offsets, MAX_QUEUED)
+        return self.lanes[partner_id]
+
+    async def _request(self, record: ConsumerRecord) -> Prepared | None:
+        """The state document and disclosure entry a record asks for; a record that is not a delivery
+        request goes to the dead-letter topic (None)."""
+        try:
+            state = self._state_document(json.loads(record.value), self.clock())
+            return Prepared(state, self._disclosure_entry(state) if state["channel"] else None)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            await self.producer.send_and_wait(self.settings.topic("escalations.dlq"), value=record.value,
+                                              key=record.key, headers=dead_letter_headers(
+                                                  f"not an outbox record: {exc!r}", "escalate",
+                                                  f"{record.topic}:{record.partition}:{record.offset}"))
+            return None
+
+    async def accept(self, prepared: list[Prepared]) -> None:
+        """Write one lane's state documents (with their disclosure audit entries) in one request, then
+        start the deliveries this escalator created; one already recorded is left to its holder."""
+        audit = [(self.audit.index, *p.audit) for p in prepared if p.audit is not None]
+        for held in await self.store.create_many([p.state for p in prepared], audit):
             self.schedule(held.id, held.source["partner"], held)
 
     def _disclosure_entry(self, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -160,12 +232,23 @@ class Escalator:
     # ---- delivering ----------------------------------------------------------------------------
 
     def schedule(self, delivery_id: str, partner_id: str, held: Held | None = None) -> None:
-        """Deliver in the background (``held``: just created by this escalator, no claim needed)."""
-        if delivery_id in self.inflight:
+        """Deliver in the background (``held``: just created by this escalator, no claim needed).
+
+        A partner with :data:`MAX_BACKLOG` deliveries already waiting for its slots gets no more tasks;
+        the rest stay ``pending`` in the store, held by this escalator, and the sweeper starts them once
+        the partner catches up, so a partner that is down costs memory only up to that bound.
+        """
+        if delivery_id in self.inflight or self.backlog[partner_id] >= MAX_BACKLOG:
             return
         task = asyncio.ensure_future(self.deliver(delivery_id, partner_id, held))
         self.inflight[delivery_id] = task
-        task.add_done_callback(lambda _: self.inflight.pop(delivery_id, None))
+        self.backlog[partner_id] += 1
+
+        def finished(_: object) -> None:
+            self.inflight.pop(delivery_id, None)
+            self.backlog[partner_id] -= 1
+
+        task.add_done_callback(finished)
 
     async def deliver(self, delivery_id: str, partner_id: str, held: Held | None = None) -> None:
         try:
@@ -175,12 +258,12 @@ class Escalator:
                 if claimed is not None:
                     await self._park(claimed, f"partner {partner_id!r} is not in the partners file")
                 return
-            async with self.limits[partner_id]:
-                fresh = held is not None
-                if held is None:
+            fresh = held is not None
+            if held is None:  # resumed or sent again: the lease starts when a slot is free
+                async with self.limits[partner_id]:
                     held = await self.store.claim(delivery_id, self.owner, self.clock(), self._lease_s(partner))
-                if held is not None:
-                    await self._send(held, partner, fresh)
+            if held is not None:
+                await self._send(held, partner, fresh)
         except asyncio.CancelledError:
             raise
         except Exception:  # the lease lapses and the sweeper tries again; nothing is lost
@@ -210,7 +293,8 @@ class Escalator:
                     envelope = build_envelope(request["kind"], state["delivery_id"], request["alert_id"], data,
                                               self.source, partner.secret, self.clock())
                     try:
-                        answer = await self.notifiers.send(partner, envelope)
+                        async with self.limits[partner.id]:  # a slot is one open request at the partner
+                            answer = await self.notifiers.send(partner, envelope)
                     except DeliveryFailed as exc:
                         self.metrics.attempts.labels(partner=partner.id, outcome="failed").inc()
                         log.warning("delivery %s to %s, attempt %d: %s", state["delivery_id"], partner.id, attempts,
@@ -338,9 +422,14 @@ class Escalator:
         try:
             await asyncio.gather(*tasks)
         finally:
-            for task in [*tasks, *self.inflight.values()]:
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, *self.inflight.values(), return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for lane in self.lanes.values():
+                await lane.close()
+            for task in list(self.inflight.values()):
+                task.cancel()
+            await asyncio.gather(*self.inflight.values(), return_exceptions=True)
             await self.notifiers.close()
             await runner.cleanup()
 

@@ -219,7 +219,7 @@ async def test_a_partner_down_for_long_is_parked_on_the_dead_letter_topic_and_re
     assert json.loads(listed.stdout.splitlines()[0])["state"] == "delivered"
 
 
-@pytest.mark.parametrize("rig", [{"ack_within": "1s"}], indirect=True)
+@pytest.mark.parametrize("rig", [{"ack_within": "3s"}], indirect=True)
 async def test_without_acknowledgement_the_next_tier_is_told_and_an_acknowledged_alert_stays_put(rig: Rig):
     recorded = await rig.raise_alerts(alert("t1", contact="phone:+12125550145"),
                                       alert("t2", contact="phone:+12125550146"))
@@ -284,6 +284,39 @@ async def test_twenty_posts_of_one_cluster_make_one_alert_and_replays_add_nothin
     await until(lambda: rig.hotline.processed, what="the one delivery")
     await asyncio.sleep(1.5)
     assert len(rig.hotline.processed) == 1, "a growing group is one alert to the partner"
+
+
+def network_alert(cluster: str, posts: list[str], contact: str) -> dict[str, Any]:
+    """A cluster's network alert as linkage raises it (rule category ``network``), about ``posts``."""
+    document = alert(posts[0], contact=contact, cluster=cluster, score=0.8)
+    document["event"]["id"] = f"network-{cluster}"
+    document["rule"] = {"id": "trailhound.network", "category": "network"}
+    document["trailhound"].update(post_ids=posts, cluster={"id": cluster, "contacts": [contact]})
+    return document
+
+
+async def test_a_network_alert_and_the_grouped_alert_of_its_posts_name_each_other_and_reach_a_partner_once(rig: Rig):
+    contact = "phone:+12125550161"
+    await rig.raise_alerts(alert("n1", contact=contact), alert("n2", contact=contact))
+    await until(lambda: rig.hotline.processed, what="the grouped alert's delivery")
+    await rig.es.indices.refresh(index=rig.settings.index("alerts"))
+    recorded = await rig.raise_alerts(network_alert("ring-9", ["n1", "n2", "n3"], contact))
+    assert len(recorded.raised) == 1
+    await rig.es.indices.refresh(index=rig.settings.index("alerts"))
+    later = await rig.raise_alerts(alert("n4", contact=contact, posted_at="2026-11-25T10:00:00Z"))  # a new window
+    assert len(later.raised) == 1
+    await asyncio.sleep(2.0)  # any second delivery arrives now
+    assert len(rig.hotline.processed) == 1, "one partner, one case: the network and later groups are not sent again"
+    await rig.es.indices.refresh(index=rig.settings.index("alerts"))
+    found = {h["_id"]: h["_source"] for h in (await rig.es.search(index=rig.settings.index("alerts")))["hits"]["hits"]}
+    groups = {i: d for i, d in found.items() if d["rule"]["category"] != "network"}
+    assert len(groups) == 2
+    first = next(i for i, d in groups.items() if "n1" in d["trailhound"]["post_ids"])
+    second = next(i for i in groups if i != first)
+    assert sorted(found["network-ring-9"]["trailhound"]["related_alerts"]) == sorted([first, second])
+    assert {d["trailhound"]["network_alert_id"] for d in groups.values()} == {"network-ring-9"}
+    outbox = [json.loads(r.value) for r in read_topic(rig.settings, "escalations")]
+    assert [r["alert_id"] for r in outbox if r["partner"] == "hotline"] == [first]
 
 
 async def test_a_silenced_contact_is_recorded_but_not_raised(rig: Rig):

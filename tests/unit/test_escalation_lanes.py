@@ -1,0 +1,146 @@
+"""Per-partner outbox lanes and backlogs: commits go as far as what is recorded; a slow partner holds no other."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from trailhound.alerts.partners import parse_routing
+from trailhound.config import Settings
+from trailhound.streams import escalator as module
+from trailhound.streams.outbox_lanes import LaneItem, OffsetTracker, PartnerLane
+
+
+def test_a_partition_commits_up_to_its_oldest_unfinished_record_and_no_further():
+    offsets: OffsetTracker[str] = OffsetTracker()
+    for n in range(5):
+        offsets.read("p0", n)
+    offsets.done("p0", 1)
+    offsets.done("p0", 2)
+    assert offsets.committable() == {}  # offset 0 (a slow lane's) is not recorded yet
+    offsets.done("p0", 0)
+    assert offsets.committable() == {"p0": 3}
+    offsets.done("p0", 4)
+    assert offsets.committable() == {"p0": 3}  # 3 still holds back 4
+    offsets.done("p0", 3)
+    assert offsets.committable() == {"p0": 5}
+    assert offsets.unfinished() == 0
+
+
+def test_an_unfinished_record_holds_back_only_its_own_partition():
+    offsets: OffsetTracker[str] = OffsetTracker()
+    offsets.read("p0", 10)
+    offsets.read("p1", 20)
+    offsets.read("p1", 21)
+    offsets.done("p1", 21)
+    offsets.done("p1", 20)
+    assert offsets.committable() == {"p1": 22}
+    assert offsets.unfinished() == 1
+
+
+def test_a_commit_is_offered_once_and_a_forgotten_partition_is_dropped():
+    offsets: OffsetTracker[str] = OffsetTracker()
+    offsets.read("p0", 0)
+    offsets.read("p1", 0)
+    offsets.done("p0", 0)
+    offsets.done("p1", 0)
+    assert offsets.committable() == {"p0": 1, "p1": 1}
+    offsets.committed({"p0": 1})
+    assert offsets.committable() == {"p1": 1}  # a failed commit of p1 is offered again
+    offsets.forget(["p1"])
+    offsets.done("p1", 5)  # a lane finishing a record of a revoked partition changes nothing
+    assert offsets.committable() == {}
+    offsets.read("p0", 1)
+    offsets.done("p0", 1)
+    assert offsets.committable() == {"p0": 2}
+
+
+async def test_a_lane_whose_writes_hang_does_not_hold_back_another_lanes_records_or_commits():
+    offsets: OffsetTracker[str] = OffsetTracker()
+    slow_release = asyncio.Event()
+    recorded: dict[str, list[Any]] = {"slow": [], "fast": []}
+
+    def accept(name: str):
+        async def write(payloads: list[Any]) -> None:
+            if name == "slow":
+                await slow_release.wait()
+            recorded[name].extend(payloads)
+        return write
+
+    slow = PartnerLane("slow", accept("slow"), offsets, max_queued=10)
+    fast = PartnerLane("fast", accept("fast"), offsets, max_queued=10)
+    try:
+        # one partition, records of both partners interleaved: slow at 0, 2, 4; fast at 1, 3, 5
+        for n in range(6):
+            offsets.read("p0", n)
+            lane = slow if n % 2 == 0 else fast
+            await lane.put(LaneItem("p0", n, f"{lane.partner}-{n}"))
+        for _ in range(50):
+            if len(recorded["fast"]) == 3:
+                break
+            await asyncio.sleep(0.01)
+        assert recorded == {"slow": [], "fast": ["fast-1", "fast-3", "fast-5"]}
+        assert offsets.committable() == {}  # offset 0 is the slow lane's, not recorded yet
+        slow_release.set()
+        for _ in range(50):
+            if offsets.committable():
+                break
+            await asyncio.sleep(0.01)
+        assert recorded["slow"] == ["slow-0", "slow-2", "slow-4"]
+        assert offsets.committable() == {"p0": 6}
+    finally:
+        await slow.close()
+        await fast.close()
+
+
+async def test_a_failed_write_is_tried_again_and_its_records_are_committed_only_after_it_succeeds(monkeypatch):
+    monkeypatch.setattr("trailhound.streams.outbox_lanes.RETRY_S", 0.01)
+    offsets: OffsetTracker[str] = OffsetTracker()
+    calls: list[list[Any]] = []
+
+    async def flaky(payloads: list[Any]) -> None:
+        calls.append(list(payloads))
+        if len(calls) == 1:
+            assert offsets.committable() == {}
+            raise RuntimeError("elasticsearch away")
+
+    lane = PartnerLane("p", flaky, offsets, max_queued=10)
+    try:
+        offsets.read("p0", 0)
+        await lane.put(LaneItem("p0", 0, "x"))
+        for _ in range(100):
+            if offsets.committable():
+                break
+            await asyncio.sleep(0.01)
+        assert calls == [["x"], ["x"]]
+        assert offsets.committable() == {"p0": 1}
+    finally:
+        await lane.close()
+
+
+async def test_a_partner_with_a_full_backlog_gets_no_more_delivery_tasks_until_one_finishes(monkeypatch):
+    monkeypatch.setattr(module, "MAX_BACKLOG", 2)
+    routing = parse_routing({"partners": {
+        "slow": {"secret_env": "TRAILHOUND_SECRET_SLOW", "webhook": {"url": "http://127.0.0.1:9/s"}},
+        "fast": {"secret_env": "TRAILHOUND_SECRET_FAST", "webhook": {"url": "http://127.0.0.1:9/f"}}},
+        "rules": []}, {"TRAILHOUND_SECRET_SLOW": "s" * 40, "TRAILHOUND_SECRET_FAST": "f" * 40})
+    escalator = module.Escalator(Settings.from_env({}), routing, es=None, producer=None)  # type: ignore[arg-type]
+    release = asyncio.Event()
+    started: list[str] = []
+
+    async def deliver(delivery_id: str, partner_id: str, held: object = None) -> None:
+        started.append(delivery_id)
+        await release.wait()
+
+    monkeypatch.setattr(escalator, "deliver", deliver)
+    for n in range(3):
+        escalator.schedule(f"s{n}", "slow")
+    escalator.schedule("f0", "fast")  # another partner's backlog is its own
+    await asyncio.sleep(0)
+    assert started == ["s0", "s1", "f0"] and escalator.backlog["slow"] == 2
+    release.set()
+    await asyncio.gather(*escalator.inflight.values())
+    assert escalator.backlog == {"slow": 0, "fast": 0} and not escalator.inflight
+    escalator.schedule("s2", "slow")  # the sweeper offers it again once the partner caught up
+    await asyncio.gather(*escalator.inflight.values())
+    assert started[-1] == "s2"
