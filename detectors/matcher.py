@@ -42,6 +42,8 @@ __all__ = ["PatternDetector", "PatternMatcher", "compile_engine", "enriched_view
 
 T = TypeVar("T")
 _EXPRESSION_SHARE = 0.25  # one expression may use a quarter of a post's match budget, the others keep the rest
+_SPENT_SHARE = 0.5  # a timed-out search that used at least half its CPU share really was slow on this text
+_PREEMPTED_RETRIES = 3  # runs again of a search that timed out only because the machine was busy
 _BASE_FLAGS = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_CASELESS
 _WORD_GAP = r"[^a-z0-9]{1,3}"
 _MAX_COUNT_EVIDENCE = 160
@@ -234,7 +236,7 @@ class PatternMatcher:
         for longer than the budget.
         """
         text = norm.text
-        deadline = time.perf_counter() + self.budget_s
+        deadline = time.thread_time() + self.budget_s
         spans: dict[int, tuple[int, int]] = {}
         near_sides: dict[tuple[int, int], set[str]] = {}
         engine = self._engine
@@ -292,13 +294,23 @@ class PatternMatcher:
         return found
 
     def _bounded(self, deadline: float, search: Callable[..., T], *args: Any) -> T | None:
-        """``search(*args, timeout=…)`` within what is left before ``deadline``; None if over budget."""
-        remaining = min(deadline - time.perf_counter(), self.budget_s * _EXPRESSION_SHARE)
-        try:
-            if remaining > 0:
+        """``search(*args, timeout=…)`` within the CPU time left before ``deadline``; None if over budget.
+
+        The budget is CPU time of this thread (``time.thread_time``), so a post's decisions do not depend
+        on how busy the machine is. ``regex`` times out on the wall clock, so a search that timed out
+        having used less CPU than it was given was only kept waiting for the CPU, and is run again with
+        what is left; a search that really spent its share is skipped.
+        """
+        for _ in range(_PREEMPTED_RETRIES + 1):
+            remaining = min(deadline - time.thread_time(), self.budget_s * _EXPRESSION_SHARE)
+            if remaining <= 0:
+                break
+            started = time.thread_time()
+            try:
                 return search(*args, timeout=remaining)
-        except TimeoutError:
-            pass
+            except TimeoutError:
+                if time.thread_time() - started >= remaining * _SPENT_SHARE:
+                    break
         self.over_budget += 1
         return None
 

@@ -90,3 +90,36 @@ def test_only_libraries_signed_with_the_publisher_key_open(tmp_path) -> None:
     silenced = signed_envelope(settings, _with_active_harm(0), "analyst", 2.0)
     with pytest.raises(LibraryError, match="needs 20"):
         open_envelope(settings, silenced)
+
+
+def test_a_search_kept_waiting_by_a_busy_machine_still_counts() -> None:
+    """The budget is CPU time: a wall-clock timeout with little CPU used is run again, not skipped."""
+    matcher = PatternMatcher(_with_regex(r"abxy"), budget_s=0.05)
+    calls: list[float] = []
+
+    def preempted_once(text: str, timeout: float) -> str:
+        calls.append(timeout)
+        if len(calls) == 1:
+            raise TimeoutError  # as if the thread had been waiting for a core the whole time
+        return text
+
+    deadline = time.thread_time() + matcher.budget_s
+    assert matcher._bounded(deadline, preempted_once, "abxy") == "abxy"
+    assert len(calls) == 2 and matcher.over_budget == 0
+
+
+def test_a_search_that_spends_its_cpu_share_is_skipped_at_once() -> None:
+    matcher = PatternMatcher(_with_regex(r"abxy"), budget_s=0.05)
+    calls: list[float] = []
+
+    def slow(text: str, timeout: float) -> str:
+        calls.append(timeout)
+        spin_until = time.thread_time() + timeout
+        while time.thread_time() < spin_until:
+            pass
+        raise TimeoutError
+
+    deadline = time.thread_time() + matcher.budget_s
+    assert matcher._bounded(deadline, slow, "abxy") is None
+    assert len(calls) == 1 and matcher.over_budget == 1
+    assert calls[0] == pytest.approx(0.05 * 0.25, rel=0.2)  # one expression gets a quarter of the budget
