@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 500
 DETECT_CONCURRENCY = 2
 BATCH_WITHIN_S = 0.1  # two batched stages: at most ~0.2 s of waiting for a batch to fill
+PRODUCER_LINGER_MS = 5  # a batch's sends leave in a few large produce requests, not one request per record
+PRODUCER_BATCH_BYTES = 1024 * 1024
 
 
 def _faust_app(settings: Settings) -> faust.App:
@@ -75,6 +77,8 @@ def _faust_app(settings: Settings) -> faust.App:
         stream_wait_empty=False,
         stream_buffer_maxsize=16384,
         producer_max_request_size=MAX_RECORD_BYTES,
+        producer_linger_ms=PRODUCER_LINGER_MS,
+        producer_max_batch_size=PRODUCER_BATCH_BYTES,
         consumer_max_fetch_size=MAX_RECORD_BYTES,
         broker_commit_every=2000,
         broker_commit_interval=1.0,
@@ -174,6 +178,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         async for batch in held_batches(stream, BATCH_SIZE, BATCH_WITHIN_S):
             metrics.posts_consumed.labels(stage="detect").inc(len(batch))
             alerts: list[dict[str, Any]] = []
+            keys: list[Outgoing] = []
             rejects: list[tuple[bytes, str, str, str]] = []
 
             async def collect(alert: dict[str, Any], alerts: list[dict[str, Any]] = alerts) -> None:
@@ -192,12 +197,14 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
                 document = outcome.document
                 sink.add(document["_index"], document["_id"], document["_source"])
                 alerts.extend(outcome.alerts)
-                await linkage.after_post(enriched, document, outcome.alerts, sink, collect)
+                keys.extend(await linkage.after_post(enriched, document, outcome.alerts, sink, collect))
             await dead_letter_all(rejects)
             result = await sink.flush()  # posts and evidence, before their alerts are published
             await dead_letter_all([(json.dumps(source).encode(), reason, "index-posts", source.get("post_key", "?"))
                                    for source, reason in result.failed])
             await publish_alerts(alerts)
+            for record, why in await deliveries.deliver(keys):  # only a record too large for the topic
+                log.error("linkage.keys refused the keys of %s: %s", record.key.decode(errors="replace"), why)
 
     async def send_outbox(key: bytes, value: bytes) -> None:
         lost = await deliveries.deliver([Outgoing(outbox_topic, key, value)])  # before the alert is recorded

@@ -62,6 +62,7 @@ class Outgoing:
     key: bytes
     value: bytes
     headers: list[tuple[str, bytes]] | None = None
+    partition: int | None = None  # None: the topic's partitioner picks it from the key
 
 
 @dataclass
@@ -105,7 +106,7 @@ class Deliveries:
         futures: list[Awaitable[object]] = []
         for record in records:
             try:
-                futures.append(await record.topic.send(key=record.key, value=record.value,
+                futures.append(await record.topic.send(key=record.key, value=record.value, partition=record.partition,
                                                        headers=record.headers, force=True))
             except Exception as exc:  # refused before it was queued (e.g. too large, producer stopping)
                 futures.append(_failed(exc))
