@@ -27,6 +27,7 @@ import socket
 from typing import Any
 
 import faust
+import orjson
 from elasticsearch import AsyncElasticsearch
 
 from trailhound.alerts.indices import prepare_indices
@@ -132,7 +133,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         """Put alerts on ``alerts`` for the alert stage, waiting until Kafka has every one of them."""
         lost = await deliveries.deliver([
             Outgoing(alerts_topic, alert["event"]["id"].encode("ascii"),
-                     json.dumps(alert, ensure_ascii=False).encode("utf-8")) for alert in alerts])
+                     orjson.dumps(alert)) for alert in alerts])
         await dead_letter_all([(record.value, why, "publish-alerts", record.key.decode()) for record, why in lost])
 
     async def send_alert(alert: dict[str, Any]) -> None:
@@ -186,7 +187,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
 
             for event in batch:
                 try:
-                    enriched = json.loads(event.value)
+                    enriched = orjson.loads(event.value)
                     outcome = processor.process(enriched)
                 except Exception as exc:  # one poison record must not take the batch with it
                     log.exception("detection failed")

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from elasticsearch import AsyncElasticsearch
 
@@ -162,7 +163,7 @@ class Linkage:
             return []
         post = summary.to_json()
         return [(partition, keys[0].encode("utf-8"),
-                 json.dumps({"keys": keys, "post": post}, ensure_ascii=False).encode("utf-8"))
+                 orjson.dumps({"keys": keys, "post": post}))
                 for partition, keys in sorted(groups.items())]
 
     def watch_alert(self, enriched: dict[str, Any], now: float) -> dict[str, Any] | None:
@@ -214,7 +215,7 @@ class Linkage:
 
     @staticmethod
     def observe(index: KeyIndex, raw: bytes) -> list[Link | HubKey]:
-        data = json.loads(raw)
+        data = orjson.loads(raw)
         post = PostSummary.from_json(data["post"])
         events: list[Link | HubKey] = []
         for key in data["keys"]:
@@ -230,7 +231,7 @@ class Linkage:
             data = {"type": "link", "a": event.a.to_json(with_signature=False),
                     "b": event.b.to_json(with_signature=False), "key": event.key, "reason": event.reason,
                     "similarity": event.similarity}
-        return json.dumps(data, ensure_ascii=False).encode("utf-8")
+        return orjson.dumps(data)
 
     # -- stage 3: build_clusters -----------------------------------------------------------------------
 
@@ -239,7 +240,7 @@ class Linkage:
         events: list[Link | HubKey] = []
         for raw in raws:
             try:
-                data = json.loads(raw)
+                data = orjson.loads(raw)
             except ValueError:
                 log.error("linkage.links: a record that is not JSON was skipped")
                 continue

@@ -90,7 +90,7 @@ class _Topic:
         self.errors = errors
         self.delivered: list[bytes] = []
 
-    async def send(self, key: bytes, value: bytes, headers=None, force: bool = False):
+    async def send(self, key: bytes, value: bytes, partition=None, headers=None, force: bool = False):
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         pending = self.errors.get(key) or []
         if pending:
