@@ -38,6 +38,7 @@ import asyncio
 import json
 import os
 import time
+from dataclasses import dataclass
 
 from elasticsearch import Elasticsearch
 from harness import load_average, namespace, produce_posts, stack, wait_indexed, workers
@@ -78,21 +79,36 @@ def relays(settings: Settings, n: int) -> dict[str, float]:
     }
 
 
-def pipeline(base: Settings, n_workers: int, posts: int, seed: int, **env: str) -> tuple[float, int]:
-    """Posts/s of ``n_workers`` workers end to end, and the alerts they raised."""
+@dataclass
+class Run:
+    """One end-to-end run: posts/s, alerts raised, and the workers' CPU per post (all workers together)."""
+
+    posts_s: float
+    alerts: int
+    cpu_ms_per_post: float
+
+
+def pipeline(base: Settings, n_workers: int, posts: int, seed: int, **env: str) -> Run:
+    """``n_workers`` workers end to end: posts/s, alerts, and the CPU the workers spent per post.
+
+    The CPU per post tells whether the workers themselves scale: if two workers spend about what one
+    spends per post but the posts/s do not double, the cores went to something else (Kafka,
+    Elasticsearch, other processes on the machine).
+    """
     feed = list(generate(posts, seed))
     with namespace(base, f"bench{n_workers}w") as settings, workers(settings, n_workers, **env) as running:
         es = Elasticsearch(settings.elasticsearch_url)
         try:
+            cpu0 = sum(w.cpu_seconds() for w in running)
             t0 = time.monotonic()
             produce_posts(settings, feed)
             done = wait_indexed(es, settings, posts, timeout_s=max(900.0, posts / 5))
+            cpu = sum(w.cpu_seconds() for w in running) - cpu0
             es.indices.refresh(index=settings.index("alerts"))
             alerts = int(es.count(index=settings.index("alerts"))["count"])
         finally:
             es.close()
-        del running
-        return posts / (done - t0), alerts
+        return Run(posts / (done - t0), alerts, 1000 * cpu / posts)
 
 
 def main() -> None:
@@ -104,9 +120,9 @@ def main() -> None:
     load_before = load_average()
     with stack() as base, namespace(base, "relay") as relay_settings:
         ceilings = relays(relay_settings, args.relay_records)
-        one, alerts_one = pipeline(base, 1, args.posts, seed=99)
-        two, alerts_two = pipeline(base, 2, args.posts, seed=99)
-        with_pool, _ = pipeline(base, 1, args.posts, seed=99, TRAILHOUND_ENRICH_PROCESSES="1")
+        one = pipeline(base, 1, args.posts, seed=99)
+        two = pipeline(base, 2, args.posts, seed=99)
+        with_pool = pipeline(base, 1, args.posts, seed=99, TRAILHOUND_ENRICH_PROCESSES="1")
     load_after = load_average()
 
     figures = {
@@ -114,11 +130,14 @@ def main() -> None:
         "partitions": base.partitions, "cores": os.cpu_count(), "load_average_before": load_before,
         "load_average_after": load_after, "enrich_processes": base.enrich_processes,
         "aiokafka_relay_posts_s": round(ceilings["aiokafka"]), "faust_relay_posts_s": round(ceilings["faust_event"]),
-        "faust_batched_relay_posts_s": round(ceilings["faust_batch"]), "one_worker_posts_s": round(one),
-        "two_workers_posts_s": round(two), "one_worker_enrich_pool_posts_s": round(with_pool),
-        "one_worker_alerts": alerts_one, "two_workers_alerts": alerts_two,
-        "one_worker_vs_faust_relay": round(one / ceilings["faust_event"], 3),
-        "two_workers_vs_one": round(two / one, 3),
+        "faust_batched_relay_posts_s": round(ceilings["faust_batch"]), "one_worker_posts_s": round(one.posts_s),
+        "two_workers_posts_s": round(two.posts_s), "one_worker_enrich_pool_posts_s": round(with_pool.posts_s),
+        "one_worker_cpu_ms_per_post": round(one.cpu_ms_per_post, 3),
+        "two_workers_cpu_ms_per_post": round(two.cpu_ms_per_post, 3),
+        "one_worker_enrich_pool_cpu_ms_per_post": round(with_pool.cpu_ms_per_post, 3),
+        "one_worker_alerts": one.alerts, "two_workers_alerts": two.alerts,
+        "one_worker_vs_faust_relay": round(one.posts_s / ceilings["faust_event"], 3),
+        "two_workers_vs_one": round(two.posts_s / one.posts_s, 3),
     }
     rows = [
         ("bare aiokafka relay (Kafka's ceiling)", figures["aiokafka_relay_posts_s"]),
@@ -133,7 +152,9 @@ def main() -> None:
         print(f"{what:<44}{value:>10}")
     print(f"{'one worker / Faust per-event relay':<44}{figures['one_worker_vs_faust_relay']:>10}")
     print(f"{'two workers / one worker':<44}{figures['two_workers_vs_one']:>10}")
-    print(f"{'alerts (one worker / two workers)':<44}{f'{alerts_one} / {alerts_two}':>10}")
+    print(f"{'alerts (one worker / two workers)':<44}{f'{one.alerts} / {two.alerts}':>10}")
+    print(f"{'worker CPU ms per post: one / two / pool':<44}"
+          f"{f'{one.cpu_ms_per_post:.2f} / {two.cpu_ms_per_post:.2f} / {with_pool.cpu_ms_per_post:.2f}':>10}")
     print(f"load average before / after: {load_before} / {load_after} on {os.cpu_count()} cores")
     print(json.dumps(figures))
 
