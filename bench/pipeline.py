@@ -18,17 +18,23 @@ The relays copy ``--relay-records`` records of the same size as a synthetic post
 the ratios (and the machine's load average, since the machine may be shared), then as the last line
 one JSON object.
 
-Where a worker's time goes (issue 13's profile, cProfile over 1,500 synthetic posts on the same path
-as the worker, two shared cores at load 8–9): enrichment 46% of the CPU per post (entity extraction
-32%, of which phone parsing and validation with ``phonenumbers`` 15%; normalisation 10%; schema
-validation 5%), detection 54% (text model 17%, per-contact anomaly trees 16%, pattern matcher 10%
-of which the Hyperscan scan itself is 2%, model updates 8%), JSON of the enriched record 3%. Before
-the change each post also paid three Faust hops with one send per event (enrich → detect → index).
-So the worker now batches both remaining hops (one wave of sends and one bulk request per batch;
-alerts are indexed by the detect stage, no third hop; two detect instances overlap judging with the
-previous batch's bulk request). Running the stateless half, enrichment, on a second process was
-measured (row 6; in the runs quoted in the README the pool was on for rows 4-5 and off for row 6)
-and did not pay on the shared two-core machine, so it is off by default.
+Where a worker's time goes (issue 13): per-post CPU, measured offline with cProfile over 1,500
+synthetic posts, is enrichment 46% (entity extraction 32%, phone parsing 15%, normalisation 10%,
+schema validation 5%) and detection 54%; those internals are the detection-speed work. Around them,
+``bench/worker_profile.py`` samples a whole running worker with py-spy (3,000 posts, one burst, load
+6-14 on the shared two-core machine). Before this session's changes only 27% of the worker's samples
+were in the detectors; socket writes of produce requests took 17% (one request per record: no linger,
+and the linkage stage sent each post's keys and each link on its own), the event loop 12%, aiokafka
+10%, Faust 8% + 2%, JSON 8% (the sink encoded every document twice), and logging 4%: Faust's start-up
+spinner sets the root logger to DEBUG, so aiokafka and Faust built a debug record for every message
+sent. After (5 ms linger and 1 MB producer batches, linkage keys and links sent a batch at a time,
+records handed straight to the producer, orjson encoding each document once, no spinner): detectors
+37%, socket writes 12%, event loop 11%, aiokafka 10%, Faust 9% + 3%, JSON 1%, logging 0.1%. What is
+left around the detectors is Faust's per-event consumer path (each post is read twice, posts.raw and
+posts.enriched, plus its linkage keys) and the Kafka client. Running the stateless half, enrichment,
+on a second process (row 6) is measured in every run; on the shared two-core machine Kafka and
+Elasticsearch take the "free" core, so it is off by default. The CPU seconds per post of each run
+tell whether the worker itself scales when the posts/s do not.
 """
 
 from __future__ import annotations
