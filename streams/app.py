@@ -200,11 +200,13 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
                 alerts.extend(outcome.alerts)
                 keys.extend(await linkage.after_post(enriched, document, outcome.alerts, sink, collect))
             await dead_letter_all(rejects)
-            result = await sink.flush()  # posts and evidence, before their alerts are published
+            # Posts and evidence are indexed before their alerts are published; the linkage keys need nothing
+            # from Elasticsearch, so they go out while the bulk request is written (one wait less per batch).
+            result, lost_keys = await asyncio.gather(sink.flush(), deliveries.deliver(keys))
             await dead_letter_all([(json.dumps(source).encode(), reason, "index-posts", source.get("post_key", "?"))
                                    for source, reason in result.failed])
             await publish_alerts(alerts)
-            for record, why in await deliveries.deliver(keys):  # only a record too large for the topic
+            for record, why in lost_keys:  # only a record too large for the topic
                 log.error("linkage.keys refused the keys of %s: %s", record.key.decode(errors="replace"), why)
 
     async def send_outbox(key: bytes, value: bytes) -> None:
