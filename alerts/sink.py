@@ -138,7 +138,7 @@ class ElasticsearchSink:
         operations: list[dict[str, Any] | bytes] = []
         for pending in batch:
             operations.extend((pending.action, pending.source if pending.encoded is None else pending.encoded))
-        response = await self.es.bulk(operations=operations, refresh=False)
+        response = await self.es.bulk(operations=operations, refresh=False)  # type: ignore[arg-type]  # bytes lines pass through
         retry: list[_Pending] = []
         for pending, item in zip(batch, response["items"], strict=True):
             op, outcome = next(iter(item.items()))
