@@ -10,6 +10,10 @@ cannot serialise) is split in halves until the documents at fault stand alone, a
 the caller with the reason, like documents Elasticsearch rejects for good (a mapping conflict), so it
 can dead-letter them. Nothing is retried forever that cannot succeed, and nothing raises out of
 ``flush`` but a failure worth waiting for.
+
+Each document is encoded to JSON once, when it is queued, with :pypi:`orjson` (several times faster than
+the standard library, and the Elasticsearch client passes bytes through as NDJSON lines): the encoding
+gives the request size and is the request body, where before the document was encoded twice.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from elasticsearch import AsyncElasticsearch
 
 from trailhound.alerts.es_errors import TRANSIENT_STATUSES, worth_waiting
@@ -55,6 +60,16 @@ class _Pending:
     source: dict[str, Any]
     size: int
     document: dict[str, Any] | None = None  # what a failure reports, when ``source`` is an update body
+    encoded: bytes | None = None  # ``source`` as JSON; None if orjson refused it (the client then tries)
+
+
+def _encoded(source: dict[str, Any]) -> tuple[bytes | None, int]:
+    """``source`` as JSON bytes and their length; a document orjson refuses is left to the client."""
+    try:
+        encoded = orjson.dumps(source, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # e.g. a lone surrogate: the client's own encoder decides, and a refusal is reported
+        return None, len(json.dumps(source, ensure_ascii=False, default=str))
+    return encoded, len(encoded)
 
 
 def _chunks(pending: list[_Pending], max_bytes: int) -> Iterator[list[_Pending]]:
@@ -81,15 +96,15 @@ class ElasticsearchSink:
     def add(self, index: str, doc_id: str, source: dict[str, Any], create_only: bool = False) -> None:
         """Queue a document; ``create_only`` keeps an existing document (e.g. an alert's later status)."""
         op = "create" if create_only else "index"
-        size = len(json.dumps(source, ensure_ascii=False, default=str))
-        self._pending.append(_Pending({op: {"_index": index, "_id": doc_id}}, source, size))
+        encoded, size = _encoded(source)
+        self._pending.append(_Pending({op: {"_index": index, "_id": doc_id}}, source, size, encoded=encoded))
 
     def upsert(self, index: str, doc_id: str, doc: dict[str, Any], on_create: dict[str, Any]) -> None:
         """Queue an update of ``doc``'s fields, or ``on_create`` as a whole when the document is new."""
         source = {"doc": doc, "upsert": on_create}
-        size = len(json.dumps(source, ensure_ascii=False, default=str))
+        encoded, size = _encoded(source)
         action = {"update": {"_index": index, "_id": doc_id, "retry_on_conflict": 3}}
-        self._pending.append(_Pending(action, source, size, on_create))
+        self._pending.append(_Pending(action, source, size, on_create, encoded))
 
     async def flush(self) -> BulkResult:
         """Write everything queued in requests of at most ``MAX_BULK_BYTES``, waiting out failures.
@@ -120,10 +135,10 @@ class ElasticsearchSink:
         """Send ``batch``; on a partial failure leave only the documents still to send in it and raise."""
         if not batch:
             return
-        operations: list[dict[str, Any]] = []
+        operations: list[dict[str, Any] | bytes] = []
         for pending in batch:
-            operations.extend((pending.action, pending.source))
-        response = await self.es.bulk(operations=operations, refresh=False)
+            operations.extend((pending.action, pending.source if pending.encoded is None else pending.encoded))
+        response = await self.es.bulk(operations=operations, refresh=False)  # type: ignore[arg-type]  # bytes lines pass through
         retry: list[_Pending] = []
         for pending, item in zip(batch, response["items"], strict=True):
             op, outcome = next(iter(item.items()))

@@ -18,17 +18,23 @@ The relays copy ``--relay-records`` records of the same size as a synthetic post
 the ratios (and the machine's load average, since the machine may be shared), then as the last line
 one JSON object.
 
-Where a worker's time goes (issue 13's profile, cProfile over 1,500 synthetic posts on the same path
-as the worker, two shared cores at load 8–9): enrichment 46% of the CPU per post (entity extraction
-32%, of which phone parsing and validation with ``phonenumbers`` 15%; normalisation 10%; schema
-validation 5%), detection 54% (text model 17%, per-contact anomaly trees 16%, pattern matcher 10%
-of which the Hyperscan scan itself is 2%, model updates 8%), JSON of the enriched record 3%. Before
-the change each post also paid three Faust hops with one send per event (enrich → detect → index).
-So the worker now batches both remaining hops (one wave of sends and one bulk request per batch;
-alerts are indexed by the detect stage, no third hop; two detect instances overlap judging with the
-previous batch's bulk request). Running the stateless half, enrichment, on a second process was
-measured (row 6; in the runs quoted in the README the pool was on for rows 4-5 and off for row 6)
-and did not pay on the shared two-core machine, so it is off by default.
+Where a worker's time goes (issue 13): per-post CPU, measured offline with cProfile over 1,500
+synthetic posts, is enrichment 46% (entity extraction 32%, phone parsing 15%, normalisation 10%,
+schema validation 5%) and detection 54%; those internals are the detection-speed work. Around them,
+``bench/worker_profile.py`` samples a whole running worker with py-spy (3,000 posts, one burst, load
+6-14 on the shared two-core machine). Before this session's changes only 27% of the worker's samples
+were in the detectors; socket writes of produce requests took 17% (one request per record: no linger,
+and the linkage stage sent each post's keys and each link on its own), the event loop 12%, aiokafka
+10%, Faust 8% + 2%, JSON 8% (the sink encoded every document twice), and logging 4%: Faust's start-up
+spinner sets the root logger to DEBUG, so aiokafka and Faust built a debug record for every message
+sent. After (5 ms linger and 1 MB producer batches, linkage keys and links sent a batch at a time,
+records handed straight to the producer, orjson encoding each document once, no spinner): detectors
+37%, socket writes 12%, event loop 11%, aiokafka 10%, Faust 9% + 3%, JSON 1%, logging 0.1%. What is
+left around the detectors is Faust's per-event consumer path (each post is read twice, posts.raw and
+posts.enriched, plus its linkage keys) and the Kafka client. Running the stateless half, enrichment,
+on a second process (row 6) is measured in every run; on the shared two-core machine Kafka and
+Elasticsearch take the "free" core, so it is off by default. The CPU seconds per post of each run
+tell whether the worker itself scales when the posts/s do not.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import asyncio
 import json
 import os
 import time
+from dataclasses import dataclass
 
 from elasticsearch import Elasticsearch
 from harness import load_average, namespace, produce_posts, stack, wait_indexed, workers
@@ -78,21 +85,36 @@ def relays(settings: Settings, n: int) -> dict[str, float]:
     }
 
 
-def pipeline(base: Settings, n_workers: int, posts: int, seed: int, **env: str) -> tuple[float, int]:
-    """Posts/s of ``n_workers`` workers end to end, and the alerts they raised."""
+@dataclass
+class Run:
+    """One end-to-end run: posts/s, alerts raised, and the workers' CPU per post (all workers together)."""
+
+    posts_s: float
+    alerts: int
+    cpu_ms_per_post: float
+
+
+def pipeline(base: Settings, n_workers: int, posts: int, seed: int, **env: str) -> Run:
+    """``n_workers`` workers end to end: posts/s, alerts, and the CPU the workers spent per post.
+
+    The CPU per post tells whether the workers themselves scale: if two workers spend about what one
+    spends per post but the posts/s do not double, the cores went to something else (Kafka,
+    Elasticsearch, other processes on the machine).
+    """
     feed = list(generate(posts, seed))
     with namespace(base, f"bench{n_workers}w") as settings, workers(settings, n_workers, **env) as running:
         es = Elasticsearch(settings.elasticsearch_url)
         try:
+            cpu0 = sum(w.cpu_seconds() for w in running)
             t0 = time.monotonic()
             produce_posts(settings, feed)
             done = wait_indexed(es, settings, posts, timeout_s=max(900.0, posts / 5))
+            cpu = sum(w.cpu_seconds() for w in running) - cpu0
             es.indices.refresh(index=settings.index("alerts"))
             alerts = int(es.count(index=settings.index("alerts"))["count"])
         finally:
             es.close()
-        del running
-        return posts / (done - t0), alerts
+        return Run(posts / (done - t0), alerts, 1000 * cpu / posts)
 
 
 def main() -> None:
@@ -104,9 +126,9 @@ def main() -> None:
     load_before = load_average()
     with stack() as base, namespace(base, "relay") as relay_settings:
         ceilings = relays(relay_settings, args.relay_records)
-        one, alerts_one = pipeline(base, 1, args.posts, seed=99)
-        two, alerts_two = pipeline(base, 2, args.posts, seed=99)
-        with_pool, _ = pipeline(base, 1, args.posts, seed=99, TRAILHOUND_ENRICH_PROCESSES="1")
+        one = pipeline(base, 1, args.posts, seed=99)
+        two = pipeline(base, 2, args.posts, seed=99)
+        with_pool = pipeline(base, 1, args.posts, seed=99, TRAILHOUND_ENRICH_PROCESSES="1")
     load_after = load_average()
 
     figures = {
@@ -114,11 +136,14 @@ def main() -> None:
         "partitions": base.partitions, "cores": os.cpu_count(), "load_average_before": load_before,
         "load_average_after": load_after, "enrich_processes": base.enrich_processes,
         "aiokafka_relay_posts_s": round(ceilings["aiokafka"]), "faust_relay_posts_s": round(ceilings["faust_event"]),
-        "faust_batched_relay_posts_s": round(ceilings["faust_batch"]), "one_worker_posts_s": round(one),
-        "two_workers_posts_s": round(two), "one_worker_enrich_pool_posts_s": round(with_pool),
-        "one_worker_alerts": alerts_one, "two_workers_alerts": alerts_two,
-        "one_worker_vs_faust_relay": round(one / ceilings["faust_event"], 3),
-        "two_workers_vs_one": round(two / one, 3),
+        "faust_batched_relay_posts_s": round(ceilings["faust_batch"]), "one_worker_posts_s": round(one.posts_s),
+        "two_workers_posts_s": round(two.posts_s), "one_worker_enrich_pool_posts_s": round(with_pool.posts_s),
+        "one_worker_cpu_ms_per_post": round(one.cpu_ms_per_post, 3),
+        "two_workers_cpu_ms_per_post": round(two.cpu_ms_per_post, 3),
+        "one_worker_enrich_pool_cpu_ms_per_post": round(with_pool.cpu_ms_per_post, 3),
+        "one_worker_alerts": one.alerts, "two_workers_alerts": two.alerts,
+        "one_worker_vs_faust_relay": round(one.posts_s / ceilings["faust_event"], 3),
+        "two_workers_vs_one": round(two.posts_s / one.posts_s, 3),
     }
     rows = [
         ("bare aiokafka relay (Kafka's ceiling)", figures["aiokafka_relay_posts_s"]),
@@ -133,7 +158,9 @@ def main() -> None:
         print(f"{what:<44}{value:>10}")
     print(f"{'one worker / Faust per-event relay':<44}{figures['one_worker_vs_faust_relay']:>10}")
     print(f"{'two workers / one worker':<44}{figures['two_workers_vs_one']:>10}")
-    print(f"{'alerts (one worker / two workers)':<44}{f'{alerts_one} / {alerts_two}':>10}")
+    print(f"{'alerts (one worker / two workers)':<44}{f'{one.alerts} / {two.alerts}':>10}")
+    print(f"{'worker CPU ms per post: one / two / pool':<44}"
+          f"{f'{one.cpu_ms_per_post:.2f} / {two.cpu_ms_per_post:.2f} / {with_pool.cpu_ms_per_post:.2f}':>10}")
     print(f"load average before / after: {load_before} / {load_after} on {os.cpu_count()} cores")
     print(json.dumps(figures))
 

@@ -66,13 +66,16 @@ def faust_relay(bootstrap: str, source: str, target: str, n: int, mode: str, por
 def _run_faust(mode: str, bootstrap: str, source: str, target: str, n: int, port: int) -> None:
     import faust
 
+    from trailhound.streams.app import PRODUCER_BATCH_BYTES, PRODUCER_LINGER_MS
     from trailhound.streams.batching import Deliveries, Outgoing, held_batches
+    from trailhound.streams.worker import StreamWorker  # the worker's own logging set-up, for a fair ceiling
 
     app = faust.App(f"relay-{mode}-{uuid.uuid4().hex[:6]}", broker=f"kafka://{bootstrap}", value_serializer="raw",
                     key_serializer="raw", store="memory://", web_port=port, web_bind="127.0.0.1",
                     topic_allow_declare=False, topic_disable_leader=True, consumer_auto_offset_reset="earliest",
                     stream_wait_empty=False, stream_buffer_maxsize=16384, broker_commit_every=2000,
-                    broker_commit_interval=1.0, producer_acks=-1, datadir=f"/tmp/relay-{uuid.uuid4().hex[:6]}")
+                    broker_commit_interval=1.0, producer_acks=-1, producer_linger_ms=PRODUCER_LINGER_MS,
+                    producer_max_batch_size=PRODUCER_BATCH_BYTES, datadir=f"/tmp/relay-{uuid.uuid4().hex[:6]}")
     src, dst = app.topic(source), app.topic(target)
     state = {"copied": 0, "first": 0.0}
 
@@ -106,7 +109,7 @@ def _run_faust(mode: str, bootstrap: str, source: str, target: str, n: int, port
                 await deliveries.deliver([Outgoing(dst, event.key, event.value) for event in batch])
                 finished(len(batch))
 
-    faust.Worker(app, loglevel="warning", quiet=True).execute_from_commandline()
+    StreamWorker(app, loglevel="warning", quiet=True).execute_from_commandline()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Memory of one worker over a long feed: resident memory every ``--every`` posts must level off.
 
-Run ``.venv/bin/python bench/soak.py`` (1,000,000 posts, 200,000 distinct contacts: hours on a
-shared two-core machine; ``--posts``/``--every`` make a shorter run). One worker on the real local
+Run ``.venv/bin/python bench/soak.py`` (1,000,000 posts, 200,000 distinct contacts). The run is bounded
+by ``--max-minutes`` (default 120): when the budget is spent it stops feeding, reports the samples it
+has (``"complete": false`` and ``reached_posts``) and cleans up, so the full size can always be started;
+``--posts``/``--every`` make a smaller run. One worker on the real local
 stack reads a feed produced as it goes (never more than ``--ahead`` posts ahead of what is indexed,
 so Kafka's backlog does not grow without end). Each post names one of ``--contacts`` contacts (an
 e-mail handle, drawn at random) and the posts' dates advance through ``--days`` days, as a real feed
@@ -47,6 +49,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=100_000)
     parser.add_argument("--days", type=float, default=60.0)
     parser.add_argument("--ahead", type=int, default=20_000)
+    parser.add_argument("--max-minutes", type=float, default=120.0, help="stop feeding after this long")
     args = parser.parse_args()
 
     rnd = random.Random(5)
@@ -62,8 +65,10 @@ def main() -> None:
         t0 = time.monotonic()
         produced = 0
         next_sample = args.every
-        while next_sample <= args.posts:
-            while produced < min(next_sample, args.posts) and produced - indexed_posts(es, settings) < args.ahead:
+        deadline = t0 + 60 * args.max_minutes
+        while next_sample <= args.posts and time.monotonic() < deadline:
+            while (produced < min(next_sample, args.posts) and produced - indexed_posts(es, settings) < args.ahead
+                   and time.monotonic() < deadline):
                 for _ in range(min(2000, next_sample - produced)):
                     template = rnd.choice(templates)
                     contact = rnd.randrange(args.contacts)
@@ -72,8 +77,12 @@ def main() -> None:
                     kafka.send(settings.topic("posts.raw"), key=post["id"].encode(), value=json.dumps(post).encode())
                     produced += 1
                 kafka.flush()
-            while indexed_posts(es, settings) < next_sample:
+            while indexed_posts(es, settings) < next_sample and time.monotonic() < deadline:
                 time.sleep(2)
+            if time.monotonic() >= deadline:
+                print(f"time budget of {args.max_minutes:.0f} min spent at {indexed_posts(es, settings)} posts",
+                      flush=True)
+                break
             samples.append((next_sample, worker.rss_bytes(), time.monotonic() - t0))
             _, rss_now, seconds = samples[-1]
             print(f"{next_sample:>10} posts  RSS {rss_now / 2**20:8.1f} MiB  {seconds:8.0f} s", flush=True)
@@ -88,10 +97,11 @@ def main() -> None:
     second_growth = (rss[-1] - rss[half]) / 2**20 if half else 0.0
     figures = {
         "benchmark": "soak", "posts": args.posts, "contacts": args.contacts, "days": args.days,
+        "complete": samples[-1][0] >= args.posts, "reached_posts": samples[-1][0],
         "rss_mib": [round(b / 2**20, 1) for _, b, _ in samples],
         "at_posts": [n for n, _, _ in samples],
         "first_half_growth_mib": round(first_growth, 1), "second_half_growth_mib": round(second_growth, 1),
-        "posts_s": round(args.posts / samples[-1][2]) if samples[-1][2] else None,
+        "posts_s": round(samples[-1][0] / samples[-1][2]) if samples[-1][2] else None,
         "cores": os.cpu_count(), "load_average_before": load_before, "load_average_after": load_after,
     }
     print(f"growth over the first half of the samples: {first_growth:.1f} MiB; over the second half: "

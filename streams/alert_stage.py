@@ -13,6 +13,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from elasticsearch import AsyncElasticsearch
 
 from trailhound.alerts.partners import load_routing
@@ -49,7 +50,7 @@ class AlertStage:
         alerts: list[dict[str, Any]] = []
         for raw in batch:
             try:
-                alert = json.loads(raw)
+                alert = orjson.loads(raw)
                 alert["event"]["id"]  # noqa: B018 (an alert without an id is not an alert)
             except (ValueError, KeyError, TypeError) as exc:
                 await self.dead_letter(raw, f"not an alert document: {exc!r}", "index-alerts", "alerts")

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from elasticsearch import AsyncElasticsearch
 
@@ -61,6 +62,7 @@ from trailhound.detectors.linkage.networks import NetworkParams, assess_cluster
 from trailhound.detectors.linkage.watchlist import WatchEntry, Watchlist
 from trailhound.ids import stable_id
 from trailhound.retrying import wait_out
+from trailhound.streams.batching import Deliveries, Outgoing, held_batches
 from trailhound.streams.broadcast import BroadcastReader
 
 __all__ = ["Linkage", "add_alert", "key_partition", "register_linkage"]
@@ -69,6 +71,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 BATCH_WITHIN_S = 0.5
+KEYS_WITHIN_S = 0.05
 CLEANUP_EVERY_S = 600.0
 EVIDENCE_RETRY_S = 3.0
 
@@ -111,7 +114,7 @@ class Linkage:
         self.detectors = detectors
         self._category_of: tuple[str, dict[str, str]] = ("", {})
         self.watch_ready = asyncio.Event()
-        self.send_keys: Callable[[list[tuple[int, bytes, bytes]]], Awaitable[None]] | None = None
+        self.keys_topic: faust.TopicT | None = None  # set by register_linkage
         self.params = index_params(settings)
         self.networks = network_params(settings)
         self.watchlist = Watchlist(image_radius=settings.link_image_radius)
@@ -131,8 +134,9 @@ class Linkage:
         return sorted({known[p] for p in pattern_ids if p in known})
 
     async def after_post(self, enriched: dict[str, Any], document: dict[str, Any], alerts: list[dict[str, Any]],
-                         sink: ElasticsearchSink, send_alert: SendAlert) -> None:
-        """After the detect stage judged a post: watchlist, evidence of alerted posts, keys to link on."""
+                         sink: ElasticsearchSink, send_alert: SendAlert) -> list[Outgoing]:
+        """After the detect stage judged a post: watchlist, evidence of alerted posts, and the records of the
+        keys to link on, which the detect stage delivers with the rest of its batch (one wave of sends)."""
         now = self.clock()
         await self.watch_ready.wait()
         watched = self.watch_alert(enriched, now)
@@ -144,8 +148,9 @@ class Linkage:
         source = document["_source"]
         records = self.key_records(enriched, self.categories_of(source.get("pattern_ids") or ()),
                                    float(source.get("score") or 0.0))
-        if records and self.send_keys is not None:
-            await self.send_keys(records)
+        if self.keys_topic is None:
+            return []
+        return [Outgoing(self.keys_topic, key, value, partition=partition) for partition, key, value in records]
 
     def key_records(self, enriched: dict[str, Any], categories: Collection[str], score: float
                     ) -> list[tuple[int, bytes, bytes]]:
@@ -158,7 +163,7 @@ class Linkage:
             return []
         post = summary.to_json()
         return [(partition, keys[0].encode("utf-8"),
-                 json.dumps({"keys": keys, "post": post}, ensure_ascii=False).encode("utf-8"))
+                 orjson.dumps({"keys": keys, "post": post}))
                 for partition, keys in sorted(groups.items())]
 
     def watch_alert(self, enriched: dict[str, Any], now: float) -> dict[str, Any] | None:
@@ -210,7 +215,7 @@ class Linkage:
 
     @staticmethod
     def observe(index: KeyIndex, raw: bytes) -> list[Link | HubKey]:
-        data = json.loads(raw)
+        data = orjson.loads(raw)
         post = PostSummary.from_json(data["post"])
         events: list[Link | HubKey] = []
         for key in data["keys"]:
@@ -226,7 +231,7 @@ class Linkage:
             data = {"type": "link", "a": event.a.to_json(with_signature=False),
                     "b": event.b.to_json(with_signature=False), "key": event.key, "reason": event.reason,
                     "similarity": event.similarity}
-        return json.dumps(data, ensure_ascii=False).encode("utf-8")
+        return orjson.dumps(data)
 
     # -- stage 3: build_clusters -----------------------------------------------------------------------
 
@@ -235,7 +240,7 @@ class Linkage:
         events: list[Link | HubKey] = []
         for raw in raws:
             try:
-                data = json.loads(raw)
+                data = orjson.loads(raw)
             except ValueError:
                 log.error("linkage.links: a record that is not JSON was skipped")
                 continue
@@ -414,20 +419,27 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, send_
     watch = BroadcastReader(settings.kafka_bootstrap, settings.topic("watchlist"), _handler(linkage),
                             client_id="trailhound-watchlist")
 
+    deliveries = Deliveries()
+
     @app.agent(keys_topic)
     async def link_keys(stream: faust.Stream) -> None:
+        """Observe keys in offset order, a batch at a time; the batch's links leave in one wave of sends."""
         await prepared.wait()
-        async for event in stream.events():
-            message = event.message
-            index = await linkage.index_for(message.partition, message.offset)
-            try:
-                events = linkage.observe(index, event.value)
-            except (ValueError, KeyError, TypeError):  # written by our own detect stage; never expected
-                log.exception("linkage.keys[%d]@%d is not a linkage record; skipped", message.partition,
-                              message.offset)
-                continue
-            for link in events:
-                await links_topic.send(key=b"links", value=linkage.event_record(link), partition=0)
+        async for batch in held_batches(stream, BATCH_SIZE, KEYS_WITHIN_S):
+            links: list[Outgoing] = []
+            for event in batch:
+                message = event.message
+                index = await linkage.index_for(message.partition, message.offset)
+                try:
+                    events = linkage.observe(index, event.value)
+                except (ValueError, KeyError, TypeError):  # written by our own detect stage; never expected
+                    log.exception("linkage.keys[%d]@%d is not a linkage record; skipped", message.partition,
+                                  message.offset)
+                    continue
+                links.extend(Outgoing(links_topic, b"links", linkage.event_record(link), partition=0)
+                             for link in events)
+            for _record, why in await deliveries.deliver(links):  # only a record too large for the topic
+                log.error("linkage.links refused a link record: %s", why)
 
     @app.agent(links_topic)
     async def build_clusters(stream: faust.Stream) -> None:
@@ -455,11 +467,7 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, send_
         except Exception:  # retried on the next tick
             log.exception("linkage clean-up failed")
 
-    async def send_keys(records: list[tuple[int, bytes, bytes]]) -> None:
-        for partition, key, value in records:
-            await keys_topic.send(key=key, value=value, partition=partition)
-
-    linkage.send_keys = send_keys
+    linkage.keys_topic = keys_topic
 
 
 def add_alert(sink: ElasticsearchSink, index: str, alert: dict[str, Any]) -> None:

@@ -89,8 +89,12 @@ class _Topic:
     def __init__(self, errors: dict[bytes, list[BaseException]]) -> None:
         self.errors = errors
         self.delivered: list[bytes] = []
+        self.app = SimpleNamespace(producer=self)  # records go to the app's producer, named by topic
 
-    async def send(self, key: bytes, value: bytes, headers=None, force: bool = False):
+    def get_topic_name(self) -> str:
+        return "topic"
+
+    async def send(self, topic: str, key: bytes, value: bytes, partition, timestamp, headers):
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         pending = self.errors.get(key) or []
         if pending:

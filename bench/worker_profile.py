@@ -1,0 +1,90 @@
+"""Where a busy worker's time goes: py-spy samples one real worker while a burst of posts goes through.
+
+Run ``.venv/bin/python bench/worker_profile.py --posts 3000`` (py-spy is a dev dependency; it needs to be
+allowed to read the worker's memory, which root or ``ptrace_scope`` 0 gives). One worker on the real
+local stack gets ``--posts`` synthetic posts in one burst while ``py-spy record`` samples it; the
+samples are then sorted into what the issue 13 profile asks about: the detectors (everything under
+``detectors/``, enrichment's normalisation and extraction included), and around them Kafka (aiokafka,
+socket writes), Faust and its ``mode`` services, JSON, schema validation, Elasticsearch, logging and the
+event loop. The collapsed stacks are kept (``--out``) for a closer look. Wall-clock samples of a
+process on a shared machine: the shares, not the seconds, are the figure. Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from elasticsearch import Elasticsearch
+from harness import load_average, namespace, produce_posts, stack, wait_indexed, workers
+
+from trailhound.synth import generate
+
+DETECTORS = "detectors/"
+# The innermost frame that matches decides where a sample outside the detectors goes.
+CATEGORIES = [
+    ("schemas", "schema validation"), ("alerts/recorder", "alert stage"), ("alerts/", "alert documents, sink"),
+    ("elasticsearch", "Elasticsearch client"), ("elastic_transport", "Elasticsearch client"),
+    ("orjson", "JSON"), ("json/", "JSON"), ("aiokafka", "aiokafka"), ("kafka/", "aiokafka"),
+    ("faust/", "Faust"), ("mode/", "Faust (mode services)"), ("prometheus", "metrics"),
+    ("logging/", "logging"), ("selector_events.py", "socket writes and reads"), ("selectors.py", "idle"),
+    ("asyncio/", "event loop"), ("streams/", "stream glue"),
+]
+
+
+def categorise(collapsed: Path) -> dict[str, float]:
+    """Share of samples per category, from py-spy's ``--format raw`` output."""
+    counts: collections.Counter[str] = collections.Counter()
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        if any(DETECTORS in frame for frame in frames):
+            counts["detectors"] += int(count)
+            continue
+        category = next((name for frame in reversed(frames) for key, name in CATEGORIES if key in frame), "other")
+        counts[category] += int(count)
+    total = sum(counts.values()) or 1
+    return {name: round(100 * n / total, 1) for name, n in counts.most_common()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--posts", type=int, default=3000)
+    parser.add_argument("--rate", type=int, default=50, help="py-spy samples per second")
+    parser.add_argument("--out", type=Path, default=Path("worker-profile.txt"))
+    args = parser.parse_args()
+
+    feed = list(generate(args.posts, seed=99))
+    load_before = load_average()
+    with stack() as base, namespace(base, "profile") as settings, workers(settings, 1) as (worker,):
+        es = Elasticsearch(settings.elasticsearch_url)
+        spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "-p", str(worker.process.pid),
+                                "-o", str(args.out), "--format", "raw", "-r", str(args.rate), "--nonblocking"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            t0 = time.monotonic()
+            produce_posts(settings, feed)
+            posts_s = args.posts / (wait_indexed(es, settings, args.posts, max(900.0, args.posts / 5)) - t0)
+        finally:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
+            _, err = spy.communicate(timeout=60)
+            es.close()
+    if not args.out.exists():
+        sys.exit(f"py-spy wrote no profile: {err.decode(errors='replace')[-500:]}")
+    shares = categorise(args.out)
+    print(f"{'share of the worker samples':<36}{'%':>6}")
+    for name, share in shares.items():
+        print(f"{name:<36}{share:>6}")
+    print(f"{args.posts} posts at {posts_s:.0f} posts/s; load average before / after: {load_before} / {load_average()}")
+    print(json.dumps({"benchmark": "profile", "posts": args.posts, "posts_s": round(posts_s), "shares_pct": shares,
+                      "load_average_before": load_before, "load_average_after": load_average()}))
+
+
+if __name__ == "__main__":
+    main()
