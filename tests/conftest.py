@@ -1,13 +1,21 @@
 """Shared fixtures: the real local stack for integration tests, and workers run as real processes.
 
 The session's servers are started through the same ``stack.manager.up`` a user runs (reusing servers
-already running, e.g. a demo) and only the ones this session started are stopped at the end. Every test
+already running, e.g. a demo) and only the ones this run started are stopped at the end. Every test
 session works under its own namespace, so its topics and indices never mix with a demo's, and they are
 deleted afterwards.
+
+The whole suite runs on several pytest-xdist processes (``-n auto``, see ``pytest_xdist_auto_num_workers``)
+because most integration tests wait on servers and worker processes rather than compute. Each xdist
+process has its own namespace; the servers are started once for the run, under a lock, and stopped by
+the controlling process after every xdist process has finished. Whole test files go to one process
+(``--dist loadfile``), so module-scoped servers, workers and consoles are made once, and the slowest
+files are handed out first (``SLOW_FIRST``) so that they do not start last and hold the run up.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -25,24 +33,46 @@ from tests.helpers import ROOT, answers, free_port
 from trailhound.config import Settings
 from trailhound.provision import prepare_servers
 
+STARTED_RECORD = "stack-started-by-this-run"
+
+
+def _run_folder(config: pytest.Config) -> Path:
+    """A folder every process of this test run shares (an xdist process's base temp sits inside it)."""
+    base = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    return base.parent if hasattr(config, "workerinput") else base
+
 
 @pytest.fixture(scope="session")
-def stack_settings() -> Iterator[Settings]:
+def stack_settings(request: pytest.FixtureRequest) -> Iterator[Settings]:
     """Settings for a running Kafka + Elasticsearch with a fresh namespace for this session."""
-    from trailhound.provision import prepare_servers
-    from trailhound.stack.manager import ServerState, down, up
+    from trailhound.stack.manager import ServerState, up
 
     base = Settings.from_env()
-    report = up(base)
-    started = [server.name for server in report.servers if server.state is ServerState.STARTED]
+    folder = _run_folder(request.config)
+    with (folder / "stack.lock").open("w") as lock:  # one process starts the servers, the others reuse them
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        report = up(base)
+        started = [server.name for server in report.servers if server.state is ServerState.STARTED]
+        with (folder / STARTED_RECORD).open("a") as record:
+            record.writelines(f"{name}\n" for name in started)
     settings = base.with_namespace(f"t{uuid.uuid4().hex[:8]}")
     prepare_servers(settings)
     try:
         yield settings
     finally:
         _delete_namespace(settings)
-        if started:
-            down(base, only=started)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the servers this run started, once every test (on every xdist process) is done."""
+    if hasattr(session.config, "workerinput"):
+        return
+    record = _run_folder(session.config) / STARTED_RECORD
+    started = sorted(set(record.read_text().split())) if record.exists() else []
+    if started:
+        from trailhound.stack.manager import down
+
+        down(Settings.from_env(), only=started)
 
 
 def _delete_namespace(settings: Settings) -> None:
@@ -148,7 +178,37 @@ def es(stack_settings: Settings) -> Iterator[Elasticsearch]:
     client.close()
 
 
+# The files that take longest, slowest first: handed out before the rest so that the run does not wait
+# on one of them started last (measured with ``--durations``; every other file keeps its place).
+SLOW_FIRST = (
+    "integration/test_faults.py",
+    "integration/test_linkage.py",
+    "integration/test_console_browser.py",
+    "unit/test_layers.py",
+    "integration/test_escalation.py",
+    "integration/test_feedback_learning.py",
+    "integration/test_stack_lifecycle.py",
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "integration" in item.nodeid.split("/"):
             item.add_marker(pytest.mark.integration)
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        return next((n for n, slow in enumerate(SLOW_FIRST) if path.endswith(slow)), len(SLOW_FIRST))
+
+    items.sort(key=rank)  # stable: tests keep their order inside a file and the other files theirs
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """How many xdist processes ``-n auto`` (set in pyproject.toml) starts.
+
+    Folders (the whole suite, ``tests/unit``) get ``TRAILHOUND_TEST_PROCESSES`` (default 4: on two cores
+    most integration tests wait on servers, so more processes than cores pay); a run of chosen files or
+    tests stays in one process, where starting several would cost more than it saves.
+    """
+    chosen = [arg for arg in config.args if not (config.invocation_params.dir / arg.split("::")[0]).is_dir()]
+    return 0 if chosen else int(os.environ.get("TRAILHOUND_TEST_PROCESSES", "4"))

@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.test_pattern_examples import LIBRARY_DIR
+from tests.shipped_patterns import shipped_matcher
 from trailhound.detectors.extract import extract_entities
-from trailhound.detectors.library import PatternLibrary
-from trailhound.detectors.matcher import PatternMatcher
 from trailhound.detectors.normalize import normalize
-
-MATCHER = PatternMatcher(PatternLibrary.load(LIBRARY_DIR))
 
 
 def fired(text: str) -> set[str]:
     norm = normalize(text)
-    return {i.pattern_id for i in MATCHER.match(norm, extract_entities(norm))}
+    return {i.pattern_id for i in shipped_matcher().match(norm, extract_entities(norm))}
 
 
 def folds_to(written: str, expected: str) -> None:

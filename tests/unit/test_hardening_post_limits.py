@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 
 from tests.helpers import RISKY_BODY, post
 from trailhound.alerts.scoring import assess
 from trailhound.config import Settings
+from trailhound.detectors.detector_set import DetectorSet
 from trailhound.schemas import parse_post
 from trailhound.streams.enrich import enrich_post
 from trailhound.streams.post_limits import bounded_post, bounded_text
 from trailhound.streams.worker import build_detectors
 from trailhound.topics import MAX_RECORD_BYTES
 
-DETECTORS = build_detectors(Settings())
+
+@cache
+def detectors() -> DetectorSet:
+    """The detectors a worker builds from default settings, built on first use."""
+    return build_detectors(Settings())
 
 
 def _alerted(raw_post: dict) -> tuple[bool, dict]:
     enriched = enrich_post(parse_post(json.dumps(raw_post).encode()), 0.0)
     assert len(json.dumps(enriched).encode()) < MAX_RECORD_BYTES / 8
-    decision = assess(DETECTORS.score(enriched), 0.5, DETECTORS.supporting_categories)
+    decision = assess(detectors().score(enriched), 0.5, detectors().supporting_categories)
     return decision.should_alert, enriched
 
 

@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import pytest
 
-from tests.unit.test_pattern_examples import LIBRARY_DIR
+from tests.shipped_patterns import shipped_library
 from trailhound.alerts.scoring import assess
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.detectors.extract import extract_entities
 from trailhound.detectors.extract.amounts import find_ages, find_prices
 from trailhound.detectors.language import detect_language
-from trailhound.detectors.library import PatternLibrary
 from trailhound.detectors.normalize import normalize
 from trailhound.streams.enrich import enrich_post
 
-LIBRARY = PatternLibrary.load(LIBRARY_DIR)
-DETECTORS = DetectorSet(LIBRARY)
+LIBRARY = shipped_library()
+
+
+@cache
+def detectors() -> DetectorSet:
+    """The shipped library without online models, compiled on first use."""
+    return DetectorSet(LIBRARY)
 
 
 def judged(body: str):
     post = {"id": "t-1", "source": "test.example", "posted_at": "2025-06-01T12:00:00Z", "body": body}
     enriched = enrich_post(post, 0.0)
-    return assess(DETECTORS.score(enriched), 0.5, DETECTORS.supporting_categories), enriched
+    return assess(detectors().score(enriched), 0.5, detectors().supporting_categories), enriched
 
 
 def ages(text: str) -> list[int]:

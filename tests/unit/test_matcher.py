@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.shipped_patterns import shipped_library, shipped_matcher
 from trailhound.detectors.base import Detector, Indicator
 from trailhound.detectors.extract import extract_entities
 from trailhound.detectors.library import PatternLibrary
@@ -14,14 +15,17 @@ from trailhound.detectors.matcher import PatternDetector, PatternMatcher, enrich
 from trailhound.detectors.normalize import normalize
 from trailhound.detectors.pattern_score import combine_evidence
 
-LIBRARY = PatternLibrary.load(Path(__file__).resolve().parents[2] / "detectors" / "patterns")
-MATCHER = PatternMatcher(LIBRARY)
-DETECTOR = PatternDetector(MATCHER)
+LIBRARY = shipped_library()
+
+
+def detector() -> PatternDetector:
+    """A detector over the shipped library (compiled once per test process)."""
+    return PatternDetector(shipped_matcher())
 
 
 def score(text: str) -> float:
     norm = normalize(text)
-    return DETECTOR.score(norm, extract_entities(norm)).score
+    return detector().score(norm, extract_entities(norm)).score
 
 
 def record(text: str) -> dict:
@@ -32,13 +36,13 @@ def record(text: str) -> dict:
 
 
 def test_the_detector_honours_the_shared_contract() -> None:
-    assert isinstance(DETECTOR, Detector)
-    assert DETECTOR.name == "patterns"
+    assert isinstance(detector(), Detector)
+    assert detector().name == "patterns"
 
 
 def test_evidence_is_the_text_as_written_at_its_original_offsets() -> None:
     text = "Hi!! Sw33t ｙｏｕｎｇ g i r l here, ask  for  her 💗"
-    detection = DETECTOR.score_one(record(text))
+    detection = detector().score_one(record(text))
     assert detection.indicators
     for indicator in detection.indicators:
         a, b = indicator.span
@@ -89,7 +93,7 @@ def test_a_consenting_adults_own_ad_with_movement_and_rates_is_not_an_alert(adul
     ],
 )
 def test_strong_indicators_of_different_kinds_together_raise_an_alert(ad: str, categories: set[str]) -> None:
-    detection = DETECTOR.score_one(record(ad))
+    detection = detector().score_one(record(ad))
     assert detection.score > 0.5
     assert categories <= set(detection.details["categories"])
 
@@ -100,7 +104,7 @@ def test_a_stated_minor_age_is_an_alert_on_its_own() -> None:
 
 
 def test_explanation_and_details_name_the_evidence_and_library_version() -> None:
-    detection = DETECTOR.score_one(record("Barely legal teen girl. My girls are waiting for you."))
+    detection = detector().score_one(record("Barely legal teen girl. My girls are waiting for you."))
     assert detection.explanation.startswith("youth language + third-party control") or \
         detection.explanation.startswith("third-party control + youth language")
     assert detection.details["library_version"] == LIBRARY.version
@@ -123,16 +127,16 @@ def test_weight_hook_lets_feedback_quiet_a_pattern() -> None:
     ad = "Young fresh girl, barely legal. My girls are waiting, ask for her."
     norm = normalize(ad)
     entities = extract_entities(norm)
-    quiet = PatternDetector(MATCHER, weight_of=lambda pid, w: 0.0 if pid.startswith("control.") else w)
-    before, after = DETECTOR.score(norm, entities), quiet.score(norm, entities)
+    quiet = PatternDetector(shipped_matcher(), weight_of=lambda pid, w: 0.0 if pid.startswith("control.") else w)
+    before, after = detector().score(norm, entities), quiet.score(norm, entities)
     assert after.score < before.score
     assert all(i.weight == 0.0 for i in after.indicators if i.category == "control")
 
 
 def test_raw_posts_and_enriched_records_score_alike() -> None:
     text = "new girls every week, 3 girls available, she is $60 per hour"
-    from_record = DETECTOR.score_one(record(text))
-    from_raw = DETECTOR.score_one({"post": {"id": "p1", "body": text}})
+    from_record = detector().score_one(record(text))
+    from_raw = detector().score_one({"post": {"id": "p1", "body": text}})
     assert from_record.score == from_raw.score > 0
     norm, entities = enriched_view(record(text))
     assert norm.text == normalize(text).text and entities == extract_entities(normalize(text))
@@ -148,7 +152,7 @@ def test_replacing_the_matcher_changes_what_is_flagged(tmp_path: Path) -> None:
         "    match: [{literal: zebra crossing}]\n"
         "    examples: {positive: [zebra crossing], negative: [zebra]}\n"
     )
-    detector = PatternDetector(MATCHER)
+    detector = PatternDetector(shipped_matcher())
     assert detector.score_one(record("meet at the zebra crossing")).score == 0.0
     detector.replace_matcher(PatternMatcher(PatternLibrary.load(tmp_path)))
     detection = detector.score_one(record("meet at the zebra crossing"))

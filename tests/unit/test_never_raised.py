@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.test_pattern_examples import LIBRARY_DIR
+from tests.shipped_patterns import shipped_library
 from trailhound.alerts.scoring import LEARNED_WORDS_MIN_VERDICTS, assess
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.detectors.library import PatternLibrary
@@ -31,7 +31,7 @@ def post(body: str, n: int = 0) -> dict:
 
 @pytest.fixture(scope="module")
 def library() -> PatternLibrary:
-    return PatternLibrary.load(LIBRARY_DIR)
+    return shipped_library()
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,12 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.shipped_patterns import shipped_library
 from trailhound.detectors.library import LibraryError, PatternLibrary
 from trailhound.detectors.matcher import PatternMatcher
 
 SHIPPED = Path(__file__).resolve().parents[2] / "detectors" / "patterns"
-SHIPPED_LIBRARY = PatternLibrary.load(SHIPPED)
+SHIPPED_LIBRARY = shipped_library()
 
 HEAD = {
     "version": "1.0",

@@ -8,16 +8,16 @@ from dataclasses import replace
 import pytest
 
 from tests.helpers import BENIGN_BODY, RISKY_BODY, post
+from tests.shipped_patterns import shipped_library
 from trailhound.clock import FixedClock
 from trailhound.config import Settings
 from trailhound.detectors.detector_set import DetectorSet
-from trailhound.detectors.library import BUNDLED_PATTERNS, PatternLibrary
 from trailhound.schemas import InvalidRecord
 from trailhound.streams.pipeline import PostProcessor
 from trailhound.timefmt import iso, parse_rfc3339
 
 NOW = parse_rfc3339("2026-11-21T08:30:00Z")
-LIBRARY = PatternLibrary.load(BUNDLED_PATTERNS)
+LIBRARY = shipped_library()
 
 
 def processor(**settings: object) -> PostProcessor:
