@@ -114,7 +114,9 @@ class WorkerProcess:
         )
         self.base_url = f"http://127.0.0.1:{self.port}"
 
-    def wait_ready(self, timeout_s: float = 90.0) -> None:
+    def wait_ready(self, timeout_s: float = 240.0) -> None:
+        """Wait for ``/healthz``; generous, because on two busy cores with the suite's processes running side
+        by side a worker's start (imports, pattern compile, group join) can take minutes."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

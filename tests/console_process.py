@@ -42,7 +42,7 @@ class ConsoleProcess:
         # Chromium keeps Secure cookies over plain HTTP only for "localhost".
         self.url = f"http://localhost:{self.port}"
 
-    def wait_ready(self, timeout_s: float = 60.0) -> None:
+    def wait_ready(self, timeout_s: float = 180.0) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
