@@ -31,8 +31,8 @@ from datasketch import MinHash
 
 __all__ = [
     "ADULT_SERVICE", "CONTACT_KINDS", "IMAGE_CHUNKS", "IMAGE_RADIUS", "NUM_PERM", "TEXT_BANDS", "PostSummary",
-    "TextSigner",
-    "hamming", "image_keys", "key_kind", "linkage_keys", "parse_phash", "summarise", "text_similarity",
+    "TextSigner", "hamming",
+    "image_keys", "is_linkable_handle", "key_kind", "linkage_keys", "parse_phash", "summarise", "text_similarity",
 ]
 
 NUM_PERM = 64
@@ -43,7 +43,12 @@ MIN_SHINGLES = 6  # a text shorter than this says too little to link on
 IMAGE_CHUNKS = 4
 IMAGE_RADIUS = 3  # largest Hamming distance that still means "the same image"; < IMAGE_CHUNKS keeps MIH exact
 CONTACT_KINDS = ("phone", "email", "handle")
-MASKED_MENTIONS = frozenset({"phone", "email", "handle", "price", "age"})
+MASKED_MENTIONS = frozenset({"phone", "email", "handle", "price", "age", "location"})
+"""Mentions blanked before shingling: what one ad changes from copy to copy (its contact, price, city)."""
+PHONE_SERVICES = frozenset({"whatsapp"})
+"""Messaging services whose accounts are phone numbers: a handle there that is no whole number is a
+fragment of an evasively written one ("whatsapp:8one8"), shared by unrelated numbers, so never a key."""
+_WHOLE_NUMBER = re.compile(r"\+?\d{7,15}")
 _WORD = re.compile(r"[^\W\d_]{2,}")
 ADULT_SERVICE = re.compile(
     r"\b(?:companion(?:ship)?|escorts?|incalls?|outcalls?|gentlem[ae]n|donations?|hourly rates?|per hour|"
@@ -176,11 +181,17 @@ class PostSummary:
         )
 
 
+def is_linkable_handle(handle: str) -> bool:
+    """False for a phone-service handle that is only part of a number (see :data:`PHONE_SERVICES`)."""
+    service, sep, value = handle.lower().partition(":")
+    return not (sep and service in PHONE_SERVICES and not _WHOLE_NUMBER.fullmatch(value))
+
+
 def linkage_keys(summary: PostSummary) -> list[str]:
     """Every key the post is filed under, without repeats."""
     keys = [f"phone:{p}" for p in summary.phones]
     keys += [f"email:{e.lower()}" for e in summary.emails]
-    keys += [f"handle:{h.lower()}" for h in summary.handles]
+    keys += [f"handle:{h.lower()}" for h in summary.handles if is_linkable_handle(h)]
     for phash in summary.phashes:
         keys += image_keys(phash)
     if summary.signature is not None:

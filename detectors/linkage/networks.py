@@ -159,6 +159,23 @@ def _shared_image(cluster: Cluster) -> Finding | None:
     return Finding("shared_image", f"the same image appears under {len(contacts)} different contacts")
 
 
+def _of_a_kind(cluster: Cluster, marked: set[str]) -> set[str]:
+    """The ``marked`` posts and their near copies: a copy of an ad (a text link) is the same kind of ad.
+
+    The pattern library reads each copy alone and may recognise the ad's type (adult service, a job ad
+    with labour indicators) in one copy and not in its twin that swapped a sentence; one hop only, so
+    the type does not drift along a chain of links.
+    """
+    copies = set(marked)
+    for edge in cluster.edges:
+        if key_kind(edge.key) == "text":
+            if edge.a in marked:
+                copies.add(edge.b)
+            if edge.b in marked:
+                copies.add(edge.a)
+    return copies & cluster.members.keys()
+
+
 def _personas(members: list[Member]) -> int:
     """The most distinct advertised personas (authors) under any one contact."""
     by_contact: dict[str, set[str]] = {}
@@ -179,7 +196,8 @@ def assess_cluster(cluster: Cluster, params: NetworkParams | None = None) -> Clu
     findings = tuple(f for f in found if f is not None)
     harm_posts = sum(1 for m in members if m.harm)
     harm_kinds = {c for m in members for c in m.harm}
-    adult_posts = sum(1 for m in members if m.adult or ADULT_SERVICE_CATEGORIES & set(m.categories))
+    adult_posts = len(_of_a_kind(cluster, {m.post_key for m in members
+                                           if m.adult or ADULT_SERVICE_CATEGORIES & set(m.categories)}))
     personas = _personas(members)
     content: list[str] = []
     n = max(1, len(members))
@@ -192,7 +210,8 @@ def assess_cluster(cluster: Cluster, params: NetworkParams | None = None) -> Clu
         content.append(f"{personas} people advertised under one contact in adult-service ads")
     if adult_network and kinds & {"template", "shared_image"}:
         content.append("one adult-service ad shared across contacts")
-    labour_posts = sum(1 for m in members if any(c.startswith(LABOUR_PREFIX) for c in m.categories))
+    labour_posts = len(_of_a_kind(cluster, {m.post_key for m in members
+                                            if any(c.startswith(LABOUR_PREFIX) for c in m.categories)}))
     if labour_posts / n >= params.adult_min_share and kinds & {"template", "shared_image"}:
         content.append("one job ad with labour indicators shared across contacts")
     should_alert = bool(findings) and bool(content)

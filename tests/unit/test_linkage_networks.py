@@ -138,3 +138,29 @@ def test_copies_that_name_no_contact_are_not_a_network_of_contacts() -> None:
     posts = [summary(day=i * 0.1, categories=ADULT) for i in range(5)]  # no phone, e-mail, handle or author
     result = assess_cluster(chain(posts, "text:0:ab", "text 0.93 similar"))
     assert "template" not in result.kinds and result.contacts == ()
+
+
+def test_a_near_copy_of_an_adult_service_ad_is_one_too_but_a_post_linked_otherwise_is_not() -> None:
+    def ads(reason_key: str, reason: str):  # one persona per post under one phone; only the first ad says "rates"
+        posts = [summary(day=i, city=CITIES[i], phone="+1", author=f"p{i % 3}", categories=ADULT if i == 0 else ())
+                 for i in range(4)]
+        book = ClusterBook()
+        for other in posts[1:]:
+            book.link(Link(posts[0], other, reason_key, reason))
+        (cluster,) = book.clusters.values()
+        return assess_cluster(cluster)
+
+    copied = ads("text:0:ab", "text 0.93 similar")
+    assert copied.should_alert and any("3 people" in c for c in copied.content)
+    assert not ads("phone:+1", "same phone").should_alert  # 1 of 4 posts reads as adult service: no network of them
+
+
+def test_a_job_ad_whose_labour_indicators_one_copy_shows_alerts_through_its_copies() -> None:
+    posts = [summary(day=i * 0.1, phone=f"+{i}", categories=("labour_debt", "labour_housing") if i == 0 else ())
+             for i in range(4)]
+    book = ClusterBook()
+    for other in posts[1:]:
+        book.link(Link(posts[0], other, "text:0:ab", "text 0.93 similar"))
+    (cluster,) = book.clusters.values()
+    assert assess_cluster(cluster).should_alert
+    assert not assess_cluster(template(4, ())).should_alert
