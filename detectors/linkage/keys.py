@@ -32,7 +32,8 @@ from datasketch import MinHash
 __all__ = [
     "ADULT_SERVICE", "CONTACT_KINDS", "IMAGE_CHUNKS", "IMAGE_RADIUS", "NUM_PERM", "TEXT_BANDS", "PostSummary",
     "TextSigner", "hamming",
-    "image_keys", "is_linkable_handle", "key_kind", "linkage_keys", "parse_phash", "summarise", "text_similarity",
+    "image_keys", "is_linkable_handle", "key_kind", "linkage_keys", "parse_phash", "similarity_to_many", "summarise",
+    "text_similarity",
 ]
 
 NUM_PERM = 64
@@ -98,12 +99,15 @@ class TextSigner:
 
     def signature(self, text: str, masked: Iterable[tuple[int, int]] = ()) -> np.ndarray | None:
         """The signature of ``text`` with the ``masked`` spans blanked, or None if it is too short."""
-        chars = list(text)
-        for start, end in masked:
-            if 0 <= start < end <= len(chars):
-                chars[start:end] = " " * (end - start)
-        words = _WORD.findall("".join(chars).lower())
-        shingles = {" ".join(words[i:i + SHINGLE_WORDS]).encode() for i in range(len(words) - SHINGLE_WORDS + 1)}
+        pieces, at = [], 0
+        for start, end in sorted(masked):
+            if 0 <= start < end <= len(text) and end > at:  # overlapping spans blank their union
+                pieces.append(text[at:max(at, start)])
+                at = end
+        pieces.append(text[at:])
+        words = _WORD.findall(" ".join(pieces).lower())
+        runs = zip(*(words[i:] for i in range(SHINGLE_WORDS)), strict=False)  # stops at the last whole shingle
+        shingles = {" ".join(run).encode() for run in runs}
         if len(shingles) < MIN_SHINGLES:
             return None
         minhash = self._minhash
@@ -118,7 +122,12 @@ class TextSigner:
         mixed = np.zeros(TEXT_BANDS, dtype=np.uint64)
         for column in range(TEXT_ROWS):
             mixed = mixed * _BAND_MIX + rows[:, column]
-        return [f"text:{band}:{int(value) & 0xFFFFFFFFFFFF:012x}" for band, value in enumerate(mixed)]
+        return [f"text:{band}:{value & 0xFFFFFFFFFFFF:012x}" for band, value in enumerate(mixed.tolist())]
+
+
+def similarity_to_many(signature: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
+    """:func:`text_similarity` of ``signature`` with each of ``others``, in one vectorised step."""
+    return np.count_nonzero(np.stack(others) == signature, axis=1) / len(signature)
 
 
 def text_similarity(a: np.ndarray, b: np.ndarray) -> float:

@@ -7,7 +7,8 @@ words an analyst can check:
   with the route (cities by first appearance, first and last seen);
 - **template** — ≥ ``template_min_posts`` posts with near-identical text under ≥ ``template_min_contacts``
   different contacts or authors;
-- **velocity** — the last day's posts far above the cluster's own daily rate;
+- **velocity** — the last day's posts far above the cluster's own daily rate, or, in one city, far above
+  what one advertiser usually posts there in a day (:mod:`.city_rates`);
 - **shared image** — one image under ≥ 2 different contacts.
 
 Shape alone is not exploitation: a moving company or a restaurant chain posts the same text in many
@@ -27,6 +28,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from trailhound.detectors.linkage.city_rates import CityRates
 from trailhound.detectors.linkage.clusters import Cluster, Member
 from trailhound.detectors.linkage.keys import key_kind
 
@@ -133,17 +135,28 @@ def _template(cluster: Cluster, params: NetworkParams) -> Finding | None:
                                f"under {len(contacts)} contacts", {"owners": len(owners)})
 
 
-def _velocity(cluster: Cluster, members: list[Member], params: NetworkParams) -> Finding | None:
+def _velocity(members: list[Member], params: NetworkParams, cities: CityRates | None) -> Finding | None:
+    """The last day's posts far above the cluster's own daily rate, or far above one advertiser's usual
+    day in a city (``cities``) where the cluster posted that many in that day."""
     if len(members) < params.velocity_min_posts:
         return None
     last = max(m.ts for m in members)
-    burst = sum(1 for m in members if m.ts > last - DAY_S)
-    span_days = max(1.0, (last - min(m.ts for m in members)) / DAY_S)
-    earlier = len(members) - burst
-    baseline = earlier / max(1.0, span_days - 1.0)
-    if burst < params.velocity_min_posts or burst < params.velocity_factor * max(baseline, 1.0):
+    day = [m for m in members if m.ts > last - DAY_S]
+    burst = len(day)
+    if burst < params.velocity_min_posts:
         return None
-    return Finding("velocity", f"{burst} posts in one day against a usual {baseline:.1f} a day")
+    span_days = max(1.0, (last - min(m.ts for m in members)) / DAY_S)
+    baseline = (len(members) - burst) / max(1.0, span_days - 1.0)
+    if burst >= params.velocity_factor * max(baseline, 1.0):
+        return Finding("velocity", f"{burst} posts in one day against a usual {baseline:.1f} a day")
+    if cities is None:
+        return None
+    for city, posts in Counter(m.city for m in day if m.city).most_common():
+        usual = cities.per_advertiser(city, last - DAY_S)
+        if posts >= params.velocity_min_posts and usual is not None and posts >= params.velocity_factor * usual:
+            return Finding("velocity", f"{posts} posts in {city} in one day against a usual {usual:.1f} a day "
+                                       f"for one advertiser in {city}", {"city": city})
+    return None
 
 
 def _contacts(members: Collection[Member]) -> set[str]:
@@ -185,13 +198,17 @@ def _personas(members: list[Member]) -> int:
     return max((len(a) for a in by_contact.values()), default=0)
 
 
-def assess_cluster(cluster: Cluster, params: NetworkParams | None = None) -> ClusterAssessment:
-    """Run the network detectors over ``cluster`` and decide whether shape and content call for an alert."""
+def assess_cluster(cluster: Cluster, params: NetworkParams | None = None,
+                   cities: CityRates | None = None) -> ClusterAssessment:
+    """Run the network detectors over ``cluster`` and decide whether shape and content call for an alert.
+
+    ``cities`` gives the velocity detector each city's usual rate besides the cluster's own.
+    """
     params = params or NetworkParams()
     members = sorted(cluster.members.values(), key=lambda m: m.order)
     last = members[-1].ts if members else 0.0
     recent = [m for m in members if m.ts >= last - params.window_s]
-    found = (_circuit(cluster, recent, params), _template(cluster, params), _velocity(cluster, members, params),
+    found = (_circuit(cluster, recent, params), _template(cluster, params), _velocity(members, params, cities),
              _shared_image(cluster))
     findings = tuple(f for f in found if f is not None)
     harm_posts = sum(1 for m in members if m.harm)

@@ -164,3 +164,43 @@ def test_a_job_ad_whose_labour_indicators_one_copy_shows_alerts_through_its_copi
     (cluster,) = book.clusters.values()
     assert assess_cluster(cluster).should_alert
     assert not assess_cluster(template(4, ())).should_alert
+
+
+def test_a_burst_far_above_what_one_advertiser_posts_in_its_city_is_velocity() -> None:
+    from trailhound.detectors.linkage.city_rates import CityRates
+
+    signs = ("coercion", "youth")
+    steady = [summary(day=d + h / 24, city="Denver", phone="+1", categories=signs, harm=signs)
+              for d in range(10) for h in range(6)]  # the network always posts 6 a day: its own rate is no yardstick
+    burst = [summary(day=10 + h / 48, city="Denver", phone="+1", categories=signs, harm=signs) for h in range(12)]
+    cluster = chain(steady + burst)
+    assert "velocity" not in assess_cluster(cluster).kinds
+
+    def city(per_advertiser_day: int) -> CityRates:
+        rates = CityRates()
+        for d in range(10):
+            for n in range(20):  # twenty other advertisers in Denver every day
+                for k in range(per_advertiser_day):
+                    rates.observe("Denver", f"phone:+9{n}", 1_700_000_000 + (d + k / 24) * 86_400, f"d{d}-{n}-{k}")
+        return rates
+
+    quiet = assess_cluster(cluster, cities=city(1))
+    assert "velocity" in quiet.kinds and quiet.should_alert
+    evidence = next(f.evidence for f in quiet.findings if f.kind == "velocity")
+    assert evidence == "12 posts in Denver in one day against a usual 1.0 a day for one advertiser in Denver"
+    assert "velocity" not in assess_cluster(cluster, cities=city(4)).kinds  # a busy city: 12 is not 4 × 4
+    assert "velocity" not in assess_cluster(cluster, NetworkParams(velocity_factor=13.0), cities=city(1)).kinds
+    assert "velocity" not in assess_cluster(cluster, NetworkParams(velocity_min_posts=13), cities=city(1)).kinds
+
+
+def test_a_city_seen_on_too_few_days_has_no_baseline_and_posts_count_once() -> None:
+    from trailhound.detectors.linkage.city_rates import CityRates
+
+    rates = CityRates(min_days=3)
+    for d in range(2):
+        rates.observe("Miami", "phone:+1", 1_700_000_000 + d * 86_400, f"p{d}")
+        rates.observe("Miami", "phone:+1", 1_700_000_000 + d * 86_400, f"p{d}")  # the same post again
+    assert rates.per_advertiser("Miami", 1_700_000_000 + 5 * 86_400) is None
+    rates.observe("Miami", "phone:+2", 1_700_000_000 + 2 * 86_400, "p2")
+    assert rates.per_advertiser("Miami", 1_700_000_000 + 5 * 86_400) == 1.0
+    assert rates.per_advertiser("Miami", 1_700_000_000 + 40 * 86_400) is None  # outside the window
