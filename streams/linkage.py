@@ -55,6 +55,7 @@ from trailhound.alerts.sink import ElasticsearchSink
 from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
 from trailhound.detectors.detector_set import DetectorSet
+from trailhound.detectors.linkage.city_rates import CityRates
 from trailhound.detectors.linkage.clusters import Cluster, ClusterBook
 from trailhound.detectors.linkage.key_index import HubKey, KeyIndex, KeyIndexParams, Link
 from trailhound.detectors.linkage.keys import PostSummary, summarise
@@ -117,6 +118,7 @@ class Linkage:
         self.keys_topic: faust.TopicT | None = None  # set by register_linkage
         self.params = index_params(settings)
         self.networks = network_params(settings)
+        self.cities = CityRates()
         self.watchlist = Watchlist(image_radius=settings.link_image_radius)
         self.indexes: dict[int, KeyIndex] = {}
         self.next_offset: dict[int, int] = {}
@@ -249,6 +251,8 @@ class Linkage:
             else:
                 a, b = PostSummary.from_json(data["a"]), PostSummary.from_json(data["b"])
                 events.append(Link(a, b, data["key"], data["reason"], float(data.get("similarity", 1.0))))
+                for post in (a, b):  # the city baselines of linked posts (the stage sees no others)
+                    self.cities.observe(post.city, post.contact, post.ts, post.post_key)
                 self.newest_ts = max(self.newest_ts, a.ts, b.ts)
         if not events:
             return 0
@@ -267,7 +271,7 @@ class Linkage:
         for cluster in changed:
             entry = stored.setdefault(cluster.cluster_id, _Stored(cluster))
             entry.cluster = cluster
-            assessment = assess_cluster(cluster, self.networks)
+            assessment = assess_cluster(cluster, self.networks, self.cities)
             if assessment.should_alert or entry.alerted:
                 entry.alerted = True
                 alerts.append(build_cluster_alert(cluster, assessment, now, self.detectors.category_labels))

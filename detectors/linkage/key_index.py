@@ -26,6 +26,7 @@ from trailhound.detectors.linkage.keys import (
     PostSummary,
     hamming,
     key_kind,
+    similarity_to_many,
     text_similarity,
 )
 
@@ -120,7 +121,7 @@ class KeyIndex:
             return []
         posts = held if isinstance(held, list) else [held]
         horizon = self._now - self.params.retention_s
-        if any(p.ts < horizon for p in posts):
+        if posts[0].ts < horizon:  # held in arrival order, so the oldest first (the sweep catches stragglers)
             posts = [p for p in posts if p.ts >= horizon]
             self._store(key, posts)
         return posts
@@ -187,13 +188,13 @@ class KeyIndex:
         if self._compared[0] != post.post_key:
             self._compared = (post.post_key, set())
         compared = self._compared[1]  # a candidate met in an earlier band of this post is not compared again
-        scored = []
-        for other in held:
-            if other.signature is not None and other.post_key not in compared:
-                compared.add(other.post_key)
-                similarity = text_similarity(other.signature, post.signature)
-                if similarity >= self.params.text_threshold:
-                    scored.append((similarity, other))
+        fresh = [other for other in held if other.signature is not None and other.post_key not in compared]
+        if not fresh:
+            return []
+        compared.update(other.post_key for other in fresh)
+        similarities = similarity_to_many(post.signature, [other.signature for other in fresh])
+        scored = [(similarity, other) for similarity, other in zip(similarities.tolist(), fresh, strict=True)
+                  if similarity >= self.params.text_threshold]
         scored.sort(key=lambda pair: (-pair[0], pair[1].ts, pair[1].post_key))
         return [Link(other, post, key, reason_for(key, similarity), round(similarity, 3))
                 for similarity, other in scored[:self.params.max_text_links]]

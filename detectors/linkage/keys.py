@@ -31,8 +31,9 @@ from datasketch import MinHash
 
 __all__ = [
     "ADULT_SERVICE", "CONTACT_KINDS", "IMAGE_CHUNKS", "IMAGE_RADIUS", "NUM_PERM", "TEXT_BANDS", "PostSummary",
-    "TextSigner",
-    "hamming", "image_keys", "key_kind", "linkage_keys", "parse_phash", "summarise", "text_similarity",
+    "TextSigner", "hamming",
+    "image_keys", "is_linkable_handle", "key_kind", "linkage_keys", "parse_phash", "similarity_to_many", "summarise",
+    "text_similarity",
 ]
 
 NUM_PERM = 64
@@ -43,7 +44,12 @@ MIN_SHINGLES = 6  # a text shorter than this says too little to link on
 IMAGE_CHUNKS = 4
 IMAGE_RADIUS = 3  # largest Hamming distance that still means "the same image"; < IMAGE_CHUNKS keeps MIH exact
 CONTACT_KINDS = ("phone", "email", "handle")
-MASKED_MENTIONS = frozenset({"phone", "email", "handle", "price", "age"})
+MASKED_MENTIONS = frozenset({"phone", "email", "handle", "price", "age", "location"})
+"""Mentions blanked before shingling: what one ad changes from copy to copy (its contact, price, city)."""
+PHONE_SERVICES = frozenset({"whatsapp"})
+"""Messaging services whose accounts are phone numbers: a handle there that is no whole number is a
+fragment of an evasively written one ("whatsapp:8one8"), shared by unrelated numbers, so never a key."""
+_WHOLE_NUMBER = re.compile(r"\+?\d{7,15}")
 _WORD = re.compile(r"[^\W\d_]{2,}")
 ADULT_SERVICE = re.compile(
     r"\b(?:companion(?:ship)?|escorts?|incalls?|outcalls?|gentlem[ae]n|donations?|hourly rates?|per hour|"
@@ -93,12 +99,15 @@ class TextSigner:
 
     def signature(self, text: str, masked: Iterable[tuple[int, int]] = ()) -> np.ndarray | None:
         """The signature of ``text`` with the ``masked`` spans blanked, or None if it is too short."""
-        chars = list(text)
-        for start, end in masked:
-            if 0 <= start < end <= len(chars):
-                chars[start:end] = " " * (end - start)
-        words = _WORD.findall("".join(chars).lower())
-        shingles = {" ".join(words[i:i + SHINGLE_WORDS]).encode() for i in range(len(words) - SHINGLE_WORDS + 1)}
+        pieces, at = [], 0
+        for start, end in sorted(masked):
+            if 0 <= start < end <= len(text) and end > at:  # overlapping spans blank their union
+                pieces.append(text[at:max(at, start)])
+                at = end
+        pieces.append(text[at:])
+        words = _WORD.findall(" ".join(pieces).lower())
+        runs = zip(*(words[i:] for i in range(SHINGLE_WORDS)), strict=False)  # stops at the last whole shingle
+        shingles = {" ".join(run).encode() for run in runs}
         if len(shingles) < MIN_SHINGLES:
             return None
         minhash = self._minhash
@@ -113,7 +122,12 @@ class TextSigner:
         mixed = np.zeros(TEXT_BANDS, dtype=np.uint64)
         for column in range(TEXT_ROWS):
             mixed = mixed * _BAND_MIX + rows[:, column]
-        return [f"text:{band}:{int(value) & 0xFFFFFFFFFFFF:012x}" for band, value in enumerate(mixed)]
+        return [f"text:{band}:{value & 0xFFFFFFFFFFFF:012x}" for band, value in enumerate(mixed.tolist())]
+
+
+def similarity_to_many(signature: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
+    """:func:`text_similarity` of ``signature`` with each of ``others``, in one vectorised step."""
+    return np.count_nonzero(np.stack(others) == signature, axis=1) / len(signature)
 
 
 def text_similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -176,11 +190,17 @@ class PostSummary:
         )
 
 
+def is_linkable_handle(handle: str) -> bool:
+    """False for a phone-service handle that is only part of a number (see :data:`PHONE_SERVICES`)."""
+    service, sep, value = handle.lower().partition(":")
+    return not (sep and service in PHONE_SERVICES and not _WHOLE_NUMBER.fullmatch(value))
+
+
 def linkage_keys(summary: PostSummary) -> list[str]:
     """Every key the post is filed under, without repeats."""
     keys = [f"phone:{p}" for p in summary.phones]
     keys += [f"email:{e.lower()}" for e in summary.emails]
-    keys += [f"handle:{h.lower()}" for h in summary.handles]
+    keys += [f"handle:{h.lower()}" for h in summary.handles if is_linkable_handle(h)]
     for phash in summary.phashes:
         keys += image_keys(phash)
     if summary.signature is not None:

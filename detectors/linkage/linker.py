@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from trailhound.detectors.linkage.city_rates import CityRates
 from trailhound.detectors.linkage.clusters import Cluster, ClusterBook
 from trailhound.detectors.linkage.key_index import HubKey, KeyIndex, KeyIndexParams
 from trailhound.detectors.linkage.keys import PostSummary
@@ -34,6 +35,7 @@ class Linker:
         self.index = KeyIndex(index)
         self.book = ClusterBook()
         self.networks = networks or NetworkParams()
+        self.cities = CityRates()
         self.retired: dict[str, str] = {}
         self._seen = 0
         self._now = 0.0
@@ -41,6 +43,7 @@ class Linker:
     def add(self, post: PostSummary) -> list[Update]:
         self._now = max(self._now, post.ts)
         self._seen += 1
+        self.cities.observe(post.city, post.contact, post.ts, post.post_key)
         if self._seen % self.EXPIRE_EVERY == 0:
             self.book.expire(self._now - self.index.params.retention_s)
         for key in post.link_keys():
@@ -51,4 +54,4 @@ class Linker:
                     self.book.link(event)
         changed, retired = self.book.take_changes()
         self.retired.update(retired)
-        return [Update(cluster, assess_cluster(cluster, self.networks)) for cluster in changed]
+        return [Update(cluster, assess_cluster(cluster, self.networks, self.cities)) for cluster in changed]

@@ -7,7 +7,8 @@ words an analyst can check:
   with the route (cities by first appearance, first and last seen);
 - **template** — ≥ ``template_min_posts`` posts with near-identical text under ≥ ``template_min_contacts``
   different contacts or authors;
-- **velocity** — the last day's posts far above the cluster's own daily rate;
+- **velocity** — the last day's posts far above the cluster's own daily rate, or, in one city, far above
+  what one advertiser usually posts there in a day (:mod:`.city_rates`);
 - **shared image** — one image under ≥ 2 different contacts.
 
 Shape alone is not exploitation: a moving company or a restaurant chain posts the same text in many
@@ -27,6 +28,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from trailhound.detectors.linkage.city_rates import CityRates
 from trailhound.detectors.linkage.clusters import Cluster, Member
 from trailhound.detectors.linkage.keys import key_kind
 
@@ -133,17 +135,28 @@ def _template(cluster: Cluster, params: NetworkParams) -> Finding | None:
                                f"under {len(contacts)} contacts", {"owners": len(owners)})
 
 
-def _velocity(cluster: Cluster, members: list[Member], params: NetworkParams) -> Finding | None:
+def _velocity(members: list[Member], params: NetworkParams, cities: CityRates | None) -> Finding | None:
+    """The last day's posts far above the cluster's own daily rate, or far above one advertiser's usual
+    day in a city (``cities``) where the cluster posted that many in that day."""
     if len(members) < params.velocity_min_posts:
         return None
     last = max(m.ts for m in members)
-    burst = sum(1 for m in members if m.ts > last - DAY_S)
-    span_days = max(1.0, (last - min(m.ts for m in members)) / DAY_S)
-    earlier = len(members) - burst
-    baseline = earlier / max(1.0, span_days - 1.0)
-    if burst < params.velocity_min_posts or burst < params.velocity_factor * max(baseline, 1.0):
+    day = [m for m in members if m.ts > last - DAY_S]
+    burst = len(day)
+    if burst < params.velocity_min_posts:
         return None
-    return Finding("velocity", f"{burst} posts in one day against a usual {baseline:.1f} a day")
+    span_days = max(1.0, (last - min(m.ts for m in members)) / DAY_S)
+    baseline = (len(members) - burst) / max(1.0, span_days - 1.0)
+    if burst >= params.velocity_factor * max(baseline, 1.0):
+        return Finding("velocity", f"{burst} posts in one day against a usual {baseline:.1f} a day")
+    if cities is None:
+        return None
+    for city, posts in Counter(m.city for m in day if m.city).most_common():
+        usual = cities.per_advertiser(city, last - DAY_S)
+        if posts >= params.velocity_min_posts and usual is not None and posts >= params.velocity_factor * usual:
+            return Finding("velocity", f"{posts} posts in {city} in one day against a usual {usual:.1f} a day "
+                                       f"for one advertiser in {city}", {"city": city})
+    return None
 
 
 def _contacts(members: Collection[Member]) -> set[str]:
@@ -159,6 +172,23 @@ def _shared_image(cluster: Cluster) -> Finding | None:
     return Finding("shared_image", f"the same image appears under {len(contacts)} different contacts")
 
 
+def _of_a_kind(cluster: Cluster, marked: set[str]) -> set[str]:
+    """The ``marked`` posts and their near copies: a copy of an ad (a text link) is the same kind of ad.
+
+    The pattern library reads each copy alone and may recognise the ad's type (adult service, a job ad
+    with labour indicators) in one copy and not in its twin that swapped a sentence; one hop only, so
+    the type does not drift along a chain of links.
+    """
+    copies = set(marked)
+    for edge in cluster.edges:
+        if key_kind(edge.key) == "text":
+            if edge.a in marked:
+                copies.add(edge.b)
+            if edge.b in marked:
+                copies.add(edge.a)
+    return copies & cluster.members.keys()
+
+
 def _personas(members: list[Member]) -> int:
     """The most distinct advertised personas (authors) under any one contact."""
     by_contact: dict[str, set[str]] = {}
@@ -168,18 +198,23 @@ def _personas(members: list[Member]) -> int:
     return max((len(a) for a in by_contact.values()), default=0)
 
 
-def assess_cluster(cluster: Cluster, params: NetworkParams | None = None) -> ClusterAssessment:
-    """Run the network detectors over ``cluster`` and decide whether shape and content call for an alert."""
+def assess_cluster(cluster: Cluster, params: NetworkParams | None = None,
+                   cities: CityRates | None = None) -> ClusterAssessment:
+    """Run the network detectors over ``cluster`` and decide whether shape and content call for an alert.
+
+    ``cities`` gives the velocity detector each city's usual rate besides the cluster's own.
+    """
     params = params or NetworkParams()
     members = sorted(cluster.members.values(), key=lambda m: m.order)
     last = members[-1].ts if members else 0.0
     recent = [m for m in members if m.ts >= last - params.window_s]
-    found = (_circuit(cluster, recent, params), _template(cluster, params), _velocity(cluster, members, params),
+    found = (_circuit(cluster, recent, params), _template(cluster, params), _velocity(members, params, cities),
              _shared_image(cluster))
     findings = tuple(f for f in found if f is not None)
     harm_posts = sum(1 for m in members if m.harm)
     harm_kinds = {c for m in members for c in m.harm}
-    adult_posts = sum(1 for m in members if m.adult or ADULT_SERVICE_CATEGORIES & set(m.categories))
+    adult_posts = len(_of_a_kind(cluster, {m.post_key for m in members
+                                           if m.adult or ADULT_SERVICE_CATEGORIES & set(m.categories)}))
     personas = _personas(members)
     content: list[str] = []
     n = max(1, len(members))
@@ -192,7 +227,8 @@ def assess_cluster(cluster: Cluster, params: NetworkParams | None = None) -> Clu
         content.append(f"{personas} people advertised under one contact in adult-service ads")
     if adult_network and kinds & {"template", "shared_image"}:
         content.append("one adult-service ad shared across contacts")
-    labour_posts = sum(1 for m in members if any(c.startswith(LABOUR_PREFIX) for c in m.categories))
+    labour_posts = len(_of_a_kind(cluster, {m.post_key for m in members
+                                            if any(c.startswith(LABOUR_PREFIX) for c in m.categories)}))
     if labour_posts / n >= params.adult_min_share and kinds & {"template", "shared_image"}:
         content.append("one job ad with labour indicators shared across contacts")
     should_alert = bool(findings) and bool(content)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from elasticsearch import Elasticsearch
 
 from tests.helpers import jsonl, run_cli, wait_for
@@ -127,6 +128,7 @@ def linkage_feed() -> list[dict[str, Any]]:
     return posts
 
 
+@pytest.mark.timeout(720)  # two phases of up to 240 s each after starting three workers: more than the 300 s default
 def test_two_workers_find_the_same_clusters_as_one_and_a_hub_links_nothing(stack_settings, start_worker, es,
                                                                              tmp_path):
     from trailhound.provision import prepare_servers

@@ -68,3 +68,20 @@ def test_summary_round_trips_through_json() -> None:
     assert again.link_keys() == summary.link_keys()
     assert (again.city, again.harm, again.phashes) == ("Denver", ("control", "youth"), (0x0123456789ABCDEF,))
     assert again.categories == ("control", "price", "youth")
+
+
+def test_a_whatsapp_handle_that_is_part_of_a_number_is_no_key() -> None:
+    post = summarise(enriched("hello gentlemen, new girl in town tonight, whatsapp 8one8 five five five"), (), (), 0.0)
+    post.handles = ("whatsapp:8one8", "whatsapp:+12125550112", "telegram:luna_x")
+    keys = linkage_keys(post)
+    assert "handle:whatsapp:8one8" not in keys
+    assert {"handle:whatsapp:+12125550112", "handle:telegram:luna_x"} <= set(keys)
+
+
+def test_the_city_an_ad_names_is_masked_like_its_phone() -> None:
+    text = ("Just arrived in {city} for two days only, new girl in town, ask for Luna, "
+            "outcall only, discreet and friendly, first week in the area")
+    a = summarise(enriched(text.format(city="Denver")), (), (), 0.0)
+    b = summarise(enriched(text.format(city="Phoenix")), (), (), 0.0)
+    assert a.signature is not None and b.signature is not None
+    assert text_similarity(a.signature, b.signature) == 1.0

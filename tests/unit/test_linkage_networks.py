@@ -138,3 +138,69 @@ def test_copies_that_name_no_contact_are_not_a_network_of_contacts() -> None:
     posts = [summary(day=i * 0.1, categories=ADULT) for i in range(5)]  # no phone, e-mail, handle or author
     result = assess_cluster(chain(posts, "text:0:ab", "text 0.93 similar"))
     assert "template" not in result.kinds and result.contacts == ()
+
+
+def test_a_near_copy_of_an_adult_service_ad_is_one_too_but_a_post_linked_otherwise_is_not() -> None:
+    def ads(reason_key: str, reason: str):  # one persona per post under one phone; only the first ad says "rates"
+        posts = [summary(day=i, city=CITIES[i], phone="+1", author=f"p{i % 3}", categories=ADULT if i == 0 else ())
+                 for i in range(4)]
+        book = ClusterBook()
+        for other in posts[1:]:
+            book.link(Link(posts[0], other, reason_key, reason))
+        (cluster,) = book.clusters.values()
+        return assess_cluster(cluster)
+
+    copied = ads("text:0:ab", "text 0.93 similar")
+    assert copied.should_alert and any("3 people" in c for c in copied.content)
+    assert not ads("phone:+1", "same phone").should_alert  # 1 of 4 posts reads as adult service: no network of them
+
+
+def test_a_job_ad_whose_labour_indicators_one_copy_shows_alerts_through_its_copies() -> None:
+    posts = [summary(day=i * 0.1, phone=f"+{i}", categories=("labour_debt", "labour_housing") if i == 0 else ())
+             for i in range(4)]
+    book = ClusterBook()
+    for other in posts[1:]:
+        book.link(Link(posts[0], other, "text:0:ab", "text 0.93 similar"))
+    (cluster,) = book.clusters.values()
+    assert assess_cluster(cluster).should_alert
+    assert not assess_cluster(template(4, ())).should_alert
+
+
+def test_a_burst_far_above_what_one_advertiser_posts_in_its_city_is_velocity() -> None:
+    from trailhound.detectors.linkage.city_rates import CityRates
+
+    signs = ("coercion", "youth")
+    steady = [summary(day=d + h / 24, city="Denver", phone="+1", categories=signs, harm=signs)
+              for d in range(10) for h in range(6)]  # the network always posts 6 a day: its own rate is no yardstick
+    burst = [summary(day=10 + h / 48, city="Denver", phone="+1", categories=signs, harm=signs) for h in range(12)]
+    cluster = chain(steady + burst)
+    assert "velocity" not in assess_cluster(cluster).kinds
+
+    def city(per_advertiser_day: int) -> CityRates:
+        rates = CityRates()
+        for d in range(10):
+            for n in range(20):  # twenty other advertisers in Denver every day
+                for k in range(per_advertiser_day):
+                    rates.observe("Denver", f"phone:+9{n}", 1_700_000_000 + (d + k / 24) * 86_400, f"d{d}-{n}-{k}")
+        return rates
+
+    quiet = assess_cluster(cluster, cities=city(1))
+    assert "velocity" in quiet.kinds and quiet.should_alert
+    evidence = next(f.evidence for f in quiet.findings if f.kind == "velocity")
+    assert evidence == "12 posts in Denver in one day against a usual 1.0 a day for one advertiser in Denver"
+    assert "velocity" not in assess_cluster(cluster, cities=city(4)).kinds  # a busy city: 12 is not 4 × 4
+    assert "velocity" not in assess_cluster(cluster, NetworkParams(velocity_factor=13.0), cities=city(1)).kinds
+    assert "velocity" not in assess_cluster(cluster, NetworkParams(velocity_min_posts=13), cities=city(1)).kinds
+
+
+def test_a_city_seen_on_too_few_days_has_no_baseline_and_posts_count_once() -> None:
+    from trailhound.detectors.linkage.city_rates import CityRates
+
+    rates = CityRates(min_days=3)
+    for d in range(2):
+        rates.observe("Miami", "phone:+1", 1_700_000_000 + d * 86_400, f"p{d}")
+        rates.observe("Miami", "phone:+1", 1_700_000_000 + d * 86_400, f"p{d}")  # the same post again
+    assert rates.per_advertiser("Miami", 1_700_000_000 + 5 * 86_400) is None
+    rates.observe("Miami", "phone:+2", 1_700_000_000 + 2 * 86_400, "p2")
+    assert rates.per_advertiser("Miami", 1_700_000_000 + 5 * 86_400) == 1.0
+    assert rates.per_advertiser("Miami", 1_700_000_000 + 40 * 86_400) is None  # outside the window
