@@ -91,7 +91,7 @@ class Settings:
     escalator_port: int = 6068
     escalator_url: str = ""
     linkage_retention_days: float = 14.0
-    link_text_similarity: float = 0.7
+    link_text_similarity: float = 0.6
     link_image_radius: int = 3
     hub_min_texts: int = 25
     circuit_min_cities: int = 3
