@@ -66,8 +66,9 @@ class _Pending:
 def _encoded(source: dict[str, Any]) -> tuple[bytes | None, int]:
     """``source`` as JSON bytes and their length; a document orjson refuses is left to the client."""
     try:
-        encoded = orjson.dumps(source, default=str, option=orjson.OPT_NON_STR_KEYS)
-    except TypeError:  # e.g. a lone surrogate: the client's own encoder decides, and a refusal is reported
+        encoded = orjson.dumps(source, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # a lone surrogate, a value JSON has no form for: the client's own encoder decides,
+        # and a refusal is reported for that document alone (never coerced to some string here)
         return None, len(json.dumps(source, ensure_ascii=False, default=str))
     return encoded, len(encoded)
 

@@ -192,7 +192,8 @@ class KeyIndex:
         if not fresh:
             return []
         compared.update(other.post_key for other in fresh)
-        similarities = similarity_to_many(post.signature, [other.signature for other in fresh])
+        similarities = similarity_to_many(post.signature, [other.signature for other in fresh
+                                                           if other.signature is not None])
         scored = [(similarity, other) for similarity, other in zip(similarities.tolist(), fresh, strict=True)
                   if similarity >= self.params.text_threshold]
         scored.sort(key=lambda pair: (-pair[0], pair[1].ts, pair[1].post_key))
