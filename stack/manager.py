@@ -39,6 +39,7 @@ __all__ = ["SERVER_NAMES", "ServerReport", "ServerState", "StackError", "StackRe
 
 SERVER_NAMES = ("kafka", "elasticsearch")
 _POLL_SECONDS = 0.25
+_MAX_STARTUP_SECONDS = 900.0  # even a server whose log keeps moving is given up on after this
 
 
 def _servers(settings: Settings, only: Iterable[str] | None = None) -> list[LocalServer]:
@@ -60,12 +61,29 @@ def _java(server: LocalServer) -> JavaRuntime:
 
 @dataclass
 class _Pending:
-    """A server of ours that has been started (now or by someone else) but is not healthy yet."""
+    """A server of ours that has been started (now or by someone else) but is not healthy yet.
+
+    A server that is still loading (Kafka recovering thousands of partitions, Elasticsearch opening its
+    shards) keeps writing its log, so the start-up timeout counts from the log's last growth, not from
+    the start: a slow but busy start is waited for, a hung one is reported.
+    """
 
     server: LocalServer
     pid: int
     state: ServerState
     since: float
+    log_size: int = -1
+    progressed: float = 0.0
+
+    def stalled_for(self, now: float) -> float:
+        """Seconds since the server last wrote to its log (or since it was started, if later)."""
+        try:
+            size = self.server.log_path.stat().st_size
+        except OSError:
+            size = -1
+        if size != self.log_size:
+            self.log_size, self.progressed = size, now
+        return now - max(self.progressed, self.since)
 
 
 def _report(server: LocalServer, state: ServerState, pid: int | None = None,
@@ -122,9 +140,13 @@ def _wait(pending: list[_Pending]) -> dict[str, ServerReport]:
                 remove_pid(server.pid_path)
                 raise StackError(server.name, server.endpoint.display, "the server exited during start-up",
                                  server.log_path)
-            elif time.monotonic() - item.since > server.startup_timeout:
+            elif item.stalled_for(time.monotonic()) > server.startup_timeout:
                 raise StackError(server.name, server.endpoint.display,
-                                 f"not healthy after {server.startup_timeout:.0f} s", server.log_path)
+                                 f"not healthy, and its log silent for {server.startup_timeout:.0f} s",
+                                 server.log_path)
+            elif time.monotonic() - item.since > _MAX_STARTUP_SECONDS:
+                raise StackError(server.name, server.endpoint.display,
+                                 f"not healthy after {_MAX_STARTUP_SECONDS:.0f} s", server.log_path)
         if waiting:
             time.sleep(_POLL_SECONDS)
     return done

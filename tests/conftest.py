@@ -55,12 +55,41 @@ def stack_settings(request: pytest.FixtureRequest) -> Iterator[Settings]:
         started = [server.name for server in report.servers if server.state is ServerState.STARTED]
         with (folder / STARTED_RECORD).open("a") as record:
             record.writelines(f"{name}\n" for name in started)
+        _sweep_abandoned_namespaces(base)
     settings = base.with_namespace(f"t{uuid.uuid4().hex[:8]}")
+    record = _namespace_records(settings) / settings.namespace
+    record.write_text(f"{os.getpid()}\n")
     prepare_servers(settings)
     try:
         yield settings
     finally:
         _delete_namespace(settings)
+        record.unlink(missing_ok=True)
+
+
+def _namespace_records(settings: Settings) -> Path:
+    """The folder whose files say which test namespaces on these servers are in use, and by which process."""
+    folder = settings.cache_dir / "test-namespaces" / settings.kafka_bootstrap.replace(":", "_")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _sweep_abandoned_namespaces(base: Settings) -> None:
+    """Delete the topics and indices of earlier test runs that were killed before they could clean up.
+
+    Left behind, they pile up run after run, and a Kafka holding thousands of dead partitions takes
+    minutes to start. A namespace is abandoned when the process that recorded it is gone.
+    """
+    for record in _namespace_records(base).iterdir():
+        try:
+            os.kill(int(record.read_text().split()[0]), 0)
+            continue  # its run is still going
+        except ProcessLookupError:
+            pass
+        except (ValueError, IndexError, PermissionError):
+            continue
+        _delete_namespace(base.with_namespace(record.name))
+        record.unlink(missing_ok=True)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

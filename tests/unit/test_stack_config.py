@@ -12,6 +12,7 @@ import time
 import tomllib
 import xml.etree.ElementTree as ET
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -345,3 +346,52 @@ def test_the_image_contains_every_package_the_project_installs() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     missing = [name for name in sorted(folders) if f"COPY {name}/ {name}/" not in dockerfile]
     assert missing == [], f"Dockerfile does not copy {missing}"
+
+
+# --- start-up wait -------------------------------------------------------------------------------
+
+@dataclass
+class _SlowServer:
+    """A stand-in server that turns healthy at ``ready_at`` and writes its log every ``log_every`` s."""
+
+    log_path: Path
+    ready_at: float
+    log_every: float | None
+    name: str = "slow"
+    startup_timeout: float = 0.6
+
+    @property
+    def endpoint(self):  # type: ignore[no-untyped-def]
+        return kafka_endpoint("127.0.0.1:1")
+
+    def healthy(self, timeout: float = 3.0) -> bool:
+        if self.log_every is not None:
+            with self.log_path.open("a") as log:
+                log.write("loading partitions\n")
+        return time.monotonic() >= self.ready_at
+
+
+def _waited(tmp_path: Path, server: _SlowServer) -> float:
+    from trailhound.stack import manager
+    from trailhound.stack.report import ServerState
+
+    started = time.monotonic()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
+    try:
+        manager._wait([manager._Pending(server, sleeper.pid, ServerState.STARTED, started)])  # type: ignore[list-item]
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    return time.monotonic() - started
+
+
+def test_a_server_still_writing_its_log_is_waited_for_past_the_start_up_timeout(tmp_path: Path) -> None:
+    """Kafka recovering thousands of partitions takes minutes but keeps logging: it must not be killed."""
+    server = _SlowServer(tmp_path / "busy.log", ready_at=time.monotonic() + 2.0, log_every=0.25)
+    assert _waited(tmp_path, server) >= 2.0
+
+
+def test_a_server_whose_log_stays_silent_is_reported_after_the_start_up_timeout(tmp_path: Path) -> None:
+    server = _SlowServer(tmp_path / "silent.log", ready_at=time.monotonic() + 30.0, log_every=None)
+    with pytest.raises(StackError, match="log silent for 1 s"):
+        _waited(tmp_path, server)
