@@ -47,15 +47,15 @@ class _LastDecoded(Generic[T]):
         self._last = (data, value)
 
 
-decoded_normalized: Callable[[dict[str, Any]], NormalizedText] = _LastDecoded(NormalizedText.from_json)
+decoded_normalized: _LastDecoded[NormalizedText] = _LastDecoded(NormalizedText.from_json)
 """``NormalizedText.from_json(data)``, decoded once per record."""
 
-decoded_entities: Callable[[dict[str, Any]], Entities] = _LastDecoded(Entities.from_json)
+decoded_entities: _LastDecoded[Entities] = _LastDecoded(Entities.from_json)
 """``Entities.from_json(data)``, decoded once per record."""
 
 
 def remember_decoded(normalized_json: dict[str, Any], norm: NormalizedText,
                      entities_json: dict[str, Any], entities: Entities) -> None:
     """Record the objects a record's JSON was made from (``norm.to_json()``, ``entities.to_json()``)."""
-    decoded_normalized.remember(normalized_json, norm)  # type: ignore[attr-defined]
-    decoded_entities.remember(entities_json, entities)  # type: ignore[attr-defined]
+    decoded_normalized.remember(normalized_json, norm)
+    decoded_entities.remember(entities_json, entities)
