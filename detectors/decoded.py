@@ -6,6 +6,10 @@ the text model both need them as objects, and decoding costs about as much as a 
 the last decoded value of each kind is kept, keyed by the identity of the JSON object it came from,
 and handed to the next reader of the same record. The record is not copied: it must not be changed
 in place while it is being scored (the worker never does). A miss only costs a decode.
+
+The stage that builds a record (``streams.enrich``) already holds both objects, so it hands them over
+with :func:`remember_decoded`: when enrichment and detection run in one process (the bench, a worker
+without the enrichment pool), the detectors then decode nothing at all.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any, Generic, TypeVar
 from trailhound.detectors.extract import Entities
 from trailhound.detectors.normalize import NormalizedText
 
-__all__ = ["decoded_entities", "decoded_normalized"]
+__all__ = ["decoded_entities", "decoded_normalized", "remember_decoded"]
 
 T = TypeVar("T")
 
@@ -38,9 +42,20 @@ class _LastDecoded(Generic[T]):
         self._last = (data, value)
         return value
 
+    def remember(self, data: dict[str, Any], value: T) -> None:
+        """``value`` is what decoding ``data`` gives: hand it to the next reader without decoding."""
+        self._last = (data, value)
 
-decoded_normalized: Callable[[dict[str, Any]], NormalizedText] = _LastDecoded(NormalizedText.from_json)
+
+decoded_normalized: _LastDecoded[NormalizedText] = _LastDecoded(NormalizedText.from_json)
 """``NormalizedText.from_json(data)``, decoded once per record."""
 
-decoded_entities: Callable[[dict[str, Any]], Entities] = _LastDecoded(Entities.from_json)
+decoded_entities: _LastDecoded[Entities] = _LastDecoded(Entities.from_json)
 """``Entities.from_json(data)``, decoded once per record."""
+
+
+def remember_decoded(normalized_json: dict[str, Any], norm: NormalizedText,
+                     entities_json: dict[str, Any], entities: Entities) -> None:
+    """Record the objects a record's JSON was made from (``norm.to_json()``, ``entities.to_json()``)."""
+    decoded_normalized.remember(normalized_json, norm)
+    decoded_entities.remember(entities_json, entities)

@@ -49,7 +49,7 @@ class DetectorSet:
     @property
     def supporting_categories(self) -> frozenset[str]:
         """Categories that add to a score but never raise an alert alone."""
-        return frozenset(c.id for c in self.library.categories.values() if c.supporting)
+        return self.library.supporting_categories
 
     @property
     def category_labels(self) -> dict[str, str]:

@@ -180,6 +180,11 @@ class PatternLibrary:
         return replace(self, tolerant=False)
 
     @cached_property
+    def supporting_categories(self) -> frozenset[str]:
+        """Categories that add to a score but never raise an alert alone (asked for every post)."""
+        return frozenset(c.id for c in self.categories.values() if c.supporting)
+
+    @cached_property
     def version(self) -> str:
         """The declared version plus a hash of the content, so any edit makes a new version."""
         return f"{self.declared_version}+{self.content_hash()}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from trailhound.config import Settings
+from trailhound.detectors.decoded import remember_decoded
 from trailhound.detectors.extract import extract_entities
 from trailhound.detectors.language import detect_language, preload
 from trailhound.detectors.normalize import normalize
@@ -50,12 +51,14 @@ def enrich_post(post: dict[str, Any], ingested_ts: float, max_contacts: int = _D
     hints = {"contact": post.get("contact") or {}, "location": post.get("location") or {}}
     if (post.get("location") or {}).get("country"):
         hints["country"] = post["location"]["country"]
-    entities = extract_entities(norm, hints).to_json()
+    found = extract_entities(norm, hints)
+    entities, normalized = found.to_json(), norm.to_json()
+    remember_decoded(normalized, norm, entities, found)  # the detectors read these objects, not a decode
     return {
         "post": post,
         "post_key": post_key(post),
         "language": detect_language(norm.original) if language else None,
-        "normalized": norm.to_json(),
+        "normalized": normalized,
         "entities": entities,
         "entity_key": entity_key(entities, post),
         "posted_ts": _epoch(post["posted_at"], ingested_ts),
