@@ -27,14 +27,16 @@ from trailhound.ids import stable_id
 from trailhound.timefmt import iso
 
 __all__ = [
-    "NETWORK_RULE", "WATCHLIST_RULE", "build_cluster_alert", "build_watchlist_alert", "canonical_post",
-    "cluster_alert_id", "evidence_document", "evidence_id", "is_upserted", "upsert_parts", "verify_evidence",
+    "MERGE_ACTION", "NETWORK_RULE", "WATCHLIST_RULE", "build_cluster_alert", "build_merge_notice",
+    "build_watchlist_alert", "canonical_post", "cluster_alert_id", "evidence_document", "evidence_id",
+    "is_merge_notice", "is_upserted", "upsert_parts", "verify_evidence",
 ]
 
 NETWORK_RULE = {"id": "trailhound.network", "name": "Network of linked posts (circuit, template, shared image)",
                 "category": "network"}
 WATCHLIST_RULE = {"id": "trailhound.watchlist", "name": "Post matches a partner's watchlist", "category": "watchlist"}
 MAX_LISTED_LINKS = 200
+MERGE_ACTION = "cluster-merged"
 LIFECYCLE_FIELDS = ("status",)
 """Fields under ``trailhound`` that the alert lifecycle owns: set on creation, never by an update."""
 
@@ -152,6 +154,18 @@ def build_watchlist_alert(enriched: dict[str, Any], matches: list[WatchMatch], n
             "status": "new",
         },
     }
+
+
+def build_merge_notice(cluster_id: str, into: str, now: float) -> dict[str, Any]:
+    """The notice that ``cluster_id``'s alert was merged into ``into``'s (see the module docstring)."""
+    return {"@timestamp": iso(now),
+            "event": {"kind": "alert", "id": cluster_alert_id(cluster_id), "action": MERGE_ACTION},
+            "rule": {**NETWORK_RULE, "version": "linkage-1"},
+            "trailhound": {"cluster_id": cluster_id, "cluster": {"merged_into": into}}}
+
+
+def is_merge_notice(alert: dict[str, Any]) -> bool:
+    return alert.get("event", {}).get("action") == MERGE_ACTION
 
 
 def is_upserted(alert: dict[str, Any]) -> bool:

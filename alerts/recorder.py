@@ -21,7 +21,7 @@ from elasticsearch import AsyncElasticsearch, NotFoundError
 
 from trailhound.alerts.deliveries import outbox_record
 from trailhound.alerts.grouping import GroupReason, group_doc_id, group_key, merge_into_group
-from trailhound.alerts.linkage_alerts import is_upserted, upsert_parts
+from trailhound.alerts.linkage_alerts import is_merge_notice, is_upserted, upsert_parts
 from trailhound.alerts.partners import Routing
 from trailhound.alerts.related import partners_told, related_query, related_to
 from trailhound.alerts.routing import route
@@ -105,7 +105,8 @@ class AlertRecorder:
         result = Recorded()
         groups: dict[str, _Group] = {}
         singles: list[dict[str, Any]] = []
-        networks = [alert for alert in alerts if is_upserted(alert)]
+        notices = [alert for alert in alerts if is_merge_notice(alert)]
+        networks = [alert for alert in alerts if is_upserted(alert) and not is_merge_notice(alert)]
         for alert in alerts:
             if is_upserted(alert):
                 continue
@@ -117,6 +118,8 @@ class AlertRecorder:
         silences = await self.silences.active()
         await self._record_singles(singles, silences, result)
         await self._record_networks(networks, silences, result)
+        await self._link([({"trailhound": {"cluster": notice["trailhound"]["cluster"]}}, notice["event"]["id"])
+                          for notice in notices])  # after the alerts they retire, of this batch or before
         pending = list(groups.values())
         for _ in range(MAX_ROUNDS):
             if not pending:

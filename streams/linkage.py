@@ -43,6 +43,7 @@ from trailhound.alerts.indices import posts_index_for
 from trailhound.alerts.linkage_alerts import (
     WATCHLIST_RULE,
     build_cluster_alert,
+    build_merge_notice,
     build_watchlist_alert,
     cluster_alert_id,
     evidence_document,
@@ -275,10 +276,12 @@ class Linkage:
             if assessment.should_alert or entry.alerted:
                 entry.alerted = True
                 alerts.append(build_cluster_alert(cluster, assessment, now, self.detectors.category_labels))
+        alerts += [build_merge_notice(cluster_id, into, now) for cluster_id, into in sorted(retired.items())
+                   if into and cluster_id in stored and stored[cluster_id].alerted]
         await self._save(book, changed, retired, stored, before)
         for alert in alerts:
             await send_alert(alert)
-        await self._annotate(changed, retired, stored, before, now)
+        await self._annotate(changed, stored, before, now)
         return len(alerts)
 
     async def _load(self, events: list[Link | HubKey]) -> dict[str, _Stored]:
@@ -341,15 +344,11 @@ class Linkage:
             if status >= 300 and status not in (404, 409):
                 log.error("linkage state %s failed for %s: %s", op, outcome.get("_id"), outcome.get("error"))
 
-    async def _annotate(self, changed: list[Cluster], retired: dict[str, str], stored: dict[str, _Stored],
-                        before: dict[str, str], now: float) -> None:
-        """Mark per-post alerts with their (new) cluster, retire merged cluster alerts, capture new evidence."""
+    async def _annotate(self, changed: list[Cluster], stored: dict[str, _Stored], before: dict[str, str],
+                        now: float) -> None:
+        """Mark per-post alerts with their (new) cluster and capture new evidence."""
         alerts = self.settings.index("alerts")
         operations: list[dict[str, Any]] = []
-        for cluster_id, into in retired.items():
-            if into:
-                operations += [{"update": {"_index": alerts, "_id": cluster_alert_id(cluster_id)}},
-                               {"doc": {"trailhound": {"cluster": {"merged_into": into}}}}]
         capture: list[tuple[str, str, str]] = []
         for cluster in changed:
             entry = stored[cluster.cluster_id]

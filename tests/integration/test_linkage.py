@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -188,3 +189,48 @@ def test_an_evasively_written_watched_phone_alerts_with_the_case(settings, start
     bad.write_text(json.dumps({"kind": "phone", "value": "12", "case_ref": "x", "partner": "p"}) + "\n")
     refused = run_cli(settings, "watchlist", "load", str(bad))
     assert refused.returncode == 1 and "line 1" in refused.stderr and "nothing was loaded" in refused.stderr
+
+
+async def test_a_network_absorbed_before_its_alert_is_written_ends_merged_not_open(settings, es):
+    """The alert stage lags the cluster stage (alerts wait on the ``alerts`` topic): a network alerted, then
+    absorbed by a network founded earlier before its own alert was written, must still end marked as merged,
+    not open next to the alert that took its posts (whether it did depended on timing, issue 13)."""
+    from elasticsearch import AsyncElasticsearch
+
+    from tests.linkage_posts import summary
+    from trailhound.alerts.partners import Routing
+    from trailhound.alerts.recorder import AlertRecorder, SilenceCache
+    from trailhound.detectors.linkage.key_index import Link
+    from trailhound.streams.linkage import Linkage
+
+    cities = ("Denver", "Phoenix", "Dallas", "Atlanta")
+    late = [summary(day=1 + i, city=city, phone="+1", author=name, categories=("price", "control"), harm=("control",))
+            for i, (city, name) in enumerate(zip(cities, ("luna", "mia", "ivy", "luna"), strict=True))]
+    earlier = summary(day=0.5, city="Miami", phone="+1", author="mia", categories=("price",))
+    published: list[dict[str, Any]] = []  # what the cluster stage put on ``alerts``, in order
+
+    async def publish(alert: dict[str, Any]) -> None:
+        published.append(alert)
+
+    client = AsyncElasticsearch(settings.elasticsearch_url)
+    try:
+        labels = SimpleNamespace(category_labels={})  # the cluster stage reads only these of the detectors
+        linkage = Linkage(settings, client, labels)  # type: ignore[arg-type]
+        chain = [Link(a, b, "phone:+1", "same phone") for a, b in zip(late, late[1:], strict=False)]
+        assert await linkage.build_clusters([linkage.event_record(link) for link in chain], publish) == 1
+        first_id = published[0]["event"]["id"]
+        await linkage.build_clusters([linkage.event_record(Link(earlier, late[0], "phone:+1", "same phone"))],
+                                     publish)
+        recorder = AlertRecorder(settings, client, Routing.empty(), _discard, SilenceCache(settings, client))
+        await recorder.record(published)  # the alert stage catches up only now
+    finally:
+        await client.close()
+    alerts = {a["event"]["id"]: a for a in network_alerts(es, settings)}
+    open_alerts = [a for a in alerts.values() if not a["trailhound"]["cluster"].get("merged_into")]
+    assert len(open_alerts) == 1 and len(open_alerts[0]["trailhound"]["post_ids"]) == 5
+    assert alerts[first_id]["trailhound"]["cluster"]["merged_into"] == open_alerts[0]["trailhound"]["cluster_id"]
+    assert alerts[first_id]["trailhound"]["post_ids"] == [p.post_key for p in late], "the merged alert keeps its posts"
+
+
+async def _discard(record: dict[str, Any]) -> None:
+    raise AssertionError(f"no partner rule, yet a delivery: {record}")
