@@ -41,7 +41,7 @@ from trailhound.streams.alert_stage import AlertStage
 from trailhound.streams.batching import Deliveries, Outgoing, held_batches
 from trailhound.streams.enrich_pool import Enricher
 from trailhound.streams.feedback import FeedbackLearner
-from trailhound.streams.linkage import Linkage, register_linkage
+from trailhound.streams.linkage import Linkage, joined_records, register_linkage
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.pattern_updates import PatternUpdates
 from trailhound.streams.pipeline import PostProcessor
@@ -202,7 +202,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
             await dead_letter_all(rejects)
             # Posts and evidence are indexed before their alerts are published; the linkage keys need nothing
             # from Elasticsearch, so they go out while the bulk request is written (one wait less per batch).
-            result, lost_keys = await asyncio.gather(sink.flush(), deliveries.deliver(keys))
+            result, lost_keys = await asyncio.gather(sink.flush(), deliveries.deliver(joined_records(keys)))
             await dead_letter_all([(json.dumps(source).encode(), reason, "index-posts", source.get("post_key", "?"))
                                    for source, reason in result.failed])
             await publish_alerts(alerts)

@@ -4,9 +4,11 @@ Posts travel on ``posts.enriched`` keyed by contact, so two posts sharing a temp
 on different partitions and workers. Linkage therefore re-keys them, one stage per topic:
 
 1. **detect** (per post, :meth:`Linkage.after_post`): the post's linkage keys and a compact summary go to
-   ``linkage.keys``, one record per partition holding the keys that hash there, so the owner of a key
-   sees every post with it. Watchlist matches raise an alert at once; every alerted post gets its
-   evidence record.
+   ``linkage.keys``, to each partition the keys that hash there, so the owner of a key sees every post
+   with it. A batch's posts travel in one record per partition (:func:`joined_records`), in the
+   batch's order: with about 11 keys a post, a record per post and partition made four Faust events a
+   post on this topic alone, each paying Faust's per-event cost (issue 13). Watchlist matches raise an
+   alert at once; every alerted post gets its evidence record.
 2. **link_keys** (partitioned by key): a :class:`~trailhound.detectors.linkage.key_index.KeyIndex` per
    partition finds the links and hub keys and writes them to ``linkage.links``. Its state is the
    partition's own history: when a worker takes a partition over (start, restart, rebalance) it first
@@ -67,13 +69,14 @@ from trailhound.retrying import wait_out
 from trailhound.streams.batching import Deliveries, Outgoing, held_batches
 from trailhound.streams.broadcast import BroadcastReader
 
-__all__ = ["Linkage", "add_alert", "key_partition", "register_linkage"]
+__all__ = ["Linkage", "add_alert", "joined_records", "key_partition", "register_linkage"]
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 BATCH_WITHIN_S = 0.5
 KEYS_WITHIN_S = 0.05
+MAX_JOINED_RECORD_BYTES = 512 * 1024  # see joined_records
 CLEANUP_EVERY_S = 600.0
 EVIDENCE_RETRY_S = 3.0
 
@@ -83,6 +86,24 @@ SendAlert = Callable[[dict[str, Any]], Awaitable[None]]
 def key_partition(key: str, partitions: int) -> int:
     """The ``linkage.keys`` partition that owns ``key`` (CRC-32: the same in every process)."""
     return zlib.crc32(key.encode("utf-8")) % partitions
+
+
+def joined_records(records: list[Outgoing], max_bytes: int = MAX_JOINED_RECORD_BYTES) -> list[Outgoing]:
+    """JSON records joined into one record per partition (or a few, each at most ``max_bytes`` unless a
+    single record is larger), keeping their order: ``{"batch": [record, …]}``. One Faust event then
+    carries a batch's posts (``linkage.keys``) or links (``linkage.links``)."""
+    parts: dict[int | None, list[list[Outgoing]]] = {}
+    sizes: dict[int | None, int] = defaultdict(int)  # of each partition's last chunk
+    for record in records:
+        chunks = parts.setdefault(record.partition, [[]])
+        if chunks[-1] and sizes[record.partition] + len(record.value) > max_bytes:
+            chunks.append([])
+            sizes[record.partition] = 0
+        chunks[-1].append(record)
+        sizes[record.partition] += len(record.value) + 1
+    return [Outgoing(chunk[0].topic, chunk[0].key, b'{"batch":[' + b",".join(r.value for r in chunk) + b"]}",
+                     partition=partition)
+            for partition, chunks in parts.items() for chunk in chunks]
 
 
 def index_params(settings: Settings) -> KeyIndexParams:
@@ -218,11 +239,13 @@ class Linkage:
 
     @staticmethod
     def observe(index: KeyIndex, raw: bytes) -> list[Link | HubKey]:
+        """The links and hub notices a ``linkage.keys`` record makes: one post's, or a batch's in order."""
         data = orjson.loads(raw)
-        post = PostSummary.from_json(data["post"])
         events: list[Link | HubKey] = []
-        for key in data["keys"]:
-            events.extend(index.observe(key, post))
+        for item in data.get("batch", (data,)):
+            post = PostSummary.from_json(item["post"])
+            for key in item["keys"]:
+                events.extend(index.observe(key, post))
         return events
 
     @staticmethod
@@ -241,12 +264,7 @@ class Linkage:
     async def build_clusters(self, raws: list[bytes], send_alert: SendAlert) -> int:
         """Apply a batch of links and hub notices; return how many cluster alerts were sent."""
         events: list[Link | HubKey] = []
-        for raw in raws:
-            try:
-                data = orjson.loads(raw)
-            except ValueError:
-                log.error("linkage.links: a record that is not JSON was skipped")
-                continue
+        for data in _items(raws):
             if data.get("type") == "hub":
                 events.append(HubKey(data["key"], int(data["distinct_texts"]), int(data["posts"])))
             else:
@@ -441,14 +459,14 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, send_
                     continue
                 links.extend(Outgoing(links_topic, b"links", linkage.event_record(link), partition=0)
                              for link in events)
-            for _record, why in await deliveries.deliver(links):  # only a record too large for the topic
+            for _record, why in await deliveries.deliver(joined_records(links)):  # only a record too large
                 log.error("linkage.links refused a link record: %s", why)
 
     @app.agent(links_topic)
     async def build_clusters(stream: faust.Stream) -> None:
         await prepared.wait()
-        async for batch in stream.take(BATCH_SIZE, within=BATCH_WITHIN_S):
-            await linkage.build_clusters(list(batch), send_alert)
+        async for batch in held_batches(stream, BATCH_SIZE, BATCH_WITHIN_S):  # acked once the clusters are saved
+            await linkage.build_clusters([event.value for event in batch], send_alert)
 
     @app.task
     async def follow_watchlist() -> None:
@@ -480,6 +498,19 @@ def add_alert(sink: ElasticsearchSink, index: str, alert: dict[str, Any]) -> Non
         sink.upsert(index, alert["event"]["id"], doc, on_create)
     else:
         sink.add(index, alert["event"]["id"], alert, create_only=True)
+
+
+def _items(raws: list[bytes]) -> list[dict[str, Any]]:
+    """The links and hub notices in ``linkage.links`` records: one each, or a batch of them in order."""
+    items: list[dict[str, Any]] = []
+    for raw in raws:
+        try:
+            data = orjson.loads(raw)
+        except ValueError:
+            log.error("linkage.links: a record that is not JSON was skipped")
+            continue
+        items.extend(data.get("batch", (data,)))
+    return items
 
 
 def _handler(linkage: Linkage) -> Callable[[ConsumerRecord], Awaitable[None]]:

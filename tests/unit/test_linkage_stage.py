@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
+from functools import cache
+from types import SimpleNamespace
 
 from trailhound.config import Settings
+from trailhound.detectors.detector_set import DetectorSet
 from trailhound.detectors.linkage.key_index import HubKey, KeyIndex, KeyIndexParams, Link
+from trailhound.streams.batching import Outgoing
 from trailhound.streams.enrich import enrich_post
-from trailhound.streams.linkage import Linkage, key_partition
+from trailhound.streams.linkage import Linkage, _items, joined_records, key_partition
 from trailhound.streams.worker import build_detectors
 
 BODY = ("Work abroad opportunity! Hotel cleaners needed, no experience required, earn $7,500 per month. "
         "Travel and visa fee deducted from salary, the agency keeps your passport. WhatsApp {phone}.")
+
+
+@cache
+def shipped_detectors() -> DetectorSet:
+    """The detectors a worker starts with, compiled once for this module's tests."""
+    return build_detectors(Settings())
 
 
 def enriched(post_id: str, phone: str) -> dict:
@@ -21,7 +31,7 @@ def enriched(post_id: str, phone: str) -> dict:
 
 def test_records_go_to_the_partition_of_each_key_and_link_there() -> None:
     settings = Settings(partitions=3)
-    linkage = Linkage(settings, es=None, detectors=build_detectors(settings))  # type: ignore[arg-type]
+    linkage = Linkage(settings, es=None, detectors=shipped_detectors())  # type: ignore[arg-type]
     first = linkage.key_records(enriched("a", "305-555-0111"), ["labour_documents", "labour_pay"], 0.7)
     second = linkage.key_records(enriched("b", "415-555-0122"), ["labour_documents", "labour_pay"], 0.7)
     for partition, _, value in first + second:
@@ -43,7 +53,36 @@ def test_records_go_to_the_partition_of_each_key_and_link_there() -> None:
 
 def test_categories_come_from_the_patterns_that_spoke() -> None:
     settings = Settings()
-    detectors = build_detectors(settings)
+    detectors = shipped_detectors()
     linkage = Linkage(settings, es=None, detectors=detectors)  # type: ignore[arg-type]
     pattern = detectors.library.patterns[0]
     assert linkage.categories_of([pattern.id, "no-such-pattern"]) == [pattern.category]
+
+
+def test_a_batch_travels_in_one_record_per_partition_and_links_as_post_by_post() -> None:
+    """Joining a batch's key records (one Faust event per partition, not per post and partition) and its link
+    records changes no link and no order; records grow only up to the size limit."""
+    settings = Settings(partitions=3)
+    linkage = Linkage(settings, es=None, detectors=shipped_detectors())  # type: ignore[arg-type]
+    topic = SimpleNamespace(name="linkage.keys")
+    per_post = [Outgoing(topic, key, value, partition=partition)  # type: ignore[arg-type]
+                for n, phone in enumerate(("305-555-0111", "415-555-0122", "305-555-0111", "212-555-0133"))
+                for partition, key, value in linkage.key_records(enriched(f"p{n}", phone), ["labour_documents"], 0.7)]
+
+    def links(records: list[Outgoing]) -> dict[int, list[tuple[str, str, str]]]:
+        """Each partition's links, in the order its key index found them."""
+        indexes = {p: KeyIndex(KeyIndexParams()) for p in range(3)}
+        found: dict[int, list[tuple[str, str, str]]] = {p: [] for p in range(3)}
+        for r in records:
+            found[r.partition] += [(e.a.post_key, e.b.post_key, e.key)
+                                   for e in linkage.observe(indexes[r.partition], r.value) if isinstance(e, Link)]
+        return found
+
+    joined = joined_records(per_post)
+    assert sorted(r.partition for r in joined) == sorted({r.partition for r in per_post}), "one record a partition"
+    assert links(joined) == links(per_post) and sum(map(len, links(per_post).values())) >= 6
+    small = joined_records(per_post, max_bytes=2 * max(len(r.value) for r in per_post))
+    assert len(joined) < len(small) < len(per_post) and links(small) == links(per_post)
+    events = [Linkage.event_record(HubKey(f"phone:+{n}", 25, 40)) for n in range(3)]
+    (record,) = joined_records([Outgoing(topic, b"links", e, partition=0) for e in events])  # type: ignore[arg-type]
+    assert _items([record.value, events[0]]) == [json.loads(e) for e in (*events, events[0])]
