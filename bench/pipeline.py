@@ -46,6 +46,7 @@ import os
 import time
 from dataclasses import dataclass
 
+from alert_sets import alert_kinds, by_kind, difference_by_kind, wait_drained
 from elasticsearch import Elasticsearch
 from harness import load_average, namespace, produce_posts, stack, wait_indexed, workers
 from relays import aiokafka_relay, faust_relay
@@ -87,11 +88,13 @@ def relays(settings: Settings, n: int) -> dict[str, float]:
 
 @dataclass
 class Run:
-    """One end-to-end run: posts/s, alerts raised, and the workers' CPU per post (all workers together)."""
+    """One end-to-end run: posts/s, the workers' CPU per post (all workers together), and the alerts raised
+    (id → kind, counted once the workers drained every topic: :mod:`alert_sets`)."""
 
     posts_s: float
-    alerts: int
     cpu_ms_per_post: float
+    alerts: dict[str, str]
+    drain_s: float
 
 
 def pipeline(base: Settings, n_workers: int, posts: int, seed: int, **env: str) -> Run:
@@ -110,11 +113,11 @@ def pipeline(base: Settings, n_workers: int, posts: int, seed: int, **env: str) 
             produce_posts(settings, feed)
             done = wait_indexed(es, settings, posts, timeout_s=max(900.0, posts / 5))
             cpu = sum(w.cpu_seconds() for w in running) - cpu0
-            es.indices.refresh(index=settings.index("alerts"))
-            alerts = int(es.count(index=settings.index("alerts"))["count"])
+            drain_s = wait_drained(settings, timeout_s=max(600.0, posts / 10))
+            alerts = alert_kinds(es, settings)
         finally:
             es.close()
-        return Run(posts / (done - t0), alerts, 1000 * cpu / posts)
+        return Run(posts / (done - t0), 1000 * cpu / posts, alerts, drain_s)
 
 
 def main() -> None:
@@ -141,7 +144,11 @@ def main() -> None:
         "one_worker_cpu_ms_per_post": round(one.cpu_ms_per_post, 3),
         "two_workers_cpu_ms_per_post": round(two.cpu_ms_per_post, 3),
         "one_worker_enrich_pool_cpu_ms_per_post": round(with_pool.cpu_ms_per_post, 3),
-        "one_worker_alerts": one.alerts, "two_workers_alerts": two.alerts,
+        "one_worker_alerts": len(one.alerts), "two_workers_alerts": len(two.alerts),
+        "one_worker_alerts_by_kind": by_kind(one.alerts), "two_workers_alerts_by_kind": by_kind(two.alerts),
+        "alerts_only_one_worker_by_kind": difference_by_kind(one.alerts, two.alerts),
+        "alerts_only_two_workers_by_kind": difference_by_kind(two.alerts, one.alerts),
+        "drain_after_last_post_s": [round(one.drain_s, 1), round(two.drain_s, 1), round(with_pool.drain_s, 1)],
         "one_worker_vs_faust_relay": round(one.posts_s / ceilings["faust_event"], 3),
         "two_workers_vs_one": round(two.posts_s / one.posts_s, 3),
     }
@@ -158,7 +165,13 @@ def main() -> None:
         print(f"{what:<44}{value:>10}")
     print(f"{'one worker / Faust per-event relay':<44}{figures['one_worker_vs_faust_relay']:>10}")
     print(f"{'two workers / one worker':<44}{figures['two_workers_vs_one']:>10}")
-    print(f"{'alerts (one worker / two workers)':<44}{f'{one.alerts} / {two.alerts}':>10}")
+    print(f"{'alerts (one worker / two workers)':<44}{f'{len(one.alerts)} / {len(two.alerts)}':>10}")
+    for kind in sorted(set(one.alerts.values()) | set(two.alerts.values())):
+        counts = [figures[name].get(kind, 0) for name in ("one_worker_alerts_by_kind", "two_workers_alerts_by_kind",
+                                                          "alerts_only_one_worker_by_kind",
+                                                          "alerts_only_two_workers_by_kind")]
+        print(f"{f'  {kind}: one / two (only one / only two)':<44}"
+              f"{counts[0]} / {counts[1]} ({counts[2]} / {counts[3]})")
     print(f"{'worker CPU ms per post: one / two / pool':<44}"
           f"{f'{one.cpu_ms_per_post:.2f} / {two.cpu_ms_per_post:.2f} / {with_pool.cpu_ms_per_post:.2f}':>10}")
     print(f"load average before / after: {load_before} / {load_after} on {os.cpu_count()} cores")
