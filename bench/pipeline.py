@@ -102,6 +102,7 @@ class Run:
     cpu_ms_per_post: float
     alerts: dict[str, str]
     drain_s: float
+    cpu_ms_per_post_drained: float  # also the linkage and alert work still queued when the last post was indexed
 
 
 def pipeline(base: Settings, n_workers: int, posts: int, seed: int, **env: str) -> Run:
@@ -121,10 +122,11 @@ def pipeline(base: Settings, n_workers: int, posts: int, seed: int, **env: str) 
             done = wait_indexed(es, settings, posts, timeout_s=max(900.0, posts / 5))
             cpu = sum(w.cpu_seconds() for w in running) - cpu0
             drain_s = wait_drained(settings, timeout_s=max(600.0, posts / 10))
+            cpu_drained = sum(w.cpu_seconds() for w in running) - cpu0
             alerts = alert_kinds(es, settings)
         finally:
             es.close()
-        return Run(posts / (done - t0), 1000 * cpu / posts, alerts, drain_s)
+        return Run(posts / (done - t0), 1000 * cpu / posts, alerts, drain_s, 1000 * cpu_drained / posts)
 
 
 def main() -> None:
@@ -151,6 +153,7 @@ def main() -> None:
         "one_worker_cpu_ms_per_post": round(one.cpu_ms_per_post, 3),
         "two_workers_cpu_ms_per_post": round(two.cpu_ms_per_post, 3),
         "one_worker_enrich_pool_cpu_ms_per_post": round(with_pool.cpu_ms_per_post, 3),
+        "cpu_ms_per_post_drained": [round(r.cpu_ms_per_post_drained, 3) for r in (one, two, with_pool)],
         "one_worker_alerts": len(one.alerts), "two_workers_alerts": len(two.alerts),
         "one_worker_alerts_by_kind": by_kind(one.alerts), "two_workers_alerts_by_kind": by_kind(two.alerts),
         "alerts_only_one_worker_by_kind": difference_by_kind(one.alerts, two.alerts),
