@@ -180,7 +180,7 @@ def main() -> None:
         counts = [figures[name].get(kind, 0) for name in ("one_worker_alerts_by_kind", "two_workers_alerts_by_kind",
                                                           "alerts_only_one_worker_by_kind",
                                                           "alerts_only_two_workers_by_kind")]
-        print(f"{f'  {kind}: one / two (only one / only two)':<44}"
+        print(f"{f'  {kind}: one / two (only one / only two)':<52}"
               f"{counts[0]} / {counts[1]} ({counts[2]} / {counts[3]})")
     print(f"{'worker CPU ms per post: one / two / pool':<44}"
           f"{f'{one.cpu_ms_per_post:.2f} / {two.cpu_ms_per_post:.2f} / {with_pool.cpu_ms_per_post:.2f}':>10}")
