@@ -21,7 +21,6 @@ from trailhound.commands_connect import app as connect_app
 from trailhound.commands_console import app as console_app
 from trailhound.commands_linkage import evidence_app, watchlist_app
 from trailhound.ingest.producer import IngestCounts
-from trailhound.streams.warm_start import WARM_START_POSTS, WARM_START_SEED
 
 __all__ = ["main"]
 
@@ -275,8 +274,9 @@ def synth(
 
 @app.command("warm-start")
 def warm_start(
-    n: Annotated[int, typer.Option("--n", min=100, help="Synthetic posts to learn from")] = WARM_START_POSTS,
-    seed: Annotated[int, typer.Option(help="Generator seed")] = WARM_START_SEED,
+    n: Annotated[int | None, typer.Option(
+        "--n", min=100, help="Synthetic posts to learn from (default: as many as a worker warm-starts from)")] = None,
+    seed: Annotated[int | None, typer.Option(help="Generator seed (default: the worker's)")] = None,
     replace: Annotated[bool, typer.Option(help="Replace models that already learned verdicts")] = False,
 ) -> None:
     """Train the initial online models on synthetic labelled posts and store them for every worker."""
@@ -285,10 +285,11 @@ def warm_start(
     from trailhound.alerts.indices import prepare_indices
     from trailhound.connections import es_options
     from trailhound.streams.model_state import save_warm_start
-    from trailhound.streams.warm_start import warm_start_synthetic
+    from trailhound.streams.warm_start import WARM_START_POSTS, WARM_START_SEED, warm_start_synthetic
 
     config = settings()
-    models = warm_start_synthetic(n=n, seed=seed)
+    models = warm_start_synthetic(n=WARM_START_POSTS if n is None else n,
+                                  seed=WARM_START_SEED if seed is None else seed)
     prepare_indices(config)  # the models index takes its mapping from the templates
     es = Elasticsearch(config.elasticsearch_url, request_timeout=60, **es_options(config))
     try:
