@@ -49,8 +49,8 @@ class DeliveryStore:
     def __init__(self, settings: Settings, es: AsyncElasticsearch) -> None:
         self.index = settings.index("escalations")
         self.es = es
-        self._settling: list[tuple[Held, dict[str, Any], asyncio.Future[bool]]] = []
-        self._flusher: asyncio.Future[None] | None = None
+        self._settling: dict[str, list[tuple[Held, dict[str, Any], asyncio.Future[bool]]]] = {}
+        self._flushers: dict[str, asyncio.Future[None]] = {}
 
     async def create_many(self, documents: list[dict[str, Any]],
                           companions: Sequence[tuple[str, str, dict[str, Any]]] = ()) -> list[Held]:
@@ -112,24 +112,27 @@ class DeliveryStore:
         held.source.update(fields)
         held.seq_no, held.primary_term = written["_seq_no"], written["_primary_term"]
 
-    async def settle(self, held: Held, state: str, **fields: Any) -> None:
+    async def settle(self, held: Held, state: str, *, batch_s: float = SETTLE_BATCH_S, **fields: Any) -> None:
         """Record the outcome of sending; an acknowledgement that raced ahead of it is kept.
 
-        Outcomes finishing within a few milliseconds of each other share one bulk request, each written
+        One partner's outcomes finishing within ``batch_s`` of each other share one bulk request (each
+        partner its own, so a slow partner's longer batches never hold a fast one's), each written
         against its known version (``if_seq_no``) rather than by a script, since the minimal
         Elasticsearch distribution has no scripting; a document that changed meanwhile (an
         acknowledgement) is read again and merged.
         """
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._settling.append((held, {**held.source, **fields, "state": state}, done))
-        if self._flusher is None:
-            self._flusher = asyncio.ensure_future(self._flush_settled())
+        partner = str(held.source.get("partner"))
+        self._settling.setdefault(partner, []).append((held, {**held.source, **fields, "state": state}, done))
+        if partner not in self._flushers:
+            self._flushers[partner] = asyncio.ensure_future(self._flush_settled(partner, max(batch_s, SETTLE_BATCH_S)))
         if not await done:
             await self._merge(held.id, state, fields)
 
-    async def _flush_settled(self) -> None:
-        await asyncio.sleep(SETTLE_BATCH_S)
-        batch, self._settling, self._flusher = self._settling, [], None
+    async def _flush_settled(self, partner: str, wait_s: float) -> None:
+        await asyncio.sleep(wait_s)
+        batch = self._settling.pop(partner)
+        del self._flushers[partner]
         operations: list[dict[str, Any]] = []
         for held, document, _ in batch:
             operations.extend(({"index": {"_index": self.index, "_id": held.id, "if_seq_no": held.seq_no,

@@ -24,6 +24,7 @@ import hmac
 import json
 import logging
 import socket
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +62,10 @@ MAX_READ = 500  # outbox records per read
 MAX_QUEUED = 2000  # records per partner lane waiting for their state documents
 MAX_BACKLOG = 5000  # deliveries per partner started and waiting for the partner's slots
 LEASE_MARGIN_S = 30.0
+LINGER_SHARE = 0.05  # a lane's state writes may wait up to this share of its partner's answer time…
+MAX_LINGER_S = 0.5  # …but never longer than this,
+MIN_LINGER_S = 0.005  # and a share shorter than this is not worth a wait: the writes go at once
+ANSWER_WEIGHT = 0.2  # weight of the latest answer time in a partner's running average
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800)
 
 
@@ -128,6 +133,7 @@ class Escalator:
         self.lanes: dict[str, PartnerLane] = {}
         self.backlog: defaultdict[str, int] = defaultdict(int)
         self.inflight: dict[str, asyncio.Task[None]] = {}
+        self.answer_s: dict[str, float] = {}  # running average of each partner's answer time
         self.source = f"urn:trailhound:{settings.namespace or 'default'}"
 
     # ---- outbox -> state documents -------------------------------------------------------------
@@ -177,8 +183,21 @@ class Escalator:
 
     def _lane(self, partner_id: str) -> PartnerLane:
         if partner_id not in self.lanes:
-            self.lanes[partner_id] = PartnerLane(partner_id, self.accept, self.offsets, MAX_QUEUED)
+            self.lanes[partner_id] = PartnerLane(partner_id, self.accept, self.offsets, MAX_QUEUED,
+                                                 linger=lambda: self.linger_s(partner_id))
         return self.lanes[partner_id]
+
+    def linger_s(self, partner_id: str) -> float:
+        """How long a partner's state writes may wait to share one request: a small share of the
+        partner's answer time. A slow partner's deliveries barely notice it, and its lane then writes
+        a few times a second instead of at every read, off the moments a fast partner's lane writes."""
+        share = LINGER_SHARE * self.answer_s.get(partner_id, 0.0)
+        return 0.0 if share < MIN_LINGER_S else min(MAX_LINGER_S, share)
+
+    def _answered(self, partner_id: str, seconds: float) -> None:
+        previous = self.answer_s.get(partner_id)
+        self.answer_s[partner_id] = seconds if previous is None else (
+            ANSWER_WEIGHT * seconds + (1 - ANSWER_WEIGHT) * previous)
 
     async def _request(self, record: ConsumerRecord) -> Prepared | None:
         """The state document and disclosure entry a record asks for; a record that is not a delivery
@@ -294,7 +313,11 @@ class Escalator:
                                               self.source, partner.secret, self.clock())
                     try:
                         async with self.limits[partner.id]:  # a slot is one open request at the partner
-                            answer = await self.notifiers.send(partner, envelope)
+                            sent = time.monotonic()
+                            try:
+                                answer = await self.notifiers.send(partner, envelope)
+                            finally:
+                                self._answered(partner.id, time.monotonic() - sent)
                     except DeliveryFailed as exc:
                         self.metrics.attempts.labels(partner=partner.id, outcome="failed").inc()
                         log.warning("delivery %s to %s, attempt %d: %s", state["delivery_id"], partner.id, attempts,
@@ -315,9 +338,9 @@ class Escalator:
             tier = int(request.get("tier") or 0)
             if tiers and tier < len(tiers[0]) and tiers[0][tier].ack_within_s:
                 deadline = int(now + tiers[0][tier].ack_within_s)
-        await self.store.settle(held, "delivered", delivered_at=int(now), attempts=attempts,
-                                last_error=None, answer=answer, ack_deadline=deadline, fields_disclosed=fields,
-                                lease_until=0)
+        await self.store.settle(held, "delivered", batch_s=self.linger_s(partner.id), delivered_at=int(now),
+                                attempts=attempts, last_error=None, answer=answer, ack_deadline=deadline,
+                                fields_disclosed=fields, lease_until=0)
         self.metrics.deliveries.labels(partner=partner.id, kind=request["kind"], outcome="delivered").inc()
         raised = (request["alert"].get("event") or {}).get("created")
         if raised:
@@ -330,8 +353,8 @@ class Escalator:
             self.settings.topic("escalations.dlq"), key=state["delivery_id"].encode("ascii"),
             value=json.dumps(state["record"], ensure_ascii=False).encode("utf-8"),
             headers=dead_letter_headers(reason, "deliver", state["delivery_id"], self.clock))
-        await self.store.settle(held, "parked", last_error=reason, lease_until=0,
-                                attempts=attempts if attempts is not None else state.get("attempts", 0))
+        await self.store.settle(held, "parked", batch_s=self.linger_s(state["partner"]), last_error=reason,
+                                lease_until=0, attempts=attempts if attempts is not None else state.get("attempts", 0))
         self.metrics.deliveries.labels(partner=state["partner"], kind=state["kind"], outcome="parked").inc()
 
     # ---- sweeper: lapsed leases, retries on command, tiers -------------------------------------

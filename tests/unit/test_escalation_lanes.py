@@ -144,3 +144,49 @@ async def test_a_partner_with_a_full_backlog_gets_no_more_delivery_tasks_until_o
     escalator.schedule("s2", "slow")  # the sweeper offers it again once the partner caught up
     await asyncio.gather(*escalator.inflight.values())
     assert started[-1] == "s2"
+
+
+async def test_a_lingering_lane_writes_the_records_of_its_linger_in_one_request_and_a_prompt_lane_at_once():
+    offsets: OffsetTracker[str] = OffsetTracker()
+    writes: dict[str, list[list[Any]]] = {"slow": [], "fast": []}
+
+    def accept(name: str):
+        async def write(payloads: list[Any]) -> None:
+            writes[name].append(list(payloads))
+        return write
+
+    slow = PartnerLane("slow", accept("slow"), offsets, max_queued=10, linger=lambda: 0.2)
+    fast = PartnerLane("fast", accept("fast"), offsets, max_queued=10)
+    try:
+        for n in range(4):  # a record for each partner every 20 ms
+            for lane in (slow, fast):
+                offsets.read(lane.partner, n)
+                await lane.put(LaneItem(lane.partner, n, n))
+            await asyncio.sleep(0.02)
+        assert writes["slow"] == []  # still lingering
+        assert len(writes["fast"]) == 4  # one write per record: none waited for the next
+        for _ in range(100):
+            if writes["slow"]:
+                break
+            await asyncio.sleep(0.01)
+        assert writes["slow"] == [[0, 1, 2, 3]]
+        assert offsets.committable() == {"slow": 4, "fast": 4}
+    finally:
+        await slow.close()
+        await fast.close()
+
+
+def test_a_partners_linger_is_a_small_share_of_its_answer_time_within_bounds():
+    routing = parse_routing({"partners": {
+        "p": {"secret_env": "TRAILHOUND_SECRET_P", "webhook": {"url": "http://127.0.0.1:9/p"}}}, "rules": []},
+        {"TRAILHOUND_SECRET_P": "p" * 40})
+    escalator = module.Escalator(Settings.from_env({}), routing, es=None, producer=None)  # type: ignore[arg-type]
+    assert escalator.linger_s("p") == 0.0  # no answer seen yet: write at once
+    escalator._answered("p", 0.05)
+    assert escalator.linger_s("p") == 0.0  # 5% of 50 ms is not worth a wait
+    escalator.answer_s["p"] = 4.0
+    assert escalator.linger_s("p") == module.LINGER_SHARE * 4.0
+    escalator._answered("p", 10.0)  # the running average moves a fifth of the way
+    assert escalator.answer_s["p"] == 0.2 * 10.0 + 0.8 * 4.0
+    escalator.answer_s["p"] = 60.0
+    assert escalator.linger_s("p") == module.MAX_LINGER_S
