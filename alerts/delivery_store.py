@@ -186,14 +186,16 @@ class DeliveryStore:
             return []
         return [hit["_source"] for hit in found["hits"]["hits"]]
 
-    async def claimable(self, owner: str, now: float) -> list[tuple[str, str]]:
-        """(delivery id, partner) of pending deliveries whose lease ended, or that this owner held."""
+    async def claimable(self, owner: str, now: float, own: bool = True) -> list[tuple[str, str]]:
+        """(delivery id, partner) of pending deliveries whose lease ended or that nobody holds, and
+        (``own``) those this owner holds under a live lease."""
+        should: list[dict[str, Any]] = [{"range": {"lease_until": {"lt": str(int(now))}}},
+                                        {"bool": {"must_not": {"exists": {"field": "owner"}}}}]
+        if own:
+            should.append({"term": {"owner": owner}})
         return [(d["delivery_id"], d["partner"]) for d in await self.search(fields=["delivery_id", "partner"],
                                                                             query={"bool": {
-            "filter": [{"term": {"state": "pending"}}],
-            "should": [{"range": {"lease_until": {"lt": str(int(now))}}}, {"term": {"owner": owner}},
-                       {"bool": {"must_not": {"exists": {"field": "owner"}}}}],
-            "minimum_should_match": 1}})]
+            "filter": [{"term": {"state": "pending"}}], "should": should, "minimum_should_match": 1}})]
 
     async def overdue_tiers(self, now: float) -> list[dict[str, Any]]:
         """Alert deliveries with a next tier that were not acknowledged in time or could not be made."""

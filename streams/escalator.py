@@ -134,6 +134,7 @@ class Escalator:
         self.backlog: defaultdict[str, int] = defaultdict(int)
         self.inflight: dict[str, asyncio.Task[None]] = {}
         self.answer_s: dict[str, float] = {}  # running average of each partner's answer time
+        self.own_unscheduled = True  # deliveries this owner holds may have no task (at start, after a full backlog)
         self.source = f"urn:trailhound:{settings.namespace or 'default'}"
 
     # ---- outbox -> state documents -------------------------------------------------------------
@@ -257,7 +258,10 @@ class Escalator:
         the rest stay ``pending`` in the store, held by this escalator, and the sweeper starts them once
         the partner catches up, so a partner that is down costs memory only up to that bound.
         """
-        if delivery_id in self.inflight or self.backlog[partner_id] >= MAX_BACKLOG:
+        if delivery_id in self.inflight:
+            return
+        if self.backlog[partner_id] >= MAX_BACKLOG:
+            self.own_unscheduled = True
             return
         task = asyncio.ensure_future(self.deliver(delivery_id, partner_id, held))
         self.inflight[delivery_id] = task
@@ -285,8 +289,9 @@ class Escalator:
                 await self._send(held, partner, fresh)
         except asyncio.CancelledError:
             raise
-        except Exception:  # the lease lapses and the sweeper tries again; nothing is lost
+        except Exception:  # the next sweep tries again; nothing is lost
             log.exception("delivery %s failed unexpectedly", delivery_id)
+            self.own_unscheduled = True
 
     async def _send(self, held: Held, partner: Partner, fresh: bool) -> None:
         state = held.source
@@ -360,8 +365,16 @@ class Escalator:
     # ---- sweeper: lapsed leases, retries on command, tiers -------------------------------------
 
     async def sweep(self) -> None:
+        """Start what needs starting, tell next tiers, count parked deliveries.
+
+        Deliveries this escalator holds are looked up only when some may have no task: at start (a
+        restart under the same owner name) and after a partner's backlog was full. Otherwise every
+        sweep would read back each delivery in flight, about 200 of them every two seconds for a
+        partner answering after 10 s, and Elasticsearch's time for that is taken from every partner.
+        """
         now = self.clock()
-        for delivery_id, partner_id in await self.store.claimable(self.owner, now):
+        own, self.own_unscheduled = self.own_unscheduled, False
+        for delivery_id, partner_id in await self.store.claimable(self.owner, now, own=own):
             self.schedule(delivery_id, partner_id)
         await self._next_tiers(now)
         await self._count_parked()

@@ -190,3 +190,38 @@ def test_a_partners_linger_is_a_small_share_of_its_answer_time_within_bounds():
     assert escalator.answer_s["p"] == 0.2 * 10.0 + 0.8 * 4.0
     escalator.answer_s["p"] = 60.0
     assert escalator.linger_s("p") == module.MAX_LINGER_S
+
+
+async def test_the_sweeper_reads_back_its_own_deliveries_only_when_some_may_have_no_task(monkeypatch):
+    monkeypatch.setattr(module, "MAX_BACKLOG", 1)
+    routing = parse_routing({"partners": {
+        "p": {"secret_env": "TRAILHOUND_SECRET_P", "webhook": {"url": "http://127.0.0.1:9/p"}}}, "rules": []},
+        {"TRAILHOUND_SECRET_P": "p" * 40})
+    escalator = module.Escalator(Settings.from_env({}), routing, es=None, producer=None)  # type: ignore[arg-type]
+    asked: list[bool] = []
+
+    async def claimable(owner: str, now: float, own: bool = True) -> list[tuple[str, str]]:
+        asked.append(own)
+        return []
+
+    async def nothing(*_: object) -> None:
+        return None
+
+    release = asyncio.Event()
+
+    async def deliver(delivery_id: str, partner_id: str, held: object = None) -> None:
+        await release.wait()
+
+    monkeypatch.setattr(escalator.store, "claimable", claimable)
+    monkeypatch.setattr(escalator, "_next_tiers", nothing)
+    monkeypatch.setattr(escalator, "_count_parked", nothing)
+    monkeypatch.setattr(escalator, "deliver", deliver)
+    await escalator.sweep()  # at start: a restart under the same owner name resumes its own
+    await escalator.sweep()  # everything it holds has a task
+    escalator.schedule("d0", "p")
+    escalator.schedule("d1", "p")  # the backlog is full: d1 stays pending for a later sweep
+    await escalator.sweep()
+    await escalator.sweep()
+    assert asked == [True, False, True, False]
+    release.set()
+    await asyncio.gather(*escalator.inflight.values())
