@@ -16,8 +16,10 @@ Each phase first delivers a few warm-up alerts (consumer group joined, indices c
    work would delay the fast partner's receipts.
 
    Phases 1 and 2 alternate ``--rounds`` times (alone, next to slow, alone, next to slow…), and each
-   figure pools its rounds. On a shared machine whose load drifts over minutes, one phase after the
-   other would compare two different machines; alternating puts both phases under the same drift.
+   figure pools its rounds (1,800 alerts by default, so a p99 is not one alert's); each round's p99 is
+   printed too, to show how far one stall of the shared machine moves it. On a shared machine whose
+   load drifts over minutes, one phase after the other would compare two different machines;
+   alternating puts both phases under the same drift.
 3. *kill*: ``--kill-alerts`` alerts to the fast partner; the escalator is killed (SIGKILL) once a third
    has arrived, and started again. ``lost`` counts alerts the partner never processed; ``duplicated``
    counts alerts it processed more than once (a second delivery under a new id would count);
@@ -235,13 +237,15 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
     return {"alone": {"fast": _pooled([p["fast"] for p in alone])},
             "mixed": {name: _pooled([p[name] for p in mixed]) for name in ("fast", "slow")},
             "killed": {"fast": _pooled([killed["fast"]]), "kills": killed["kills"]},
-            "raised_while_slow_answered": sum(p["raised_while_slow_answered"] for p in mixed)}
+            "raised_while_slow_answered": sum(p["raised_while_slow_answered"] for p in mixed),
+            "by_round": {"alone": [round(_p(p["fast"]["latencies"], 0.99), 3) for p in alone],
+                         "mixed": [round(_p(p["fast"]["latencies"], 0.99), 3) for p in mixed]}}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--alerts", type=int, default=600, help="alerts per latency phase and round")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of (alone, next to slow), alternating")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of (alone, next to slow), alternating")
     parser.add_argument("--rate", type=float, default=20.0, help="alerts raised per second in latency phases")
     parser.add_argument("--kill-alerts", type=int, default=1000)
     parser.add_argument("--kill-rate", type=float, default=100.0)
@@ -269,6 +273,8 @@ def main() -> None:
         "lost": killed["lost"], "duplicated": killed["duplicated"], "redelivered": killed["redelivered"],
         "lost_latency_phases": alone["lost"] + mixed["fast"]["lost"] + mixed["slow"]["lost"],
         "refused_signatures": alone["refused_signatures"] + killed["refused_signatures"],
+        "fast_alone_p99_by_round_s": phases["by_round"]["alone"],
+        "fast_p99_by_round_s": phases["by_round"]["mixed"],
         "load_1m_before": round(load_before, 2), "load_1m_after": round(os.getloadavg()[0], 2), "cores": os.cpu_count(),
     }
     rows = [
