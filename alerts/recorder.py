@@ -176,7 +176,8 @@ class AlertRecorder:
             return []
         async for attempt in wait_out("reading related alerts", is_transient, 0.2, 30.0):
             with attempt:
-                try:
+                try:  # refreshed first: a related alert written in the last second must be seen, or both go out
+                    await self.es.indices.refresh(index=self.index)
                     found = await self.es.search(index=self.index, query=query, size=MAX_RELATED,
                                                  source_includes=RELATED_FIELDS)
                 except NotFoundError:

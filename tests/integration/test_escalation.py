@@ -299,10 +299,9 @@ async def test_a_network_alert_and_the_grouped_alert_of_its_posts_name_each_othe
     contact = "phone:+12125550161"
     await rig.raise_alerts(alert("n1", contact=contact), alert("n2", contact=contact))
     await until(lambda: rig.hotline.processed, what="the grouped alert's delivery")
-    await rig.es.indices.refresh(index=rig.settings.index("alerts"))
+    # no refresh in between: an alert recorded a moment ago is seen as related all the same
     recorded = await rig.raise_alerts(network_alert("ring-9", ["n1", "n2", "n3"], contact))
     assert len(recorded.raised) == 1
-    await rig.es.indices.refresh(index=rig.settings.index("alerts"))
     later = await rig.raise_alerts(alert("n4", contact=contact, posted_at="2026-11-25T10:00:00Z"))  # a new window
     assert len(later.raised) == 1
     await asyncio.sleep(2.0)  # any second delivery arrives now
@@ -362,10 +361,14 @@ def test_the_worker_groups_twenty_posts_of_one_contact_into_one_alert_and_asks_o
                        what="one alert holding all twenty posts")
     assert len(post_alerts()) == 1
     assert grouped[0]["trailhound"]["group"]["key"].startswith("contact:phone:+12125550143:")
+    # The hotline hears of the ring once: through the grouped alert, or through the network alert about the
+    # same posts if that one was recorded first (the two name each other, and a partner is told once).
+    case = {grouped[0]["event"]["id"], grouped[0]["trailhound"].get("network_alert_id")} - {None}
     outbox = [json.loads(r.value) for r in read_topic(settings, "escalations")
-              if json.loads(r.value)["alert_id"] == grouped[0]["event"]["id"]]
-    assert {r["delivery_id"] for r in outbox} and {r["partner"] for r in outbox} == {"hotline"}
-    assert len({r["delivery_id"] for r in outbox}) == 1, "one delivery, however often it was asked for"
+              if json.loads(r.value)["alert_id"] in case]
+    assert {r["partner"] for r in outbox if r["alert_id"] == grouped[0]["event"]["id"]} <= {"hotline"}
+    hotline = {r["delivery_id"] for r in outbox if r["partner"] == "hotline"}
+    assert len(hotline) == 1, "one delivery, however often it was asked for"
 
 
 def test_the_escalator_refuses_to_start_with_a_partners_file_naming_a_missing_partner(settings, tmp_path):
