@@ -243,9 +243,7 @@ class Linkage:
         data = orjson.loads(raw)
         events: list[Link | HubKey] = []
         for item in data.get("batch", (data,)):
-            post = PostSummary.from_json(item["post"])
-            for key in item["keys"]:
-                events.extend(index.observe(key, post))
+            events.extend(index.observe_keys(PostSummary.from_json(item["post"]), item["keys"]))
         return events
 
     @staticmethod

@@ -16,6 +16,7 @@ key stops linking and a :class:`HubKey` notice tells the cluster stage to undo w
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,10 +105,10 @@ class KeyIndex:
         self._hubs: set[str] = set()
         self._now = 0.0
         self._swept = 0.0
-        self._compared: tuple[str, set[str]] = ("", set())  # the post being filed and who it was compared with
         self._seen: dict[str, float] = {}  # posts filed within the window (a post is filed key by key)
         self._filing = ""
-        self._filed: set[str] = set()
+        self._filed: set[str] = set()  # the keys the post being filed is filed under so far
+        self._compared: set[str] = set()  # the posts it was compared with (through text bands)
 
     def __len__(self) -> int:
         return len(self._posts)
@@ -136,35 +137,57 @@ class KeyIndex:
 
     def observe(self, key: str, post: PostSummary) -> list[Link | HubKey]:
         """File ``post`` under ``key``; return the links it makes and a hub notice if the key just became one."""
-        self._now = max(self._now, post.ts)
-        if self._now - self._swept > self.params.retention_s / self.SWEEPS_PER_WINDOW:
-            self.sweep()
+        return self.observe_keys(post, (key,))
+
+    def observe_keys(self, post: PostSummary, keys: Iterable[str]) -> list[Link | HubKey]:
+        """File ``post`` under each of ``keys``, in order; the links it makes and the keys that just became hubs.
+
+        A post may be filed in one call or key by key; filed again later (ingested twice), it links
+        nothing new. Most keys (text bands above all) hold no earlier post, so filing under them is one
+        dictionary lookup; the text candidates of all bands are compared with the post in one numpy step.
+        """
+        if post.ts > self._now:
+            self._now = post.ts
+            if self._now - self._swept > self.params.retention_s / self.SWEEPS_PER_WINDOW:
+                self.sweep()
         if post.post_key != self._filing:
             if post.post_key in self._seen:
                 return []  # the same post again (ingested twice): it links nothing new
-            self._filing, self._filed = post.post_key, set()
+            self._filing, self._filed, self._compared = post.post_key, set(), set()
             self._seen[post.post_key] = post.ts
-        if key in self._filed:
-            return []
-        self._filed.add(key)
-        held = self._held(key)
-        kind = key_kind(key)
         events: list[Link | HubKey] = []
-        if held and (kind in CONTACT_KINDS or kind == "image"):
-            distinct = self._track_texts(key, held, post)
-            if distinct:
-                events.append(HubKey(key, distinct, len(held) + 1))
-        if held and key not in self._hubs:
-            if kind in CONTACT_KINDS:
-                events.append(Link(held[0], post, key, reason_for(key)))
-            elif kind == "text":
-                events.extend(self._text_links(key, held, post))
-            elif kind == "image":
-                events.extend(self._image_links(key, held, post))
-        held.append(post)
-        self._store(key, held[-self.params.max_posts_per_key:])
+        bands: list[tuple[int, str, list[PostSummary]]] = []  # (where in events, band key, candidates)
+        filed, posts = self._filed, self._posts
+        for key in keys:
+            if key in filed:
+                continue
+            filed.add(key)
+            if key not in posts:
+                posts[key] = post
+                continue
+            held = self._held(key)
+            if not held:
+                posts[key] = post
+                continue
+            kind = key_kind(key)
+            if kind == "text":
+                fresh = self._candidates(held, post)
+                if fresh:
+                    bands.append((len(events), key, fresh))
+            elif kind == "image" or kind in CONTACT_KINDS:
+                distinct = self._track_texts(key, held, post)
+                if distinct:
+                    events.append(HubKey(key, distinct, len(held) + 1))
+                if key not in self._hubs:
+                    if kind == "image":
+                        events.extend(self._image_links(key, held, post))
+                    else:
+                        events.append(Link(held[0], post, key, reason_for(key)))
+            held.append(post)
+            self._store(key, held[-self.params.max_posts_per_key:])
+        if bands:
+            events = self._with_text_links(events, bands, post)
         return events
-
     def _track_texts(self, key: str, held: list[PostSummary], post: PostSummary) -> int:
         """Group the key's texts by similarity; the number of groups when the key just became a hub, else 0."""
         if key in self._hubs or post.signature is None:
@@ -182,23 +205,36 @@ class KeyIndex:
         del self._groups[key]  # no longer needed: a hub stays a hub while the key is held
         return len(groups)
 
-    def _text_links(self, key: str, held: list[PostSummary], post: PostSummary) -> list[Link]:
+    def _candidates(self, held: list[PostSummary], post: PostSummary) -> list[PostSummary]:
+        """The band's posts not yet compared with ``post`` (one met in an earlier band is not compared again)."""
         if post.signature is None:
             return []
-        if self._compared[0] != post.post_key:
-            self._compared = (post.post_key, set())
-        compared = self._compared[1]  # a candidate met in an earlier band of this post is not compared again
+        compared = self._compared
         fresh = [other for other in held if other.signature is not None and other.post_key not in compared]
-        if not fresh:
-            return []
         compared.update(other.post_key for other in fresh)
-        similarities = similarity_to_many(post.signature, [other.signature for other in fresh
-                                                           if other.signature is not None])
-        scored = [(similarity, other) for similarity, other in zip(similarities.tolist(), fresh, strict=True)
-                  if similarity >= self.params.text_threshold]
-        scored.sort(key=lambda pair: (-pair[0], pair[1].ts, pair[1].post_key))
-        return [Link(other, post, key, reason_for(key, similarity), round(similarity, 3))
-                for similarity, other in scored[:self.params.max_text_links]]
+        return fresh
+
+    def _with_text_links(self, events: list[Link | HubKey], bands: list[tuple[int, str, list[PostSummary]]],
+                         post: PostSummary) -> list[Link | HubKey]:
+        """``events`` with each band's verified links put where the band was filed: the most similar few
+        candidates reaching the threshold, each linked through the first band that proposed it."""
+        assert post.signature is not None  # a post without a signature has no candidates
+        candidates = [other for _, _, fresh in bands for other in fresh]
+        similarities = similarity_to_many(post.signature, [other.signature for other in candidates]).tolist()
+        merged: list[Link | HubKey] = []
+        done = at = 0
+        for where, key, fresh in bands:
+            merged.extend(events[done:where])
+            done = where
+            scored = [(similarity, other) for similarity, other in zip(similarities[at:at + len(fresh)], fresh,
+                                                                       strict=True)
+                      if similarity >= self.params.text_threshold]
+            at += len(fresh)
+            scored.sort(key=lambda pair: (-pair[0], pair[1].ts, pair[1].post_key))
+            merged.extend(Link(other, post, key, reason_for(key, similarity), round(similarity, 3))
+                          for similarity, other in scored[:self.params.max_text_links])
+        merged.extend(events[done:])
+        return merged
 
     def _image_links(self, key: str, held: list[PostSummary], post: PostSummary) -> list[Link]:
         for other in held:
@@ -212,5 +248,6 @@ class KeyIndex:
         self._swept = self._now
         horizon = self._now - self.params.retention_s
         self._seen = {k: ts for k, ts in self._seen.items() if ts >= horizon}
-        for key in list(self._posts):
-            self._held(key)
+        for key, held in list(self._posts.items()):
+            if (held[0] if isinstance(held, list) else held).ts < horizon:
+                self._held(key)

@@ -12,9 +12,12 @@ post with that key to one owner (see :mod:`trailhound.streams.linkage`):
   contact details and numbers masked, so the same template under different phones shares bands
   (locality-sensitive hashing); the owner verifies the estimated similarity.
 
-MinHash comes from ``datasketch`` (a maintained, numpy-vectorised implementation with pluggable
-permutations); the banding is ours because the LSH "index" here is the Kafka partitioning itself,
-not an in-memory structure.
+MinHash follows ``datasketch``'s ``affine32`` scheme (a maintained implementation; its permutations
+are drawn by datasketch from a fixed seed, so every worker signs alike), computed here in one numpy step
+per text from the shingles' CRC-32 values: bit for bit what ``MinHash.update_batch`` gives
+(:func:`test_signature_is_datasketchs_minhash` holds us to it), without the per-call object
+bookkeeping that cost more than the arithmetic for a short ad. The banding is ours because the LSH
+"index" here is the Kafka partitioning itself, not an in-memory structure.
 """
 
 from __future__ import annotations
@@ -59,6 +62,11 @@ _SCHEME = "affine32"
 _BAND_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier: distinct rows give distinct mixes (mod 2⁶⁴)
 # shared by every worker, so they all sign alike
 _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=20261130, scheme=_SCHEME).permutations
+_PERMUTE_A, _PERMUTE_B = (np.asarray(p, dtype=np.uint32) for p in _PERMUTATIONS)
+# MurmurHash3's 32-bit finaliser, which the affine32 scheme applies to each input hash before permuting
+_FMIX_MULTIPLIERS = (np.uint32(0x85EBCA6B), np.uint32(0xC2B2AE35))
+_BAND_PREFIXES = tuple(f"text:{band}:" for band in range(TEXT_BANDS))
+_BAND_MASK = np.uint64(0xFFFFFFFFFFFF)
 
 
 def key_kind(key: str) -> str:
@@ -90,12 +98,9 @@ class TextSigner:
     """MinHash signatures of masked, shingled text, with the shared permutations of every worker.
 
     Shingles are hashed with CRC-32 (stable across processes, unlike ``hash``; several times faster than
-    datasketch's default SHA-1, and the affine permutations on top spread its values); one MinHash is
-    reused and cleared between texts because building one costs more than filling it.
+    datasketch's default SHA-1, and the scheme's finaliser and affine permutations on top spread its
+    values); all shingles of a text are permuted and reduced in one (shingles × permutations) array.
     """
-
-    def __init__(self) -> None:
-        self._minhash = MinHash(num_perm=NUM_PERM, permutations=_PERMUTATIONS, scheme=_SCHEME, hashfunc=zlib.crc32)
 
     def signature(self, text: str, masked: Iterable[tuple[int, int]] = ()) -> np.ndarray | None:
         """The signature of ``text`` with the ``masked`` spans blanked, or None if it is too short."""
@@ -107,22 +112,31 @@ class TextSigner:
         pieces.append(text[at:])
         words = _WORD.findall(" ".join(pieces).lower())
         runs = zip(*(words[i:] for i in range(SHINGLE_WORDS)), strict=False)  # stops at the last whole shingle
-        shingles = {" ".join(run).encode() for run in runs}
+        shingles = {" ".join(run) for run in runs}
         if len(shingles) < MIN_SHINGLES:
             return None
-        minhash = self._minhash
-        minhash.clear()
-        minhash.update_batch(list(shingles))
-        return minhash.hashvalues.astype(np.uint32)
+        return minhash_of(np.fromiter((zlib.crc32(s.encode()) for s in shingles), np.uint32, len(shingles)))
 
     @staticmethod
     def band_keys(signature: np.ndarray) -> list[str]:
         """One key per band: the band's rows mixed into 48 bits (equal rows, equal key)."""
         rows = signature[:TEXT_BANDS * TEXT_ROWS].astype(np.uint64).reshape(TEXT_BANDS, TEXT_ROWS)
-        mixed = np.zeros(TEXT_BANDS, dtype=np.uint64)
-        for column in range(TEXT_ROWS):
+        mixed = rows[:, 0]
+        for column in range(1, TEXT_ROWS):
             mixed = mixed * _BAND_MIX + rows[:, column]
-        return [f"text:{band}:{value & 0xFFFFFFFFFFFF:012x}" for band, value in enumerate(mixed.tolist())]
+        return [f"{prefix}{value:012x}" for prefix, value in zip(_BAND_PREFIXES, (mixed & _BAND_MASK).tolist(),
+                                                                  strict=True)]
+
+
+def minhash_of(hashes: np.ndarray) -> np.ndarray:
+    """The affine32 MinHash signature of a set of 32-bit hashes (``uint32``; wrapping arithmetic is mod 2³²)."""
+    first, second = _FMIX_MULTIPLIERS
+    mixed = hashes ^ (hashes >> 16)
+    mixed *= first
+    mixed ^= mixed >> 13
+    mixed *= second
+    mixed ^= mixed >> 16
+    return (mixed[:, None] * _PERMUTE_A + _PERMUTE_B).min(axis=0)
 
 
 def similarity_to_many(signature: np.ndarray, others: list[np.ndarray]) -> np.ndarray:

@@ -46,12 +46,11 @@ class Linker:
         self.cities.observe(post.city, post.contact, post.ts, post.post_key)
         if self._seen % self.EXPIRE_EVERY == 0:
             self.book.expire(self._now - self.index.params.retention_s)
-        for key in post.link_keys():
-            for event in self.index.observe(key, post):
-                if isinstance(event, HubKey):
-                    self.book.hub(event)
-                else:
-                    self.book.link(event)
+        for event in self.index.observe_keys(post, post.link_keys()):
+            if isinstance(event, HubKey):
+                self.book.hub(event)
+            else:
+                self.book.link(event)
         changed, retired = self.book.take_changes()
         self.retired.update(retired)
         return [Update(cluster, assess_cluster(cluster, self.networks, self.cities)) for cluster in changed]

@@ -85,3 +85,26 @@ def test_the_city_an_ad_names_is_masked_like_its_phone() -> None:
     b = summarise(enriched(text.format(city="Phoenix")), (), (), 0.0)
     assert a.signature is not None and b.signature is not None
     assert text_similarity(a.signature, b.signature) == 1.0
+
+
+def test_signature_is_datasketchs_minhash() -> None:
+    """The vectorised signature is bit for bit datasketch's affine32 MinHash of the CRC-32'd shingles, so
+    links and band keys (and the partitions they route to) are what datasketch would give."""
+    import zlib
+
+    import numpy as np
+    from datasketch import MinHash
+
+    from trailhound.detectors.linkage.keys import _PERMUTATIONS, NUM_PERM, SHINGLE_WORDS
+
+    reference = MinHash(num_perm=NUM_PERM, permutations=_PERMUTATIONS, scheme="affine32", hashfunc=zlib.crc32)
+    for text in ("just arrived new girl in town ask for her any hour outcall only discreet and friendly",
+                 "fresh produce delivered daily from our farm to your kitchen door every morning and evening",
+                 "große auswahl an möbeln für ihr zuhause jeden tag frisch geliefert direkt zu ihnen nach hause"):
+        words = text.split()  # words of two letters or more, as the signer reads them
+        shingles = {" ".join(words[i:i + SHINGLE_WORDS]).encode() for i in range(len(words) - SHINGLE_WORDS + 1)}
+        reference.clear()
+        reference.update_batch(list(shingles))
+        signature = TextSigner().signature(text)
+        assert signature is not None and signature.dtype == np.uint32
+        assert signature.tolist() == reference.hashvalues.tolist()
