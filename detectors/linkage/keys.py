@@ -141,7 +141,7 @@ def minhash_of(hashes: np.ndarray) -> np.ndarray:
 
 def similarity_to_many(signature: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
     """:func:`text_similarity` of ``signature`` with each of ``others``, in one vectorised step."""
-    return np.count_nonzero(np.stack(others) == signature, axis=1) / len(signature)
+    return np.count_nonzero(np.array(others) == signature, axis=1) / len(signature)
 
 
 def text_similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -234,7 +234,8 @@ def summarise(enriched: dict[str, Any], categories: Iterable[str], supporting: C
     categories = sorted(set(categories))
     post = enriched["post"]
     entities = enriched.get("entities") or {}
-    normalized = enriched.get("normalized") or {}
+    text = (enriched.get("normalized") or {}).get("text", "")
+    lowered = text if text.isascii() else text.lower()  # normalisation lowered the ASCII letters already
     masked = [(int(m[2]), int(m[3])) for m in entities.get("mentions", ()) if m[0] in MASKED_MENTIONS and m[2] >= 0]
     location = post.get("location") or {}
     city = location.get("city") or next(iter(entities.get("locations") or ()), "")
@@ -251,9 +252,9 @@ def summarise(enriched: dict[str, Any], categories: Iterable[str], supporting: C
         handles=tuple(entities.get("handles", ())),
         phashes=tuple(h for h in (parse_phash(i.get("phash")) for i in post.get("images") or () if isinstance(i, dict))
                       if h is not None),
-        signature=_SIGNER.signature(normalized.get("text", ""), masked),
+        signature=_SIGNER.signature(text, masked),
         categories=tuple(categories),
         harm=tuple(c for c in categories if c not in supporting),
         score=round(float(score), 4),
-        adult=ADULT_SERVICE.search(normalized.get("text", "").lower()) is not None,
+        adult=ADULT_SERVICE.search(lowered) is not None,
     )
