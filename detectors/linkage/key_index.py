@@ -16,8 +16,10 @@ key stops linking and a :class:`HubKey` notice tells the cluster stage to undo w
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 
@@ -32,6 +34,8 @@ from trailhound.detectors.linkage.keys import (
 )
 
 __all__ = ["HubKey", "KeyIndex", "KeyIndexParams", "Link", "reason_for"]
+
+_POST_KEY = attrgetter("post_key")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +97,9 @@ class KeyIndex:
 
     Most keys (text bands above all) are held by one post only, so a key maps to the post itself and
     becomes a list at its second post; the text groups behind hub detection exist only for keys with
-    several posts, and refer to the posts' own signatures.
+    several posts, and refer to the posts' own signatures. Each filing is remembered by time (a heap of
+    the post's time and keys), so a sweep visits only the keys of posts that left the window instead of
+    every key held.
     """
 
     SWEEPS_PER_WINDOW = 4
@@ -109,6 +115,7 @@ class KeyIndex:
         self._filing = ""
         self._filed: set[str] = set()  # the keys the post being filed is filed under so far
         self._compared: set[str] = set()  # the posts it was compared with (through text bands)
+        self._filings: list[tuple[float, tuple[str, ...]]] = []  # heap of (post time, keys filed): oldest first
 
     def __len__(self) -> int:
         return len(self._posts)
@@ -155,6 +162,8 @@ class KeyIndex:
                 return []  # the same post again (ingested twice): it links nothing new
             self._filing, self._filed, self._compared = post.post_key, set(), set()
             self._seen[post.post_key] = post.ts
+        keys = tuple(keys)
+        heapq.heappush(self._filings, (post.ts, keys))
         events: list[Link | HubKey] = []
         bands: list[tuple[int, str, list[PostSummary]]] = []  # (where in events, band key, candidates)
         filed, posts = self._filed, self._posts
@@ -209,10 +218,12 @@ class KeyIndex:
         """The band's posts not yet compared with ``post`` (one met in an earlier band is not compared again)."""
         if post.signature is None:
             return []
-        compared = self._compared
-        fresh = [other for other in held if other.signature is not None and other.post_key not in compared]
-        compared.update(other.post_key for other in fresh)
-        return fresh
+        new = set(map(_POST_KEY, held))
+        new -= self._compared
+        if not new:  # the usual case after the first band of a family of copies: all met already
+            return []
+        self._compared |= new
+        return [other for other in held if other.signature is not None and other.post_key in new]
 
     def _with_text_links(self, events: list[Link | HubKey], bands: list[tuple[int, str, list[PostSummary]]],
                          post: PostSummary) -> list[Link | HubKey]:
@@ -248,6 +259,8 @@ class KeyIndex:
         self._swept = self._now
         horizon = self._now - self.params.retention_s
         self._seen = {k: ts for k, ts in self._seen.items() if ts >= horizon}
-        for key, held in list(self._posts.items()):
-            if (held[0] if isinstance(held, list) else held).ts < horizon:
-                self._held(key)
+        filings, posts = self._filings, self._posts
+        while filings and filings[0][0] < horizon:
+            for key in heapq.heappop(filings)[1]:
+                if key in posts:
+                    self._held(key)
