@@ -112,10 +112,10 @@ class TextSigner:
         pieces.append(text[at:])
         words = _WORD.findall(" ".join(pieces).lower())
         runs = zip(*(words[i:] for i in range(SHINGLE_WORDS)), strict=False)  # stops at the last whole shingle
-        shingles = {" ".join(run) for run in runs}
+        shingles = set(map(" ".join, runs))
         if len(shingles) < MIN_SHINGLES:
             return None
-        return minhash_of(np.fromiter((zlib.crc32(s.encode()) for s in shingles), np.uint32, len(shingles)))
+        return minhash_of(np.fromiter(map(zlib.crc32, map(str.encode, shingles)), np.uint32, len(shingles)))
 
     @staticmethod
     def band_keys(signature: np.ndarray) -> list[str]:
