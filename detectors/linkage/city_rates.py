@@ -32,7 +32,7 @@ class CityRates:
         self.window_days = window_days
         self.min_days = min_days
         self._days: dict[str, dict[int, _Day]] = {}
-        self._seen: set[tuple[str, int, str]] = set()
+        self._seen: dict[int, set[tuple[str, str]]] = {}  # day → (city, post key) counted, dropped by whole days
         self._newest = 0
 
     def observe(self, city: str, contact: str, ts: float, post_key: str) -> None:
@@ -40,9 +40,10 @@ class CityRates:
         if not city:
             return
         day = int(ts // DAY_S)
-        if (city, day, post_key) in self._seen:
+        seen = self._seen.setdefault(day, set())
+        if (city, post_key) in seen:
             return
-        self._seen.add((city, day, post_key))
+        seen.add((city, post_key))
         record = self._days.setdefault(city, {}).setdefault(day, _Day())
         record.posts += 1
         record.contacts.add(contact or post_key)
@@ -67,4 +68,5 @@ class CityRates:
                 del days[n]
             if not days:
                 del self._days[city]
-        self._seen = {s for s in self._seen if s[1] >= before_day}
+        for n in [n for n in self._seen if n < before_day]:
+            del self._seen[n]
