@@ -36,6 +36,7 @@ from trailhound.detectors.linkage.keys import (
 __all__ = ["HubKey", "KeyIndex", "KeyIndexParams", "Link", "reason_for"]
 
 _POST_KEY = attrgetter("post_key")
+_SIGNATURE = attrgetter("signature")
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,19 +220,22 @@ class KeyIndex:
         if post.signature is None:
             return []
         new = set(map(_POST_KEY, held))
-        new -= self._compared
-        if not new:  # the usual case after the first band of a family of copies: all met already
-            return []
-        self._compared |= new
-        return [other for other in held if other.signature is not None and other.post_key in new]
+        if self._compared:
+            new -= self._compared
+            if not new:  # the usual case after the first band of a family of copies: all met already
+                return []
+            self._compared |= new
+            return [other for other in held if other.signature is not None and other.post_key in new]
+        self._compared = new  # the first band with candidates: all of them are new
+        return [other for other in held if other.signature is not None]
 
     def _with_text_links(self, events: list[Link | HubKey], bands: list[tuple[int, str, list[PostSummary]]],
                          post: PostSummary) -> list[Link | HubKey]:
         """``events`` with each band's verified links put where the band was filed: the most similar few
         candidates reaching the threshold, each linked through the first band that proposed it."""
         assert post.signature is not None  # a post without a signature has no candidates
-        candidates = [other for _, _, fresh in bands for other in fresh]
-        similarities = similarity_to_many(post.signature, [other.signature for other in candidates]).tolist()
+        candidates = bands[0][2] if len(bands) == 1 else [other for _, _, fresh in bands for other in fresh]
+        similarities = similarity_to_many(post.signature, list(map(_SIGNATURE, candidates))).tolist()
         merged: list[Link | HubKey] = []
         done = at = 0
         for where, key, fresh in bands:
