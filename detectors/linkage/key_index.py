@@ -198,6 +198,7 @@ class KeyIndex:
         if bands:
             events = self._with_text_links(events, bands, post)
         return events
+
     def _track_texts(self, key: str, held: list[PostSummary], post: PostSummary) -> int:
         """Group the key's texts by similarity; the number of groups when the key just became a hub, else 0."""
         if key in self._hubs or post.signature is None:

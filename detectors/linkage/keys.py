@@ -15,7 +15,7 @@ post with that key to one owner (see :mod:`trailhound.streams.linkage`):
 MinHash follows ``datasketch``'s ``affine32`` scheme (a maintained implementation; its permutations
 are drawn by datasketch from a fixed seed, so every worker signs alike), computed here in one numpy step
 per text from the shingles' CRC-32 values: bit for bit what ``MinHash.update_batch`` gives
-(:func:`test_signature_is_datasketchs_minhash` holds us to it), without the per-call object
+(a unit test holds it to that), without the per-call object
 bookkeeping that cost more than the arithmetic for a short ad. The banding is ours because the LSH
 "index" here is the Kafka partitioning itself, not an in-memory structure.
 """
@@ -115,7 +115,7 @@ class TextSigner:
         shingles = set(map(" ".join, runs))
         if len(shingles) < MIN_SHINGLES:
             return None
-        return minhash_of(np.fromiter(map(zlib.crc32, map(str.encode, shingles)), np.uint32, len(shingles)))
+        return _minhash_of(np.fromiter(map(zlib.crc32, map(str.encode, shingles)), np.uint32, len(shingles)))
 
     @staticmethod
     def band_keys(signature: np.ndarray) -> list[str]:
@@ -128,7 +128,7 @@ class TextSigner:
                                                                   strict=True)]
 
 
-def minhash_of(hashes: np.ndarray) -> np.ndarray:
+def _minhash_of(hashes: np.ndarray) -> np.ndarray:
     """The affine32 MinHash signature of a set of 32-bit hashes (``uint32``; wrapping arithmetic is mod 2³²)."""
     first, second = _FMIX_MULTIPLIERS
     mixed = hashes ^ (hashes >> 16)
