@@ -14,10 +14,10 @@ post with that key to one owner (see :mod:`trailhound.streams.linkage`):
 
 MinHash follows ``datasketch``'s ``affine32`` scheme (a maintained implementation; its permutations
 are drawn by datasketch from a fixed seed, so every worker signs alike), computed here in one numpy step
-per text from the shingles' CRC-32 values: bit for bit what ``MinHash.update_batch`` gives
-(a unit test holds it to that), without the per-call object
-bookkeeping that cost more than the arithmetic for a short ad. The banding is ours because the LSH
-"index" here is the Kafka partitioning itself, not an in-memory structure.
+per text from the shingles' CRC-32 values: bit for bit what ``MinHash.update_batch`` gives (a unit
+test holds it to that), without the per-call object bookkeeping that cost more than the arithmetic for
+a short ad. The banding is ours because the LSH "index" here is the Kafka partitioning itself, not an
+in-memory structure.
 """
 
 from __future__ import annotations
