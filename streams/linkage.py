@@ -58,7 +58,6 @@ from trailhound.alerts.sink import ElasticsearchSink
 from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
 from trailhound.detectors.detector_set import DetectorSet
-from trailhound.detectors.linkage.city_rates import CityRates
 from trailhound.detectors.linkage.clusters import Cluster, ClusterBook
 from trailhound.detectors.linkage.key_index import HubKey, KeyIndex, KeyIndexParams, Link
 from trailhound.detectors.linkage.keys import PostSummary, summarise
@@ -68,6 +67,7 @@ from trailhound.ids import stable_id
 from trailhound.retrying import wait_out
 from trailhound.streams.batching import Deliveries, Outgoing, held_batches
 from trailhound.streams.broadcast import BroadcastReader
+from trailhound.streams.city_baselines import StoredCityRates
 
 __all__ = ["Linkage", "add_alert", "joined_records", "key_partition", "register_linkage"]
 
@@ -140,7 +140,7 @@ class Linkage:
         self.keys_topic: faust.TopicT | None = None  # set by register_linkage
         self.params = index_params(settings)
         self.networks = network_params(settings)
-        self.cities = CityRates()
+        self.cities = StoredCityRates(es, settings)
         self.watchlist = Watchlist(image_radius=settings.link_image_radius)
         self.indexes: dict[int, KeyIndex] = {}
         self.next_offset: dict[int, int] = {}
@@ -268,8 +268,6 @@ class Linkage:
             else:
                 a, b = PostSummary.from_json(data["a"]), PostSummary.from_json(data["b"])
                 events.append(Link(a, b, data["key"], data["reason"], float(data.get("similarity", 1.0))))
-                for post in (a, b):  # the city baselines of linked posts (the stage sees no others)
-                    self.cities.observe(post.city, post.contact, post.ts, post.post_key)
                 self.newest_ts = max(self.newest_ts, a.ts, b.ts)
         if not events:
             return 0
@@ -284,11 +282,14 @@ class Linkage:
         book.expire(self.newest_ts - self.params.retention_s)
         changed, retired = book.take_changes()
         now = self.clock()
+        assessments = [assess_cluster(cluster, self.networks, self.cities) for cluster in changed]
+        if self.cities.missing:  # a city's usual day not counted yet: count it, then judge again
+            await self.cities.fetch_missing()
+            assessments = [assess_cluster(cluster, self.networks, self.cities) for cluster in changed]
         alerts = []
-        for cluster in changed:
+        for cluster, assessment in zip(changed, assessments, strict=True):
             entry = stored.setdefault(cluster.cluster_id, _Stored(cluster))
             entry.cluster = cluster
-            assessment = assess_cluster(cluster, self.networks, self.cities)
             if assessment.should_alert or entry.alerted:
                 entry.alerted = True
                 alerts.append(build_cluster_alert(cluster, assessment, now, self.detectors.category_labels))

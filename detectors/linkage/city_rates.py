@@ -13,10 +13,18 @@ Memory is one small counter per city and day within the window.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
-__all__ = ["CityRates"]
+__all__ = ["CityBaseline", "CityRates"]
 
 DAY_S = 86_400.0
+
+
+class CityBaseline(Protocol):
+    """What the velocity detector asks of a city baseline: counted here from the posts seen, or read from
+    the posts index on the stream (:mod:`trailhound.streams.city_baselines`)."""
+
+    def per_advertiser(self, city: str, before_ts: float) -> float | None: ...
 
 
 @dataclass

@@ -28,7 +28,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from trailhound.detectors.linkage.city_rates import CityRates
+from trailhound.detectors.linkage.city_rates import CityBaseline
 from trailhound.detectors.linkage.clusters import Cluster, Member
 from trailhound.detectors.linkage.keys import key_kind
 
@@ -135,7 +135,7 @@ def _template(cluster: Cluster, params: NetworkParams) -> Finding | None:
                                f"under {len(contacts)} contacts", {"owners": len(owners)})
 
 
-def _velocity(members: list[Member], params: NetworkParams, cities: CityRates | None) -> Finding | None:
+def _velocity(members: list[Member], params: NetworkParams, cities: CityBaseline | None) -> Finding | None:
     """The last day's posts far above the cluster's own daily rate, or far above one advertiser's usual
     day in a city (``cities``) where the cluster posted that many in that day."""
     if len(members) < params.velocity_min_posts:
@@ -199,7 +199,7 @@ def _personas(members: list[Member]) -> int:
 
 
 def assess_cluster(cluster: Cluster, params: NetworkParams | None = None,
-                   cities: CityRates | None = None) -> ClusterAssessment:
+                   cities: CityBaseline | None = None) -> ClusterAssessment:
     """Run the network detectors over ``cluster`` and decide whether shape and content call for an alert.
 
     ``cities`` gives the velocity detector each city's usual rate besides the cluster's own.
