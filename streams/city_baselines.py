@@ -18,7 +18,7 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch
 
 from trailhound.config import Settings
-from trailhound.detectors.linkage.city_rates import DAY_S
+from trailhound.detectors.linkage.city_rates import DAY_S, usual_per_advertiser
 
 __all__ = ["StoredCityRates"]
 
@@ -63,13 +63,7 @@ class StoredCityRates:
                 chunk = cities[start:start + MAX_CITIES_PER_QUERY]
                 counted = await self._count(chunk, day)
                 for city in chunk:
-                    self._known[(city, day)] = self._usual(counted.get(city, []))
-
-    def _usual(self, days: list[tuple[int, int]]) -> float | None:
-        """``days``: (posts, distinct advertisers) of each day with posts."""
-        if len(days) < self.min_days:
-            return None
-        return sum(posts for posts, _ in days) / sum(contacts for _, contacts in days)
+                    self._known[(city, day)] = usual_per_advertiser(counted.get(city, []), self.min_days)
 
     async def _count(self, cities: list[str], day: int) -> dict[str, list[tuple[int, int]]]:
         query = {"bool": {"filter": [

@@ -15,9 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["CityBaseline", "CityRates"]
+__all__ = ["CityBaseline", "CityRates", "usual_per_advertiser"]
 
 DAY_S = 86_400.0
+
+
+def usual_per_advertiser(days: list[tuple[int, int]], min_days: int) -> float | None:
+    """Posts per advertiser and day over ``days``, each ``(posts, distinct advertisers)``; None when fewer
+    than ``min_days`` days had posts: too little to call anything usual."""
+    if len(days) < min_days:
+        return None
+    return sum(posts for posts, _ in days) / sum(advertisers for _, advertisers in days)
 
 
 class CityBaseline(Protocol):
@@ -65,10 +73,9 @@ class CityRates:
         None when fewer than ``min_days`` days were seen there: too little to call anything usual.
         """
         today = int(before_ts // DAY_S)
-        days = [d for n, d in self._days.get(city, {}).items() if today - self.window_days <= n < today]
-        if len(days) < self.min_days:
-            return None
-        return sum(d.posts for d in days) / sum(len(d.contacts) for d in days)
+        days = [(d.posts, len(d.contacts)) for n, d in self._days.get(city, {}).items()
+                if today - self.window_days <= n < today]
+        return usual_per_advertiser(days, self.min_days)
 
     def _forget(self, before_day: int) -> None:
         for city, days in list(self._days.items()):
