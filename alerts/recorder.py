@@ -65,7 +65,7 @@ class SilenceCache:
     async def active(self) -> list[Silence]:
         """The silences in force; an Elasticsearch outage is waited out like every other read of the stage."""
         if time.monotonic() - self._read_at >= SILENCE_REFRESH_S:
-            async for attempt in wait_out("reading silences", is_transient, 0.2, 30.0):
+            async for attempt in wait_out("reading silences", is_transient, 0.2):
                 with attempt:
                     self._silences = await self._read()
             self._read_at = time.monotonic()
@@ -174,7 +174,7 @@ class AlertRecorder:
         query = related_query(a for a in alerts if a["trailhound"].get("status") != "silenced")
         if query is None:
             return []
-        async for attempt in wait_out("reading related alerts", is_transient, 0.2, 30.0):
+        async for attempt in wait_out("reading related alerts", is_transient, 0.2):
             with attempt:
                 try:  # refreshed first: a related alert written in the last second must be seen, or both go out
                     await self.es.indices.refresh(index=self.index)
@@ -192,7 +192,7 @@ class AlertRecorder:
         for doc, alert_id in updates:
             operations.extend(({"update": {"_index": self.index, "_id": alert_id, "retry_on_conflict": 3}},
                                {"doc": doc}))
-        async for attempt in wait_out("linking related alerts", is_transient, 0.2, 30.0):
+        async for attempt in wait_out("linking related alerts", is_transient, 0.2):
             with attempt:
                 await self.es.bulk(operations=operations)
 
@@ -229,7 +229,7 @@ class AlertRecorder:
             document["trailhound"]["escalated_to"] = list(dict.fromkeys([*held, *(r.partner for r in routes)]))
 
     async def _fetch(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        async for attempt in wait_out("reading alert groups", is_transient, 0.2, 30.0):
+        async for attempt in wait_out("reading alert groups", is_transient, 0.2):
             with attempt:
                 response = await self.es.mget(index=self.index, ids=ids)
         return {d["_id"]: d for d in response["docs"] if d.get("found")}

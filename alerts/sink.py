@@ -27,7 +27,7 @@ import orjson
 from elasticsearch import AsyncElasticsearch
 
 from trailhound.alerts.es_errors import TRANSIENT_STATUSES, worth_waiting
-from trailhound.retrying import wait_out
+from trailhound.retrying import MAX_PAUSE_S, wait_out
 
 __all__ = ["BulkResult", "ElasticsearchSink", "TransientBulkError", "is_transient"]
 
@@ -89,7 +89,7 @@ def _chunks(pending: list[_Pending], max_bytes: int) -> Iterator[list[_Pending]]
 class ElasticsearchSink:
     """Collects index/create actions and writes them with one bulk request per flush."""
 
-    def __init__(self, es: AsyncElasticsearch, max_wait_s: float = 30.0) -> None:
+    def __init__(self, es: AsyncElasticsearch, max_wait_s: float = MAX_PAUSE_S) -> None:
         self.es = es
         self.max_wait_s = max_wait_s
         self._pending: list[_Pending] = []

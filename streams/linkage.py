@@ -321,7 +321,7 @@ class Linkage:
     async def _mget(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
         if not ids:
             return {}
-        async for attempt in wait_out(f"reading {index}", max_s=30.0):
+        async for attempt in wait_out(f"reading {index}"):
             with attempt:
                 response = await self.es.options(ignore_status=404).mget(index=index, ids=ids)
         return {d["_id"]: d["_source"] for d in response.get("docs", []) if d.get("found")}
@@ -352,7 +352,7 @@ class Linkage:
     async def _bulk(self, operations: list[dict[str, Any]]) -> None:
         if not operations:
             return
-        async for attempt in wait_out("writing linkage state", max_s=30.0):
+        async for attempt in wait_out("writing linkage state"):
             with attempt:
                 response = await self.es.bulk(operations=operations, refresh=False)
         for item in response.get("items", []):

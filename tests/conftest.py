@@ -178,10 +178,22 @@ class WorkerProcess:
         self._log.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """A failed test that ran workers shows the end of each worker's log: CI keeps nothing else."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call" and report.failed:
+        for number, worker in enumerate(getattr(item, "trailhound_workers", [])):
+            report.sections.append((f"worker {number} log, last lines", worker.log_tail(120)))
+
+
 @pytest.fixture
-def start_worker(stack_settings: Settings, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+def start_worker(stack_settings: Settings, tmp_path: Path,
+                 request: pytest.FixtureRequest) -> Iterator[Callable[..., WorkerProcess]]:
     """Start workers for one test; all are stopped when the test ends."""
     workers: list[WorkerProcess] = []
+    request.node.trailhound_workers = workers
 
     def start(settings: Settings | None = None, extra_env: dict[str, str] | None = None) -> WorkerProcess:
         worker = WorkerProcess(settings or stack_settings, tmp_path / f"worker-{len(workers)}.log", extra_env)
