@@ -40,10 +40,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from elasticsearch import AsyncElasticsearch
 
-from trailhound.alerts.document import CONTENT_RULE, alert_id
 from trailhound.alerts.indices import posts_index_for
 from trailhound.alerts.linkage_alerts import (
-    WATCHLIST_RULE,
     build_cluster_alert,
     build_merge_notice,
     build_watchlist_alert,
@@ -298,7 +296,7 @@ class Linkage:
         await self._save(book, changed, retired, stored, before)
         for alert in alerts:
             await send_alert(alert)
-        await self._annotate(changed, stored, before, now)
+        await self._capture_new_evidence(changed, stored, now)
         return len(alerts)
 
     async def _load(self, events: list[Link | HubKey]) -> dict[str, _Stored]:
@@ -361,23 +359,15 @@ class Linkage:
             if status >= 300 and status not in (404, 409):
                 log.error("linkage state %s failed for %s: %s", op, outcome.get("_id"), outcome.get("error"))
 
-    async def _annotate(self, changed: list[Cluster], stored: dict[str, _Stored], before: dict[str, str],
-                        now: float) -> None:
-        """Mark per-post alerts with their (new) cluster and capture new evidence."""
-        alerts = self.settings.index("alerts")
-        operations: list[dict[str, Any]] = []
-        capture: list[tuple[str, str, str]] = []
-        for cluster in changed:
-            entry = stored[cluster.cluster_id]
-            marker = {"trailhound": {"cluster_id": cluster.cluster_id, "entity": {"cluster_id": cluster.cluster_id}}}
-            for post_key, member in cluster.members.items():
-                if before.get(post_key) != cluster.cluster_id:  # a post alert, if there is one, learns its cluster
-                    for rule in (CONTENT_RULE["id"], WATCHLIST_RULE["id"]):
-                        operations += [{"update": {"_index": alerts, "_id": alert_id(rule, post_key)}},
-                                       {"doc": marker}]
-                if entry.alerted and post_key not in entry.evidence:
-                    capture.append((cluster.cluster_id, post_key, member.posted_at))
-        await self._bulk(operations)
+    async def _capture_new_evidence(self, changed: list[Cluster], stored: dict[str, _Stored], now: float) -> None:
+        """Capture the evidence of posts that joined an alerted cluster.
+
+        Content alerts are not marked here: they are grouped documents the cluster stage cannot address,
+        and the alert stage links each one to its network alert (``related_alerts``)."""
+        capture = [(cluster.cluster_id, post_key, member.posted_at)
+                   for cluster in changed if stored[cluster.cluster_id].alerted
+                   for post_key, member in cluster.members.items()
+                   if post_key not in stored[cluster.cluster_id].evidence]
         if capture:
             captured = await self._capture(capture, now)
             for cluster_id, post_key, posted_at in capture:
