@@ -29,13 +29,16 @@ from harness import indexed_posts, load_average, namespace, producer, stack, wor
 
 from trailhound.synth import generate
 
+CHUNK = 2000  # posts produced at a time, each chunk with texts of its own
 _NUMBERS = re.compile(r"\d|\b(zero|one|two|three|four|five|six|seven|eight|nine)\b", re.IGNORECASE)
 
 
-def _templates(n: int) -> list[dict[str, Any]]:
-    """Synthetic posts with their own contacts and numbers taken out, so the soak's contact is the key."""
+def _feed_texts(chunk: int, n: int) -> list[dict[str, Any]]:
+    """``n`` synthetic posts of their own for one chunk of the feed, with their contacts and numbers taken
+    out so the soak's contact is the key. Each chunk has its own seed: a few thousand texts repeated
+    across a million posts would make giant template clusters no real feed has."""
     out = []
-    for post in generate(n, seed=21):
+    for post in generate(n, seed=1000 + chunk):
         body = _NUMBERS.sub("", post["body"])
         out.append({"source": post["source"], "title": post.get("title", ""), "body": body,
                     "location": post.get("location") or {}})
@@ -53,7 +56,6 @@ def main() -> None:
     args = parser.parse_args()
 
     rnd = random.Random(5)
-    templates = _templates(3000)
     start = datetime(2024, 3, 1, tzinfo=UTC)
     step = timedelta(days=args.days) / args.posts
     samples: list[tuple[int, int, float]] = []
@@ -67,18 +69,18 @@ def main() -> None:
         next_sample = args.every
         deadline = t0 + 60 * args.max_minutes
         while next_sample <= args.posts and time.monotonic() < deadline:
-            while (produced < min(next_sample, args.posts) and produced - indexed_posts(es, settings) < args.ahead
-                   and time.monotonic() < deadline):
-                for _ in range(min(2000, next_sample - produced)):
-                    template = rnd.choice(templates)
-                    contact = rnd.randrange(args.contacts)
-                    post = {**template, "id": f"soak-{produced}", "posted_at": (start + produced * step).isoformat(),
-                            "contact": {"emails": [f"contact{contact}@soak.example.org"]}}
-                    kafka.send(settings.topic("posts.raw"), key=post["id"].encode(), value=json.dumps(post).encode())
-                    produced += 1
-                kafka.flush()
-            while indexed_posts(es, settings) < next_sample and time.monotonic() < deadline:
-                time.sleep(2)
+            while (indexed := indexed_posts(es, settings)) < next_sample and time.monotonic() < deadline:
+                if produced < args.posts and produced - indexed < args.ahead:
+                    for text in _feed_texts(produced // CHUNK, CHUNK):
+                        contact = rnd.randrange(args.contacts)
+                        post = {**text, "id": f"soak-{produced}", "posted_at": (start + produced * step).isoformat(),
+                                "contact": {"emails": [f"contact{contact}@soak.example.org"]}}
+                        kafka.send(settings.topic("posts.raw"), key=post["id"].encode(),
+                                   value=json.dumps(post).encode())
+                        produced += 1
+                    kafka.flush()
+                else:
+                    time.sleep(2)
             if time.monotonic() >= deadline:
                 print(f"time budget of {args.max_minutes:.0f} min spent at {indexed_posts(es, settings)} posts",
                       flush=True)
