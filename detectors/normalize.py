@@ -43,6 +43,7 @@ from trailhound.detectors.lexicon import (
     script_lookalikes,
     slang_words,
 )
+from trailhound.detectors.prefilter import RegexPrefilter
 
 __all__ = ["NormalizedText", "normalize"]
 
@@ -134,10 +135,11 @@ class _Mapped:
         o, n, s, m = self.segs[max(bisect_right(starts, pos - 1) - 1, 0)]
         return s + (pos - o) if n == m else s + m
 
-    def apply(self, edits: Iterable[Edit]) -> None:
+    def apply(self, edits: Iterable[Edit]) -> bool:
+        """Apply ``edits`` (in order, not overlapping); whether there were any."""
         edits = list(edits)
         if not edits:
-            return
+            return False
         starts = [seg[0] for seg in self.segs]
         parts: list[str] = []
         segs: list[Segment] = []
@@ -162,6 +164,7 @@ class _Mapped:
             self._copy(pos, len(text), out, starts, segs)
         self.text = "".join(parts)
         self.segs = segs
+        return True
 
     def _copy(self, a: int, b: int, out: int, starts: list[int], segs: list[Segment]) -> None:
         i = max(bisect_right(starts, a) - 1, 0)
@@ -468,25 +471,71 @@ def _leet_run(tok: str, i: int, j: int, base: int) -> Iterator[Edit]:
 # --------------------------------------------------------------------------------------------------
 
 
-def normalize(text: str, *, fold_leet: bool = True) -> NormalizedText:
+# One Hyperscan pass tells which of the ASCII steps can find anything at all; most posts need two or
+# three of the six, and each step skipped spares ``re`` a scan of the whole text. A step's expression
+# or, where Hyperscan cannot read it (back-references, possessive repeats), a condition every match of
+# it meets: ``_SQUEEZE`` needs a letter three times in a row, ``_LEET_TOKEN`` a letter next to a
+# digit-like character.
+_SQUEEZE_CONDITION = re.compile("|".join(c * 3 for c in "abcdefghijklmnopqrstuvwxyz"))
+_LEET_CONDITION = re.compile(r"[a-z][0-9$!|]|[0-9$|][a-z]")
+_LEET_STEPS = (_leet_edits, _squeeze_edits, _mark_join_edits, _slang_edits)
+
+
+@lru_cache(maxsize=1)
+def _ascii_precheck() -> RegexPrefilter:
+    """The pre-check of :data:`_LEET_STEPS` preceded by the spacing step, by index (the slang list loads lazily)."""
+    return RegexPrefilter((_SPACED, _LEET_CONDITION, _SQUEEZE_CONDITION, _MARKED_WORD, _slang_regex()),
+                          unicode=False)
+
+
+def _needs_whitespace_step(text: str) -> bool:
+    """Whether :data:`_WHITESPACE` can match: two blanks in a row, or a blank other than a space.
+
+    Every character ``str.isspace`` accepts, except the space, is also one ``str.isprintable``
+    refuses (control, separator and non-space blank characters), so a printable text without a
+    double space has nothing to fold.
+    """
+    return "  " in text or not text.isprintable()
+
+
+def _ascii_steps(work: _Mapped, fold_leet: bool, precheck: bool) -> None:
+    """The steps on lower-cased text, each run only when the pre-check says it can find something.
+
+    A step that edited the text may have made a later step's expression match (spaced letters joined
+    into a slang word), so the pre-check is asked again after every edit that left a skipped step.
+    """
+    steps = (_spacing_edits, *(_LEET_STEPS if fold_leet else ()))
+    if not precheck:
+        work.apply(_spacing_edits(work.text))
+        work.apply(_whitespace_edits(work.text))
+        for step in steps[1:]:
+            work.apply(step(work.text))
+        return
+    check = _ascii_precheck()
+    found = check.candidates(work.text)
+    for i, step in enumerate(steps):
+        if i in found and work.apply(step(work.text)) and not found.issuperset(range(i + 1, len(steps))):
+            found = check.candidates(work.text)
+        if i == 0 and _needs_whitespace_step(work.text) and work.apply(_whitespace_edits(work.text)) \
+                and not found.issuperset(range(1, len(steps))):
+            found = check.candidates(work.text)
+
+
+def normalize(text: str, *, fold_leet: bool = True, precheck: bool = True) -> NormalizedText:
     """Fold ``text`` for matching; see the module docstring for what is folded and why.
 
     ``fold_leet=False`` skips leetspeak and repeated-letter squeezing, for values whose exact
-    letters and digits matter (e-mail addresses and handles such as ``jane7``).
+    letters and digits matter (e-mail addresses and handles such as ``jane7``). ``precheck=False``
+    runs every step whatever the pre-check would say (the tests compare both paths).
     """
     work = _Mapped(text)
     if not text.isascii():
-        work.apply(_keycap_edits(work.text))
+        if "\u20e3" in text or not precheck:
+            work.apply(_keycap_edits(work.text))
         work.apply(_flag_edits(work.text))
         work.apply(_unicode_edits(work.text))
         if not work.text.isascii():
             work.apply(_confusable_edits(work.text))
     work.text = _lower_ascii_letters(work.text)
-    work.apply(_spacing_edits(work.text))
-    work.apply(_whitespace_edits(work.text))
-    if fold_leet:
-        work.apply(_leet_edits(work.text))
-        work.apply(_squeeze_edits(work.text))
-        work.apply(_mark_join_edits(work.text))
-        work.apply(_slang_edits(work.text))
+    _ascii_steps(work, fold_leet, precheck)
     return NormalizedText(text, work.text, tuple(work.segs))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trailhound.detectors.extract.claims import Claimed
-from trailhound.detectors.extract.prefilter import RegexPrefilter
+from trailhound.detectors.prefilter import RegexPrefilter
 
 __all__ = ["FoundAge", "FoundPrice", "Price", "find_ages", "find_prices"]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from trailhound.detectors.extract import amounts
-from trailhound.detectors.extract.prefilter import RegexPrefilter
 from trailhound.detectors.normalize import normalize
+from trailhound.detectors.prefilter import RegexPrefilter
 from trailhound.synth import generate
 
 ROOT = Path(__file__).resolve().parents[2]

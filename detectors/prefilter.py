@@ -9,6 +9,12 @@ match (look-arounds and back-references are widened) but never misses one that d
 still decides every value and span: the prefilter only skips the expressions that cannot match.
 ``HS_FLAG_UCP`` gives ``\\b``, ``\\w``, ``\\d`` and ``\\s`` the Unicode meaning they have in ``re``.
 An expression Hyperscan cannot compile is simply always run.
+
+``unicode=False`` leaves ``HS_FLAG_UCP`` out, for expressions whose classes are spelled out in ASCII
+and whose only Unicode-dependent part is ``\\b`` next to an ASCII word (the normaliser's steps): every
+character ``re`` counts as outside a word is outside a word in Hyperscan's ASCII reading too, so no
+match is missed, while Unicode's reading of ``\\b`` differs from ``re``'s for a few marks that
+``re`` keeps out of words (combining vowel signs), where Hyperscan would miss a match.
 """
 
 from __future__ import annotations
@@ -30,11 +36,12 @@ _UNSUPPORTED = re.VERBOSE | re.ASCII | re.LOCALE
 class RegexPrefilter:
     """``candidates(text)``: the indices of ``patterns`` that may match ``text`` (a superset of those that do)."""
 
-    def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
+    def __init__(self, patterns: Sequence[re.Pattern[str]], *, unicode: bool = True) -> None:
+        flags = _FLAGS if unicode else _FLAGS & ~hyperscan.HS_FLAG_UCP
         self._always: frozenset[int] = frozenset()
         compiled: list[int] = []
         for i, pattern in enumerate(patterns):
-            if pattern.flags & _UNSUPPORTED or not _compiles(pattern):
+            if pattern.flags & _UNSUPPORTED or not _compiles(pattern, flags):
                 self._always |= {i}
             else:
                 compiled.append(i)
@@ -42,7 +49,7 @@ class RegexPrefilter:
         if compiled:
             self._database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
             self._database.compile(expressions=[patterns[i].pattern.encode() for i in compiled], ids=compiled,
-                                   flags=[_hs_flags(patterns[i]) for i in compiled])
+                                   flags=[_hs_flags(patterns[i], flags) for i in compiled])
 
     def candidates(self, text: str) -> set[int]:
         found = set(self._always)
@@ -51,18 +58,17 @@ class RegexPrefilter:
         return found
 
 
-def _hs_flags(pattern: re.Pattern[str]) -> int:
-    flags = _FLAGS
+def _hs_flags(pattern: re.Pattern[str], flags: int = _FLAGS) -> int:
     for re_flag, hs_flag in _RE_FLAGS:
         if pattern.flags & re_flag:
             flags |= hs_flag
     return flags
 
 
-def _compiles(pattern: re.Pattern[str]) -> bool:
+def _compiles(pattern: re.Pattern[str], flags: int) -> bool:
     try:
         hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(expressions=[pattern.pattern.encode()],
-                                                                 flags=[_hs_flags(pattern)])
+                                                                 flags=[_hs_flags(pattern, flags)])
     except hyperscan.error:
         return False
     return True
