@@ -288,6 +288,8 @@ def _confusable_edits(text: str) -> Iterator[Edit]:
     letters have no look-alike (``д``, ``л``, ``я``), keeps its letters.
     """
     table = script_lookalikes()
+    if table.keys().isdisjoint(text):
+        return  # no look-alike letter at all (emoji are what most non-ASCII ads hold)
     latin_context: bool | None = None
     for m in _WORD.finditer(text):
         word = m.group()

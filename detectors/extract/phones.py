@@ -33,7 +33,8 @@ _ATOM = "|".join(sorted((re.escape(w) for w in _WORD_DIGITS), key=len, reverse=T
 _ATOM_RE = re.compile(rf"\d+|{_ATOM}")  # a run of digits is one group of a chain
 _SEP = r"[\s\-.()/_,*:]{0,3}"
 _CHAIN = re.compile(rf"(?<![a-z])(\+\s?)?(?:\d|{_ATOM})(?:{_SEP}(?:\d|{_ATOM}))*(?![a-z])")
-_DIGIT = re.compile(r"\d")
+_THREE_DIGITS = re.compile(r"\d\D*\d\D*\d")
+_DIGIT_RUN = re.compile(r"\d+")
 _LETTER = re.compile(r"[a-z]")
 _NUMBER_WORD = re.compile(r"\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|cero|uno|dos|tres|"
                           r"cuatro|cinco|seis|siete|ocho|nueve)")
@@ -153,15 +154,15 @@ def _numbers_in(chain: _Chain, region: str, budget: _Budget) -> list[tuple[str, 
 
 def _disguised_in_original(norm: NormalizedText, start: int, end: int) -> bool:
     written, _ = norm.evidence(start, end)
-    if any(c not in _PLAIN_CHARS for c in written):
+    if not _PLAIN_CHARS.issuperset(written):
         return True
-    return len(re.findall(r"\d+", written)) > 4
+    return len(_DIGIT_RUN.findall(written)) > 4
 
 
 def find_phones(norm: NormalizedText, region: str = "US") -> list[FoundPhone]:
     """Every valid phone number in ``norm.text``, in order of appearance."""
     text = norm.text
-    if len(_DIGIT.findall(text)) < 3 and not _NUMBER_WORD.search(text):
+    if _THREE_DIGITS.search(text) is None and not _NUMBER_WORD.search(text):
         return []
     chains = _chains(text)
     found: list[FoundPhone] = []
