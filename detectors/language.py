@@ -53,6 +53,7 @@ _SCRIPTS = (  # scripts used by one language among LANGUAGES
     ("ko", re.compile("[\uac00-\ud7af]")),
     ("zh", re.compile("[\u4e00-\u9fff]")),
 )
+_ANY_SCRIPT = re.compile("|".join(pattern.pattern for _, pattern in _SCRIPTS))
 
 
 class LanguageDetector:
@@ -132,7 +133,7 @@ def _transitions(table: Any) -> tuple[array.array[int], array.array[int]]:
 def _script_language(text: str) -> str | None:
     """A language named by its script alone (Thai, kana, Hangul, then Han), from the first 200 characters."""
     head = text[:200]
-    if head.isascii():
+    if head.isascii() or _ANY_SCRIPT.search(head) is None:
         return None
     seen = {language: len(pattern.findall(head)) for language, pattern in _SCRIPTS}
     script_letters = sum(seen.values())

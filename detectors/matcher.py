@@ -302,10 +302,10 @@ class PatternMatcher:
         what is left; a search that really spent its share is skipped.
         """
         for _ in range(_PREEMPTED_RETRIES + 1):
-            remaining = min(deadline - time.thread_time(), self.budget_s * _EXPRESSION_SHARE)
+            started = time.thread_time()
+            remaining = min(deadline - started, self.budget_s * _EXPRESSION_SHARE)
             if remaining <= 0:
                 break
-            started = time.thread_time()
             try:
                 return search(*args, timeout=remaining)
             except TimeoutError:

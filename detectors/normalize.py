@@ -505,6 +505,8 @@ def _ascii_steps(work: _Mapped, fold_leet: bool, precheck: bool) -> None:
 
     A step that edited the text may have made a later step's expression match (spaced letters joined
     into a slang word), so the pre-check is asked again after every edit that left a skipped step.
+    The whitespace step is the exception: it only turns blanks into one space, and none of the later
+    expressions tells one blank from another or matches across one, so it makes nothing new match.
     """
     steps = (_spacing_edits, *(_LEET_STEPS if fold_leet else ()))
     if not precheck:
@@ -518,9 +520,8 @@ def _ascii_steps(work: _Mapped, fold_leet: bool, precheck: bool) -> None:
     for i, step in enumerate(steps):
         if i in found and work.apply(step(work.text)) and not found.issuperset(range(i + 1, len(steps))):
             found = check.candidates(work.text)
-        if i == 0 and _needs_whitespace_step(work.text) and work.apply(_whitespace_edits(work.text)) \
-                and not found.issuperset(range(1, len(steps))):
-            found = check.candidates(work.text)
+        if i == 0 and _needs_whitespace_step(work.text):
+            work.apply(_whitespace_edits(work.text))
 
 
 def normalize(text: str, *, fold_leet: bool = True, precheck: bool = True) -> NormalizedText:
