@@ -140,6 +140,9 @@ class _Mapped:
         edits = list(edits)
         if not edits:
             return False
+        if len(self.segs) == 1 and self.segs[0] == (0, len(self.text), 0, len(self.text)):
+            self._apply_to_unchanged(edits)
+            return True
         starts = [seg[0] for seg in self.segs]
         parts: list[str] = []
         segs: list[Segment] = []
@@ -165,6 +168,29 @@ class _Mapped:
         self.text = "".join(parts)
         self.segs = segs
         return True
+
+    def _apply_to_unchanged(self, edits: list[Edit]) -> None:
+        """:meth:`apply` on text still as written (the first step that edits, usually Unicode folding):
+        every position is its own original position, so no segment has to be looked up."""
+        parts: list[str] = []
+        segs: list[Segment] = []
+        pos = out = 0
+        text = self.text
+        for a, b, repl in edits:
+            if a > pos:
+                parts.append(text[pos:a])
+                _push(segs, (out, a - pos, pos, a - pos))
+                out += a - pos
+            if repl:
+                _push(segs, (out, len(repl), a, b - a))
+                parts.append(repl)
+                out += len(repl)
+            pos = b
+        if pos < len(text):
+            parts.append(text[pos:])
+            _push(segs, (out, len(text) - pos, pos, len(text) - pos))
+        self.text = "".join(parts)
+        self.segs = segs
 
     def _copy(self, a: int, b: int, out: int, starts: list[int], segs: list[Segment]) -> None:
         i = max(bisect_right(starts, a) - 1, 0)
