@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from trailhound.detectors.extract.amounts import Price, find_ages, find_prices
+from trailhound.detectors.extract.amounts import Price, amount_candidates, find_ages, find_prices
 from trailhound.detectors.extract.contacts import find_emails, find_handles
 from trailhound.detectors.extract.phones import find_phones, parse_phone
 from trailhound.detectors.extract.places import canonical_place, find_places
@@ -98,11 +98,12 @@ def extract_entities(norm: NormalizedText, hints: dict[str, Any] | None = None) 
         mentions.append(Mention("email", c.value, c.start, c.end, c.obfuscated))
     for c in find_handles(norm, emails):
         mentions.append(Mention("handle", c.value, c.start, c.end, c.obfuscated))
-    prices = find_prices(text)
+    amounts = amount_candidates(text)
+    prices = find_prices(text, amounts)
     for fp in prices:
         mentions.append(Mention("price", f"{fp.price.amount:g} {fp.price.currency} {fp.price.unit or ''}".strip(),
                                 fp.start, fp.end))
-    for a in find_ages(text):
+    for a in find_ages(text, amounts):
         mentions.append(Mention("age", str(a.age), a.start, a.end))
     for place in find_places(text):
         mentions.append(Mention("location", place.name, place.start, place.end))

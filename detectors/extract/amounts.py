@@ -14,7 +14,7 @@ from typing import Any
 from trailhound.detectors.extract.claims import Claimed
 from trailhound.detectors.prefilter import RegexPrefilter
 
-__all__ = ["FoundAge", "FoundPrice", "Price", "find_ages", "find_prices"]
+__all__ = ["FoundAge", "FoundPrice", "Price", "amount_candidates", "find_ages", "find_prices"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,14 +128,15 @@ def _as_wage(found: FoundPrice, text: str) -> FoundPrice:
     return FoundPrice(Price(found.price.amount, found.price.currency, "hourly_wage"), found.start, found.end)
 
 
-_PRICE_PREFILTER = RegexPrefilter((_PRICE_BEFORE, _PRICE_AFTER, _RATE_ONLY))
+def find_prices(text: str, candidates: set[int] | None = None) -> list[FoundPrice]:
+    """Amounts with a currency word/sign, and bare rates such as ``150hr``.
 
-
-def find_prices(text: str) -> list[FoundPrice]:
-    """Amounts with a currency word/sign, and bare rates such as ``150hr``."""
+    ``candidates``: what :func:`amount_candidates` says of ``text``, when the caller already asked.
+    """
     found: list[FoundPrice] = []
-    candidates = _PRICE_PREFILTER.candidates(text)
-    if not candidates:
+    if candidates is None:
+        candidates = amount_candidates(text)
+    if candidates.isdisjoint(_PRICES):
         return found
     taken = Claimed(len(text))
     for m in _PRICE_BEFORE.finditer(text) if 0 in candidates else ():
@@ -204,7 +205,14 @@ _AUDIENCE_BEFORE = re.compile(
     r"idade|tu|de la|อายุ)\W{0,3})?(?:\d{1,2}\s?(?:-|–|to|a|à|до|至)\s?)?$"
 )
 _BARE_YEARS = _AGE_PATTERNS[2]
-_AGE_PREFILTER = RegexPrefilter(_AGE_PATTERNS)  # most posts can match none or one of them
+_PRICE_PATTERNS = (_PRICE_BEFORE, _PRICE_AFTER, _RATE_ONLY)
+_PRICES = range(len(_PRICE_PATTERNS))
+_AMOUNT_PREFILTER = RegexPrefilter((*_PRICE_PATTERNS, *_AGE_PATTERNS))  # most posts can match none or one of them
+
+
+def amount_candidates(text: str) -> set[int]:
+    """Which price and age expressions may match ``text``: one Hyperscan pass for both kinds of amount."""
+    return _AMOUNT_PREFILTER.candidates(text)
 
 
 # Words of adult-services ads: there, an age range or "girls 16" is a stated age, and critical.
@@ -238,14 +246,19 @@ def _is_experience(text: str, start: int, end: int) -> bool:
 _AGE_HINT = re.compile(r"(?<!\d)\d{2}(?!\d)|teen|twelve|twenty")  # a two-digit number alone, or a teen word
 
 
-def find_ages(text: str) -> list[FoundAge]:
-    """Ages the ad states about its subject (10–79), written as digits or teen number words."""
+def find_ages(text: str, candidates: set[int] | None = None) -> list[FoundAge]:
+    """Ages the ad states about its subject (10–79), written as digits or teen number words.
+
+    ``candidates``: what :func:`amount_candidates` says of ``text``, when the caller already asked.
+    """
     if _AGE_HINT.search(text) is None:
         return []  # most posts: only phone numbers and prices, nothing that can be an age
     found: list[FoundAge] = []
     taken = Claimed(len(text))
-    candidates = _AGE_PREFILTER.candidates(text)
-    for pattern in (p for i, p in enumerate(_AGE_PATTERNS) if i in candidates):
+    if candidates is None:
+        candidates = amount_candidates(text)
+    first = len(_PRICE_PATTERNS)
+    for pattern in (p for i, p in enumerate(_AGE_PATTERNS, first) if i in candidates):
         for m in pattern.finditer(text):
             if pattern is _BARE_YEARS and _is_experience(text, m.start(), m.end()):
                 continue

@@ -33,8 +33,9 @@ def _corpus() -> list[str]:
 CORPUS = _corpus()
 
 
-@pytest.mark.parametrize("patterns", [amounts._AGE_PATTERNS, (amounts._PRICE_BEFORE, amounts._PRICE_AFTER,
-                                                              amounts._RATE_ONLY)], ids=["ages", "prices"])
+@pytest.mark.parametrize("patterns", [amounts._AGE_PATTERNS, amounts._PRICE_PATTERNS,
+                                      (*amounts._PRICE_PATTERNS, *amounts._AGE_PATTERNS)],
+                         ids=["ages", "prices", "prices and ages in one pass"])
 def test_every_expression_that_matches_is_a_candidate(patterns: tuple[re.Pattern[str], ...]) -> None:
     prefilter = RegexPrefilter(patterns)
     matched = skipped = 0
@@ -64,3 +65,15 @@ def test_an_expression_hyperscan_cannot_read_as_written_is_always_run() -> None:
     assert prefilter.candidates("ab") == {0}
     assert prefilter.candidates("nothing") == {0}
     assert prefilter.candidates("zzz") == {0, 1}
+
+
+def test_amounts_found_after_one_shared_pass_are_those_every_expression_finds() -> None:
+    """The shared pass skips only expressions that find nothing: the result equals running them all."""
+    every = set(range(len(amounts._PRICE_PATTERNS) + len(amounts._AGE_PATTERNS)))
+    found = 0
+    for text in CORPUS:
+        shared = amounts.amount_candidates(text)
+        prices, ages = amounts.find_prices(text, shared), amounts.find_ages(text, shared)
+        assert (prices, ages) == (amounts.find_prices(text, every), amounts.find_ages(text, every)), text
+        found += bool(prices) + bool(ages)
+    assert found > 200
