@@ -535,18 +535,15 @@ def _ascii_steps(work: _Mapped, fold_leet: bool, precheck: bool) -> None:
     expressions tells one blank from another or matches across one, so it makes nothing new match.
     """
     steps = (_spacing_edits, *(_LEET_STEPS if fold_leet else ()))
-    if not precheck:
-        work.apply(_spacing_edits(work.text))
-        work.apply(_whitespace_edits(work.text))
-        for step in steps[1:]:
-            work.apply(step(work.text))
-        return
-    check = _ascii_precheck()
-    found = check.candidates(work.text)
+    # With the spacing step alone to decide (``fold_leet=False``, short contact values), running it
+    # costs less than a pass.
+    check = _ascii_precheck() if precheck and fold_leet else None
+    found = check.candidates(work.text) if check is not None else set(range(len(steps)))
     for i, step in enumerate(steps):
-        if i in found and work.apply(step(work.text)) and not found.issuperset(range(i + 1, len(steps))):
+        if i in found and work.apply(step(work.text)) and check is not None \
+                and not found.issuperset(range(i + 1, len(steps))):
             found = check.candidates(work.text)
-        if i == 0 and _needs_whitespace_step(work.text):
+        if i == 0 and (not precheck or _needs_whitespace_step(work.text)):
             work.apply(_whitespace_edits(work.text))
 
 
