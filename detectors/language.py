@@ -105,12 +105,12 @@ class LanguageDetector:
             return UNKNOWN
         nextmove, row = self._next, self._row
         state = 0
-        visited: list[int] = []
+        visited = array.array("I")  # handed to NumPy as a buffer: no conversion of each state
         visit = visited.append
         for byte in data:
             state = nextmove[row[state] + byte]
             visit(state)
-        scores = self._pc + self._state_scores.take(visited, axis=0).sum(axis=0)
+        scores = self._pc + self._state_scores.take(np.frombuffer(visited, dtype=np.uint32), axis=0).sum(axis=0)
         return self._classes[int(np.argmax(scores))]
 
 

@@ -223,17 +223,20 @@ _ADULT_SERVICE = re.compile(
 )
 
 
-def _is_audience(text: str, start: int, end: int) -> bool:
+_TWO_DIGITS = re.compile(r"\d{2}")
+
+
+def _is_audience(text: str, start: int, end: int, adult_service: bool) -> bool:
     """Whether the age at ``text[start:end]`` is part of a range or follows an audience word, in an
-    ad that is not for adult services."""
-    if _ADULT_SERVICE.search(text):
+    ad that is not for adult services (``adult_service``: :data:`_ADULT_SERVICE` occurs in ``text``)."""
+    if adult_service:
         return False
     before = text[max(0, start - 40) : start]
-    number = re.search(r"\d{2}", text[start:end])
-    after = text[start + number.end() : start + number.end() + 12] if number else ""
-    lead = text[max(0, start - 40) : start + (number.start() if number else 0)]
+    number = _TWO_DIGITS.search(text, start, end)
+    after = text[number.end() : number.end() + 12] if number else ""
+    lead = text[max(0, start - 40) : number.start() if number else start]
     return bool(_RANGE_BEFORE.search(lead) or _RANGE_AFTER.match(after) or _AUDIENCE_BEFORE.search(lead)
-                or _AUDIENCE_BEFORE.search(before))
+                or (before != lead and _AUDIENCE_BEFORE.search(before)))
 _EXPERIENCE_CONTEXT = re.compile(
     r"\b(?:experience[ds]?|exp|certified|career|worked|working|nanny|tutor|teacher|licensed|trained|business)\b")
 
@@ -251,18 +254,23 @@ def find_ages(text: str, candidates: set[int] | None = None) -> list[FoundAge]:
 
     ``candidates``: what :func:`amount_candidates` says of ``text``, when the caller already asked.
     """
+    first = len(_PRICE_PATTERNS)
+    if candidates is not None and candidates.isdisjoint(range(first, first + len(_AGE_PATTERNS))):
+        return []  # the caller's pass found no age expression that can match
     if _AGE_HINT.search(text) is None:
         return []  # most posts: only phone numbers and prices, nothing that can be an age
     found: list[FoundAge] = []
     taken = Claimed(len(text))
     if candidates is None:
         candidates = amount_candidates(text)
-    first = len(_PRICE_PATTERNS)
+    adult_service: bool | None = None  # the same for every age of the post: looked up once, when needed
     for pattern in (p for i, p in enumerate(_AGE_PATTERNS, first) if i in candidates):
         for m in pattern.finditer(text):
             if pattern is _BARE_YEARS and _is_experience(text, m.start(), m.end()):
                 continue
-            if _is_audience(text, m.start(), m.end()):
+            if adult_service is None:
+                adult_service = _ADULT_SERVICE.search(text) is not None
+            if _is_audience(text, m.start(), m.end(), adult_service):
                 taken.claim(m.start(), m.end())
                 continue
             raw = m.group(1)
