@@ -246,7 +246,8 @@ def _is_experience(text: str, start: int, end: int) -> bool:
     return bool(_EXPERIENCE_CONTEXT.search(text, max(0, start - 40), min(len(text), end + 40)))
 
 
-_AGE_HINT = re.compile(r"(?<!\d)\d{2}(?!\d)|teen|twelve|twenty")  # a two-digit number alone, or a teen word
+# A two-digit number alone, or a teen word; the look-ahead lets ``re`` pass other characters at once.
+_AGE_HINT = re.compile(r"(?=[\dt])(?:(?<!\d)\d{2}(?!\d)|teen|twelve|twenty)")
 
 
 def find_ages(text: str, candidates: set[int] | None = None) -> list[FoundAge]:

@@ -41,8 +41,9 @@ _PLATFORMS = {
 }
 # Short or everyday words count as a platform only with an explicit ":" or "@".
 _NEEDS_MARK = frozenset({"sc", "tg", "wa", "of", "signal", "line", "twitter"})
-_HANDLE_AFTER_PLATFORM = re.compile(
-    r"\b(" + "|".join(sorted(_PLATFORMS, key=len, reverse=True)) + r")\b"
+_HANDLE_AFTER_PLATFORM = re.compile(  # the look-ahead lets ``re`` pass words no platform name starts like
+    r"\b(?=[" + "".join(sorted({name[0] for name in _PLATFORMS})) + r"])"
+    r"(" + "|".join(sorted(_PLATFORMS, key=len, reverse=True)) + r")\b"
     r"(\s*(?:[:=\-]|\bis\b|\bid\b)?\s*)(@?)([a-z0-9][a-z0-9_.]{2,29})"
 )
 _BARE_HANDLE = re.compile(r"(?<![a-z0-9._%+-])@([a-z0-9_][a-z0-9_.]{2,29})")

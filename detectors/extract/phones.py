@@ -32,7 +32,10 @@ _WORD_DIGITS = {
 _ATOM = "|".join(sorted((re.escape(w) for w in _WORD_DIGITS), key=len, reverse=True))
 _ATOM_RE = re.compile(rf"\d+|{_ATOM}")  # a run of digits is one group of a chain
 _SEP = r"[\s\-.()/_,*:]{0,3}"
-_CHAIN = re.compile(rf"(?<![a-z])(\+\s?)?(?:\d|{_ATOM})(?:{_SEP}(?:\d|{_ATOM}))*(?![a-z])")
+# The look-ahead names every character a chain can start with, so ``re`` leaves other positions at once
+# instead of trying each number word there.
+_CHAIN_START = "".join(sorted({word[0] for word in _WORD_DIGITS}))
+_CHAIN = re.compile(rf"(?<![a-z])(?=[+\d{_CHAIN_START}])(\+\s?)?(?:\d|{_ATOM})(?:{_SEP}(?:\d|{_ATOM}))*(?![a-z])")
 _THREE_DIGITS = re.compile(r"\d\D*\d\D*\d")
 _DIGIT_RUN = re.compile(r"\d+")
 _LETTER = re.compile(r"[a-z]")
