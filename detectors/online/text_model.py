@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
+from itertools import chain
 from typing import Any
 
 from river import base, linear_model
@@ -145,9 +146,9 @@ class TextModel:
         mask = self._mask
         x: dict[int, float] = {}
         spans: list[tuple[str, int, int, int]] = []
-        add = spans.append
-        for tok, start, end in [*tokens(text), *((flag, -1, -1) for flag in flags)]:
-            bucket = buckets.get(tok)
+        add, bucket_of = spans.append, buckets.get
+        for tok, start, end in chain(tokens(text), ((flag, -1, -1) for flag in flags)):
+            bucket = bucket_of(tok)
             if bucket is None:
                 bucket = buckets[tok] = zlib.crc32(tok.encode("utf-8")) & mask
             x[bucket] = 1.0
