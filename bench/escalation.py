@@ -48,6 +48,7 @@ import httpx
 import yaml
 from aiokafka import AIOKafkaProducer
 from elasticsearch import AsyncElasticsearch
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -151,6 +152,9 @@ async def _phase(base: Settings, alerts: int, rate: float, with_slow: bool, kill
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     raised_at: dict[str, float] = {}
+    outboxed_at: dict[str, float] = {}  # when Kafka confirmed the fast partner's outbox record
+    record_s: list[float] = []  # how long each call of the recording stage took
+    steps: dict[str, dict[str, list[tuple[float, float]]]] = {}
     kills = 0
 
     async def kill_once_due() -> None:
@@ -166,6 +170,8 @@ async def _phase(base: Settings, alerts: int, rate: float, with_slow: bool, kill
 
         async def outbox(record: dict[str, Any]) -> None:
             await send_outbox(producer, settings, record)
+            if record["partner"] == "fast":
+                outboxed_at[record["alert_id"]] = time.time()
 
         recorder = AlertRecorder(settings, es, routing, outbox, SilenceCache(settings, es))
         await recorder.record([_alert(n, "warmup") for n in range(WARM_UP)])  # consumer group joined, indices made
@@ -181,7 +187,9 @@ async def _phase(base: Settings, alerts: int, rate: float, with_slow: bool, kill
             chunk = [_alert(n, run) for n in range(first, min(alerts, first + batch))]
             for a in chunk:
                 raised_at[a["event"]["id"]] = time.time()
+            recording = time.monotonic()
             await recorder.record(chunk)
+            record_s.append(time.monotonic() - recording)
             await kill_once_due()
             await asyncio.sleep(max(0.0, started + (first + batch) / rate - time.monotonic()))
         expected = [("fast", fast)] + ([("slow", slow)] if with_slow else [])
@@ -192,6 +200,7 @@ async def _phase(base: Settings, alerts: int, rate: float, with_slow: bool, kill
                 break
             await asyncio.sleep(0.2)
         await asyncio.sleep(2.0)  # anything sent twice arrives now
+        steps = await _step_buckets(port)
     finally:
         escalator.stop()
         await producer.stop()
@@ -199,7 +208,8 @@ async def _phase(base: Settings, alerts: int, rate: float, with_slow: bool, kill
         await fast.stop()
         await slow.stop()
         delete_namespace(settings)
-    result: dict[str, Any] = {"alerts": alerts, "kills": kills}
+    result: dict[str, Any] = {"alerts": alerts, "kills": kills, "record_s": record_s, "steps": steps,
+                              "to_outbox_s": [outboxed_at[a] - raised_at[a] for a in raised_at if a in outboxed_at]}
     if with_slow:  # how much of the fast partner's window the slow partner spent answering, not only filling up
         first_slow_answer = min((r.at for r in slow.processed.values()), default=float("inf"))
         result["raised_while_slow_answered"] = sum(1 for t in raised_at.values() if t >= first_slow_answer)
@@ -215,6 +225,49 @@ async def _phase(base: Settings, alerts: int, rate: float, with_slow: bool, kill
             "latencies": [r.at - raised_at[r.event["subject"]] for r in receiver.processed.values()],
         }
     return result
+
+
+async def _step_buckets(port: int) -> dict[str, dict[str, list[tuple[float, float]]]]:
+    """The escalator's per-partner step histograms (``trailhound_delivery_step_seconds``), as
+    {partner: {step: [(upper bound, cumulative count)]}}, read from its ``/metrics``."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics", timeout=10)).text
+    found: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "trailhound_delivery_step_seconds":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_bucket"):
+                found.setdefault(sample.labels["partner"], {}).setdefault(sample.labels["step"], []).append(
+                    (float(sample.labels["le"]), sample.value))
+    return found
+
+
+def _bucket_quantile(buckets: list[tuple[float, float]], q: float) -> float:
+    """A quantile from cumulative histogram buckets, interpolated linearly inside its bucket."""
+    ordered = sorted(buckets)
+    total = ordered[-1][1] if ordered else 0
+    if not total:
+        return float("nan")
+    rank, lower, below = q * total, 0.0, 0.0
+    for upper, count in ordered:
+        if count >= rank:
+            if upper == float("inf"):
+                return lower
+            return lower + (upper - lower) * (rank - below) / max(count - below, 1e-9)
+        lower, below = upper, count
+    return lower
+
+
+def _step_figures(phases: list[dict[str, Any]], partner: str) -> dict[str, dict[str, float]]:
+    """One partner's steps inside the escalator over several phases (buckets added): p50 and p99 in ms."""
+    pooled: dict[str, dict[float, float]] = {}
+    for phase in phases:
+        for step, buckets in phase["steps"].get(partner, {}).items():
+            for upper, count in buckets:
+                pooled.setdefault(step, {})[upper] = pooled.setdefault(step, {}).get(upper, 0.0) + count
+    return {step: {f"p{round(q * 100)}_ms": round(1000 * _bucket_quantile(list(b.items()), q), 1)
+                   for q in (0.5, 0.99)} for step, b in pooled.items()}
 
 
 def _pooled(phases: list[dict[str, Any]]) -> dict[str, Any]:
@@ -238,6 +291,9 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
             "mixed": {name: _pooled([p[name] for p in mixed]) for name in ("fast", "slow")},
             "killed": {"fast": _pooled([killed["fast"]]), "kills": killed["kills"]},
             "raised_while_slow_answered": sum(p["raised_while_slow_answered"] for p in mixed),
+            "steps": {"alone": _step_figures(alone, "fast"), "mixed": _step_figures(mixed, "fast")},
+            **{key: {"alone": [x for p in alone for x in p[key]], "mixed": [x for p in mixed for x in p[key]]}
+               for key in ("record_s", "to_outbox_s")},
             "by_round": {"alone": [round(_p(p["fast"]["latencies"], 0.99), 3) for p in alone],
                          "mixed": [round(_p(p["fast"]["latencies"], 0.99), 3) for p in mixed]}}
 
@@ -259,6 +315,7 @@ def main() -> None:
     finally:
         if started:
             down(base, only=started)
+    nan = float("nan")
     alone, mixed, killed = phases["alone"]["fast"], phases["mixed"], phases["killed"]["fast"]
     figures = {
         "benchmark": "escalation", "alerts_per_phase": args.alerts, "rounds": args.rounds, "rate_per_s": args.rate,
@@ -273,6 +330,9 @@ def main() -> None:
         "lost": killed["lost"], "duplicated": killed["duplicated"], "redelivered": killed["redelivered"],
         "lost_latency_phases": alone["lost"] + mixed["fast"]["lost"] + mixed["slow"]["lost"],
         "refused_signatures": alone["refused_signatures"] + killed["refused_signatures"],
+        "to_outbox_p99_ms": {k: round(1000 * _p(v, 0.99), 1) for k, v in phases["to_outbox_s"].items()},
+        "record_call_p99_ms": {k: round(1000 * _p(v, 0.99), 1) for k, v in phases["record_s"].items()},
+        "fast_steps_ms": phases["steps"],
         "fast_alone_p99_by_round_s": phases["by_round"]["alone"],
         "fast_p99_by_round_s": phases["by_round"]["mixed"],
         "load_1m_before": round(load_before, 2), "load_1m_after": round(os.getloadavg()[0], 2), "cores": os.cpu_count(),
@@ -293,6 +353,16 @@ def main() -> None:
     print(f"{'what':<52}{'figure':>20}")
     for what, value in rows:
         print(f"{what:<52}{value:>20}")
+    print(f"\n{'where the fast partner waits, ms (p50 / p99)':<48}{'alone':>16}{'next to slow':>16}")
+    lines = [("alert raised → outbox record confirmed", {k: (1000 * _p(v, 0.5), 1000 * _p(v, 0.99))
+                                                        for k, v in phases["to_outbox_s"].items()}),
+             ("recording stage, one call", {k: (1000 * _p(v, 0.5), 1000 * _p(v, 0.99))
+                                            for k, v in phases["record_s"].items()})]
+    lines += [(f"escalator: {step}", {k: (v.get(step, {}).get("p50_ms", nan), v.get(step, {}).get("p99_ms", nan))
+                                      for k, v in phases["steps"].items()})
+              for step in ("queued", "state_write", "to_send", "answer")]
+    for what, cells in lines:
+        print(f"{what:<48}" + "".join(f"{cells[k][0]:>9.1f} / {cells[k][1]:<6.1f}" for k in ("alone", "mixed")))
     print(json.dumps(figures))
 
 

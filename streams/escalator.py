@@ -67,6 +67,7 @@ MAX_LINGER_S = 0.5  # …but never longer than this,
 MIN_LINGER_S = 0.005  # and a share shorter than this is not worth a wait: the writes go at once
 ANSWER_WEIGHT = 0.2  # weight of the latest answer time in a partner's running average
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800)
+STEP_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
 class EscalatorMetrics:
@@ -83,6 +84,11 @@ class EscalatorMetrics:
         self.latency = Histogram("trailhound_escalation_latency_seconds",
                                  "Time from an alert being raised to the partner taking it", ["partner"],
                                  buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.steps = Histogram("trailhound_delivery_step_seconds",
+                               "Time a delivery spends in each step inside the escalator, by partner: queued (read "
+                               "from the outbox until its lane writes it), state_write (its state document and "
+                               "disclosure entry), to_send (until its request starts), answer (the partner's answer)",
+                               ["partner", "step"], buckets=STEP_BUCKETS, registry=self.registry)
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,7 @@ class Prepared:
 
     state: dict[str, Any]
     audit: tuple[str, dict[str, Any]] | None
+    read_at: float = 0.0  # time.monotonic() when the record was read, for the step timings
 
 
 class _Revoked(ConsumerRebalanceListener):
@@ -133,6 +140,7 @@ class Escalator:
         self.lanes: dict[str, PartnerLane] = {}
         self.backlog: defaultdict[str, int] = defaultdict(int)
         self.inflight: dict[str, asyncio.Task[None]] = {}
+        self.written_at: dict[str, float] = {}  # when a new delivery's state was written (step timings)
         self.answer_s: dict[str, float] = {}  # running average of each partner's answer time
         self.own_unscheduled = True  # deliveries this owner holds may have no task (at start, after a full backlog)
         self.source = f"urn:trailhound:{settings.namespace or 'default'}"
@@ -204,8 +212,9 @@ class Escalator:
         """The state document and disclosure entry a record asks for; a record that is not a delivery
         request goes to the dead-letter topic (None)."""
         try:
+            read_at = time.monotonic()
             state = self._state_document(json.loads(record.value), self.clock())
-            return Prepared(state, self._disclosure_entry(state) if state["channel"] else None)
+            return Prepared(state, self._disclosure_entry(state) if state["channel"] else None, read_at)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             await self.producer.send_and_wait(self.settings.topic("escalations.dlq"), value=record.value,
                                               key=record.key, headers=dead_letter_headers(
@@ -217,8 +226,17 @@ class Escalator:
         """Write one lane's state documents (with their disclosure audit entries) in one request, then
         start the deliveries this escalator created; one already recorded is left to its holder."""
         audit = [(self.audit.index, *p.audit) for p in prepared if p.audit is not None]
-        for held in await self.store.create_many([p.state for p in prepared], audit):
+        started = time.monotonic()
+        created = await self.store.create_many([p.state for p in prepared], audit)
+        written = time.monotonic()
+        for p in prepared:
+            steps = self.metrics.steps
+            steps.labels(partner=p.state["partner"], step="queued").observe(started - p.read_at)
+            steps.labels(partner=p.state["partner"], step="state_write").observe(written - started)
+        for held in created:
             self.schedule(held.id, held.source["partner"], held)
+            if held.id in self.inflight:
+                self.written_at[held.id] = written
 
     def _disclosure_entry(self, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """The audit entry for what a delivery will disclose, written with its state document, before sending."""
@@ -269,6 +287,7 @@ class Escalator:
 
         def finished(_: object) -> None:
             self.inflight.pop(delivery_id, None)
+            self.written_at.pop(delivery_id, None)
             self.backlog[partner_id] -= 1
 
         task.add_done_callback(finished)
@@ -319,10 +338,15 @@ class Escalator:
                     try:
                         async with self.limits[partner.id]:  # a slot is one open request at the partner
                             sent = time.monotonic()
+                            ready = self.written_at.pop(state["delivery_id"], None)
+                            if ready is not None:
+                                self.metrics.steps.labels(partner=partner.id, step="to_send").observe(sent - ready)
                             try:
                                 answer = await self.notifiers.send(partner, envelope)
                             finally:
-                                self._answered(partner.id, time.monotonic() - sent)
+                                answered = time.monotonic() - sent
+                                self._answered(partner.id, answered)
+                                self.metrics.steps.labels(partner=partner.id, step="answer").observe(answered)
                     except DeliveryFailed as exc:
                         self.metrics.attempts.labels(partner=partner.id, outcome="failed").inc()
                         log.warning("delivery %s to %s, attempt %d: %s", state["delivery_id"], partner.id, attempts,
