@@ -123,6 +123,12 @@ class Escalator:
                 await asyncio.sleep(0.5)
         raise RuntimeError("escalator did not start")
 
+    def cpu_s(self) -> float:
+        """CPU seconds the running escalator process has used (user and system), from /proc."""
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self, kill: bool = False) -> None:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
@@ -201,6 +207,10 @@ async def _phase(base: Settings, alerts: int, rate: float, with_slow: bool, kill
             await asyncio.sleep(0.2)
         await asyncio.sleep(2.0)  # anything sent twice arrives now
         steps = await _step_buckets(port)
+        escalator_cpu_s = escalator.cpu_s()
+        state_indices = f"{settings.index('escalations')},{settings.index('audit')}"
+        stats = await es.indices.stats(index=state_indices, metric="bulk")
+        state_bulks = stats["_all"]["total"]["bulk"]["total_operations"]
     finally:
         escalator.stop()
         await producer.stop()
@@ -209,6 +219,7 @@ async def _phase(base: Settings, alerts: int, rate: float, with_slow: bool, kill
         await slow.stop()
         delete_namespace(settings)
     result: dict[str, Any] = {"alerts": alerts, "kills": kills, "record_s": record_s, "steps": steps,
+                              "escalator_cpu_s": escalator_cpu_s, "state_bulks": state_bulks,
                               "to_outbox_s": [outboxed_at[a] - raised_at[a] for a in raised_at if a in outboxed_at]}
     if with_slow:  # how much of the fast partner's window the slow partner spent answering, not only filling up
         first_slow_answer = min((r.at for r in slow.processed.values()), default=float("inf"))
@@ -292,6 +303,9 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
             "killed": {"fast": _pooled([killed["fast"]]), "kills": killed["kills"]},
             "raised_while_slow_answered": sum(p["raised_while_slow_answered"] for p in mixed),
             "steps": {"alone": _step_figures(alone, "fast"), "mixed": _step_figures(mixed, "fast")},
+            "work": {name: {"escalator_cpu_s": round(sum(p["escalator_cpu_s"] for p in ps), 2),
+                            "state_bulk_shard_requests": sum(p["state_bulks"] for p in ps)}
+                     for name, ps in (("alone", alone), ("mixed", mixed))},
             **{key: {"alone": [x for p in alone for x in p[key]], "mixed": [x for p in mixed for x in p[key]]}
                for key in ("record_s", "to_outbox_s")},
             "by_round": {"alone": [round(_p(p["fast"]["latencies"], 0.99), 3) for p in alone],
@@ -333,6 +347,7 @@ def main() -> None:
         "to_outbox_p99_ms": {k: round(1000 * _p(v, 0.99), 1) for k, v in phases["to_outbox_s"].items()},
         "record_call_p99_ms": {k: round(1000 * _p(v, 0.99), 1) for k, v in phases["record_s"].items()},
         "fast_steps_ms": phases["steps"],
+        "work_per_phase_kind": phases["work"],
         "fast_alone_p99_by_round_s": phases["by_round"]["alone"],
         "fast_p99_by_round_s": phases["by_round"]["mixed"],
         "load_1m_before": round(load_before, 2), "load_1m_after": round(os.getloadavg()[0], 2), "cores": os.cpu_count(),
@@ -361,6 +376,9 @@ def main() -> None:
     lines += [(f"escalator: {step}", {k: (v.get(step, {}).get("p50_ms", nan), v.get(step, {}).get("p99_ms", nan))
                                       for k, v in phases["steps"].items()})
               for step in ("queued", "state_write", "to_send", "answer")]
+    lines += [(f"work over the rounds: {what}", {k: (nan, v[key]) for k, v in phases["work"].items()})
+              for what, key in (("escalator CPU s", "escalator_cpu_s"),
+                                ("state bulk requests (shard)", "state_bulk_shard_requests"))]
     for what, cells in lines:
         print(f"{what:<48}" + "".join(f"{cells[k][0]:>9.1f} / {cells[k][1]:<6.1f}" for k in ("alone", "mixed")))
     print(json.dumps(figures))
