@@ -9,13 +9,13 @@ owner name; one process never runs one delivery twice at a time). ``state`` is o
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch, ConflictError, NotFoundError
 
+from trailhound.alerts.shared_bulk import SharedBulk
 from trailhound.config import Settings
 
 __all__ = ["DeliveryStore", "Held"]
@@ -49,28 +49,26 @@ class DeliveryStore:
     def __init__(self, settings: Settings, es: AsyncElasticsearch) -> None:
         self.index = settings.index("escalations")
         self.es = es
-        self._settling: dict[str, list[tuple[Held, dict[str, Any], asyncio.Future[bool]]]] = {}
-        self._flushers: dict[str, asyncio.Future[None]] = {}
+        self.bulk = SharedBulk(es)
 
     async def create_many(self, documents: list[dict[str, Any]],
-                          companions: Sequence[tuple[str, str, dict[str, Any]]] = ()) -> list[Held]:
+                          companions: Sequence[tuple[str, str, dict[str, Any]]] = (),
+                          wait_s: float = 0.0) -> list[Held]:
         """Create state documents for new deliveries, and ``companions`` (index, id, document) in the same
-        request (audit entries: create-only, an existing one is kept); return the new deliveries, held."""
+        request (audit entries: create-only, an existing one is kept); return the new deliveries, held.
+        ``wait_s``: how long the documents may wait to share a request with other writes (:mod:`alerts.shared_bulk`)."""
         if not documents:
             return []
-        operations: list[dict[str, Any]] = []
-        for document in documents:
-            operations.extend(({"create": {"_index": self.index, "_id": document["delivery_id"]}}, document))
-        for index, doc_id, document in companions:
-            operations.extend(({"create": {"_index": index, "_id": doc_id}}, document))
-        response = await self.es.bulk(operations=operations)
+        pairs = [({"create": {"_index": self.index, "_id": document["delivery_id"]}}, document)
+                 for document in documents]
+        pairs.extend(({"create": {"_index": index, "_id": doc_id}}, document)
+                     for index, doc_id, document in companions)
+        outcomes = await self.bulk.write(pairs, wait_s)
         created, failed = [], []
-        for item in response["items"][len(documents):]:
-            outcome = item["create"]
+        for outcome in outcomes[len(documents):]:
             if outcome.get("status") not in (201, 409):
                 failed.append(f"{outcome['_id']}: {outcome.get('error', {}).get('reason', outcome.get('status'))}")
-        for document, item in zip(documents, response["items"][:len(documents)], strict=True):
-            outcome = item["create"]
+        for document, outcome in zip(documents, outcomes[:len(documents)], strict=True):
             if outcome.get("status") == 201:
                 created.append(Held(document, outcome["_seq_no"], outcome["_primary_term"]))
             elif outcome.get("status") != 409:
@@ -115,42 +113,20 @@ class DeliveryStore:
     async def settle(self, held: Held, state: str, *, batch_s: float = SETTLE_BATCH_S, **fields: Any) -> None:
         """Record the outcome of sending; an acknowledgement that raced ahead of it is kept.
 
-        One partner's outcomes finishing within ``batch_s`` of each other share one bulk request (each
-        partner its own, so a slow partner's longer batches never hold a fast one's), each written
-        against its known version (``if_seq_no``) rather than by a script, since the minimal
-        Elasticsearch distribution has no scripting; a document that changed meanwhile (an
-        acknowledgement) is read again and merged.
+        Outcomes finishing within ``batch_s`` of each other share one bulk request with every other state
+        write due meanwhile (:mod:`alerts.shared_bulk`), each written against its known version
+        (``if_seq_no``) rather than by a script, since the minimal Elasticsearch distribution has no
+        scripting; a document that changed meanwhile (an acknowledgement) is read again and merged.
         """
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        partner = str(held.source.get("partner"))
-        self._settling.setdefault(partner, []).append((held, {**held.source, **fields, "state": state}, done))
-        if partner not in self._flushers:
-            self._flushers[partner] = asyncio.ensure_future(self._flush_settled(partner, max(batch_s, SETTLE_BATCH_S)))
-        if not await done:
+        action = {"index": {"_index": self.index, "_id": held.id, "if_seq_no": held.seq_no,
+                            "if_primary_term": held.primary_term}}
+        [outcome] = await self.bulk.write([(action, {**held.source, **fields, "state": state})],
+                                          max(batch_s, SETTLE_BATCH_S))
+        status = outcome.get("status")
+        if status == 409:
             await self._merge(held.id, state, fields)
-
-    async def _flush_settled(self, partner: str, wait_s: float) -> None:
-        await asyncio.sleep(wait_s)
-        batch = self._settling.pop(partner)
-        del self._flushers[partner]
-        operations: list[dict[str, Any]] = []
-        for held, document, _ in batch:
-            operations.extend(({"index": {"_index": self.index, "_id": held.id, "if_seq_no": held.seq_no,
-                                          "if_primary_term": held.primary_term}}, document))
-        try:
-            response = await self.es.bulk(operations=operations)
-        except Exception as exc:
-            for _, _, done in batch:
-                done.set_exception(exc)
-            return
-        for (held, _, done), item in zip(batch, response["items"], strict=True):
-            status = item["index"].get("status")
-            if status in (200, 201):
-                done.set_result(True)
-            elif status == 409:
-                done.set_result(False)
-            else:
-                done.set_exception(RuntimeError(f"delivery {held.id}: {item['index'].get('error', status)}"))
+        elif status not in (200, 201):
+            raise RuntimeError(f"delivery {held.id}: {outcome.get('error', status)}")
 
     async def _merge(self, delivery_id: str, state: str, fields: dict[str, Any]) -> None:
         for _ in range(MAX_CONFLICTS):

@@ -12,6 +12,7 @@ batch, and the deliveries' deterministic ids make the second request harmless.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from trailhound.retrying import wait_out
 
 __all__ = ["AlertRecorder", "Recorded", "SilenceCache"]
 
+log = logging.getLogger(__name__)
+
 OutboxSender = Callable[[dict[str, Any]], Awaitable[None]]
 MAX_ROUNDS = 20  # conflict retries and generations walked per batch
 SILENCE_REFRESH_S = 5.0
@@ -53,7 +56,13 @@ class Recorded:
 
 
 class SilenceCache:
-    """The silences in force, re-read from Elasticsearch every few seconds."""
+    """The silences in force, re-read from Elasticsearch every few seconds beside the batches.
+
+    A batch uses the list read last while the next read runs in the background, so the read (a search,
+    slower while Elasticsearch is busy) is not in the way of one batch in every few seconds and of its
+    alerts' escalation. Only a list older than twice the interval (at start, or while Elasticsearch is
+    away) is waited for, and an outage is then waited out like every other read of the stage.
+    """
 
     def __init__(self, settings: Settings, es: AsyncElasticsearch, clock: Clock = system_clock) -> None:
         self.index = settings.index("silences")
@@ -61,15 +70,30 @@ class SilenceCache:
         self.clock = clock
         self._silences: list[Silence] = []
         self._read_at = float("-inf")
+        self._reading: asyncio.Future[None] | None = None
 
     async def active(self) -> list[Silence]:
-        """The silences in force; an Elasticsearch outage is waited out like every other read of the stage."""
-        if time.monotonic() - self._read_at >= SILENCE_REFRESH_S:
+        """The silences in force, read at most about :data:`SILENCE_REFRESH_S` ago."""
+        age = time.monotonic() - self._read_at
+        if age >= 2 * SILENCE_REFRESH_S:
             async for attempt in wait_out("reading silences", is_transient, 0.2):
                 with attempt:
-                    self._silences = await self._read()
-            self._read_at = time.monotonic()
+                    await self._refresh()
+        elif age >= SILENCE_REFRESH_S and self._reading is None:
+            self._reading = asyncio.ensure_future(self._refresh_beside())
         return self._silences
+
+    async def _refresh(self) -> None:
+        self._silences = await self._read()
+        self._read_at = time.monotonic()
+
+    async def _refresh_beside(self) -> None:
+        try:
+            await self._refresh()
+        except Exception as exc:  # the next batch tries again, and waits once the list is too old
+            log.warning("reading silences failed (%r); the list read before stays in use", exc)
+        finally:
+            self._reading = None
 
     async def _read(self) -> list[Silence]:
         try:

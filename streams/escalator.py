@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import itertools
 import json
 import logging
 import socket
@@ -142,6 +143,8 @@ class Escalator:
         self.inflight: dict[str, asyncio.Task[None]] = {}
         self.written_at: dict[str, float] = {}  # when a new delivery's state was written (step timings)
         self.answer_s: dict[str, float] = {}  # running average of each partner's answer time
+        self.open_since: defaultdict[str, dict[int, float]] = defaultdict(dict)  # open requests, oldest first
+        self._requests = itertools.count()
         self.own_unscheduled = True  # deliveries this owner holds may have no task (at start, after a full backlog)
         self.source = f"urn:trailhound:{settings.namespace or 'default'}"
 
@@ -192,15 +195,17 @@ class Escalator:
 
     def _lane(self, partner_id: str) -> PartnerLane:
         if partner_id not in self.lanes:
-            self.lanes[partner_id] = PartnerLane(partner_id, self.accept, self.offsets, MAX_QUEUED,
-                                                 linger=lambda: self.linger_s(partner_id))
+            self.lanes[partner_id] = PartnerLane(partner_id, self.accept, self.offsets, MAX_QUEUED)
         return self.lanes[partner_id]
 
     def linger_s(self, partner_id: str) -> float:
-        """How long a partner's state writes may wait to share one request: a small share of the
-        partner's answer time. A slow partner's deliveries barely notice it, and its lane then writes
-        a few times a second instead of at every read, off the moments a fast partner's lane writes."""
-        share = LINGER_SHARE * self.answer_s.get(partner_id, 0.0)
+        """How long a partner's state writes may wait to share a request with other writes: a small share of
+        the partner's answer time (its running average, or longer while a request has been open longer).
+        A slow partner's deliveries barely notice it, and its writes then ride in the requests of partners
+        that answer at once (:mod:`alerts.shared_bulk`) instead of adding requests of their own."""
+        open_since = self.open_since.get(partner_id)
+        oldest = time.monotonic() - next(iter(open_since.values())) if open_since else 0.0
+        share = LINGER_SHARE * max(self.answer_s.get(partner_id, 0.0), oldest)
         return 0.0 if share < MIN_LINGER_S else min(MAX_LINGER_S, share)
 
     def _answered(self, partner_id: str, seconds: float) -> None:
@@ -227,7 +232,8 @@ class Escalator:
         start the deliveries this escalator created; one already recorded is left to its holder."""
         audit = [(self.audit.index, *p.audit) for p in prepared if p.audit is not None]
         started = time.monotonic()
-        created = await self.store.create_many([p.state for p in prepared], audit)
+        created = await self.store.create_many([p.state for p in prepared], audit,
+                                               wait_s=self.linger_s(prepared[0].state["partner"]))
         written = time.monotonic()
         for p in prepared:
             steps = self.metrics.steps
@@ -337,13 +343,15 @@ class Escalator:
                                               self.source, partner.secret, self.clock())
                     try:
                         async with self.limits[partner.id]:  # a slot is one open request at the partner
-                            sent = time.monotonic()
+                            sent, opened = time.monotonic(), next(self._requests)
                             ready = self.written_at.pop(state["delivery_id"], None)
                             if ready is not None:
                                 self.metrics.steps.labels(partner=partner.id, step="to_send").observe(sent - ready)
+                            self.open_since[partner.id][opened] = sent
                             try:
                                 answer = await self.notifiers.send(partner, envelope)
                             finally:
+                                del self.open_since[partner.id][opened]
                                 answered = time.monotonic() - sent
                                 self._answered(partner.id, answered)
                                 self.metrics.steps.labels(partner=partner.id, step="answer").observe(answered)

@@ -97,10 +97,6 @@ class LaneItem:
 Accept = Callable[[list[Any]], Awaitable[None]]
 
 
-def _at_once() -> float:
-    return 0.0
-
-
 class PartnerLane:
     """One partner's queue of outbox records and the task that records their delivery state.
 
@@ -110,18 +106,15 @@ class PartnerLane:
     are then marked finished for the commit. A failed write is tried again (the documents that did get
     written are found by the sweeper; nothing is sent twice).
 
-    ``linger`` gives the seconds a batch may wait for more records after its first one arrives. The
-    escalator makes it a small share of the partner's own answer time: a partner answering after ten
-    seconds then costs Elasticsearch a few larger writes a second instead of one per read, and its
-    writes rarely run at the same moment as a fast partner's, which go at once.
+    While one batch is being written, the records arriving meanwhile wait in the queue and go in the
+    next. A partner whose writes may wait (:meth:`streams.escalator.Escalator.linger_s`) thus writes few
+    large batches, and a partner answering at once writes as soon as its records arrive.
     """
 
-    def __init__(self, partner: str, accept: Accept, offsets: OffsetTracker[Any], max_queued: int,
-                 linger: Callable[[], float] = _at_once) -> None:
+    def __init__(self, partner: str, accept: Accept, offsets: OffsetTracker[Any], max_queued: int) -> None:
         self.partner = partner
         self.accept = accept
         self.offsets = offsets
-        self.linger = linger
         self.queue: asyncio.Queue[LaneItem] = asyncio.Queue(maxsize=max_queued)
         self.task: asyncio.Future[None] = asyncio.ensure_future(self._run())
 
@@ -131,9 +124,6 @@ class PartnerLane:
     async def _run(self) -> None:
         while True:
             items = [await self.queue.get()]
-            wait = self.linger()
-            if wait > 0:
-                await asyncio.sleep(wait)
             while len(items) < MAX_BATCH and not self.queue.empty():
                 items.append(self.queue.get_nowait())
             while True:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from trailhound.alerts.delivery_store import DeliveryStore
 from trailhound.alerts.partners import parse_routing
 from trailhound.config import Settings
 from trailhound.streams import escalator as module
@@ -146,34 +147,60 @@ async def test_a_partner_with_a_full_backlog_gets_no_more_delivery_tasks_until_o
     assert started[-1] == "s2"
 
 
-async def test_a_lingering_lane_writes_the_records_of_its_linger_in_one_request_and_a_prompt_lane_at_once():
-    offsets: OffsetTracker[str] = OffsetTracker()
-    writes: dict[str, list[list[Any]]] = {"slow": [], "fast": []}
+class _Bulk:
+    """An Elasticsearch stand-in that records each bulk request and answers every action with success."""
 
-    def accept(name: str):
-        async def write(payloads: list[Any]) -> None:
-            writes[name].append(list(payloads))
-        return write
+    def __init__(self, fail: bool = False) -> None:
+        self.requests: list[list[dict[str, Any]]] = []
+        self.fail = fail
 
-    slow = PartnerLane("slow", accept("slow"), offsets, max_queued=10, linger=lambda: 0.2)
-    fast = PartnerLane("fast", accept("fast"), offsets, max_queued=10)
-    try:
-        for n in range(4):  # a record for each partner every 20 ms
-            for lane in (slow, fast):
-                offsets.read(lane.partner, n)
-                await lane.put(LaneItem(lane.partner, n, n))
-            await asyncio.sleep(0.02)
-        assert writes["slow"] == []  # still lingering
-        assert len(writes["fast"]) == 4  # one write per record: none waited for the next
-        for _ in range(100):
-            if writes["slow"]:
-                break
-            await asyncio.sleep(0.01)
-        assert writes["slow"] == [[0, 1, 2, 3]]
-        assert offsets.committable() == {"slow": 4, "fast": 4}
-    finally:
-        await slow.close()
-        await fast.close()
+    async def bulk(self, operations: list[dict[str, Any]]) -> dict[str, Any]:
+        self.requests.append(operations)
+        if self.fail:
+            raise ConnectionError("elasticsearch away")
+        actions = operations[::2]
+        return {"items": [{kind: {"_id": meta["_id"], "status": 201 if kind == "create" else 200,
+                                  "_seq_no": n, "_primary_term": 1}}
+                          for n, line in enumerate(actions) for kind, meta in line.items()]}
+
+
+def _state(delivery_id: str, partner: str) -> dict[str, Any]:
+    return {"delivery_id": delivery_id, "partner": partner, "state": "pending"}
+
+
+async def test_a_lingering_partners_state_writes_ride_in_the_next_prompt_request_and_a_lone_one_goes_when_due():
+    es = _Bulk()
+    store = DeliveryStore(Settings.from_env({}), es)  # type: ignore[arg-type]
+    loop = asyncio.get_running_loop()
+    slow = asyncio.ensure_future(store.create_many([_state("s0", "slow")], wait_s=5.0))
+    await asyncio.sleep(0.05)
+    assert es.requests == []  # the slow partner's write waits…
+    started = loop.time()
+    fast = await store.create_many([_state("f0", "fast"), _state("f1", "fast")], wait_s=0.0)
+    assert loop.time() - started < 1.0  # …the fast one does not…
+    assert len(es.requests) == 1  # …and takes it along: one request for both partners
+    assert [line["create"]["_id"] for line in es.requests[0][::2]] == ["s0", "f0", "f1"]
+    assert [h.id for h in fast] == ["f0", "f1"] and [h.id for h in await slow] == ["s0"]
+    assert [h.seq_no for h in fast] == [1, 2]  # each write gets its own outcomes
+    alone = asyncio.ensure_future(store.create_many([_state("s1", "slow")], wait_s=0.2))
+    await asyncio.sleep(0.1)
+    assert len(es.requests) == 1
+    assert [h.id for h in await alone] == ["s1"] and len(es.requests) == 2  # with no company, when due
+
+
+async def test_settled_outcomes_share_the_request_of_the_writes_due_with_them_and_a_failed_request_fails_all():
+    es = _Bulk()
+    store = DeliveryStore(Settings.from_env({}), es)  # type: ignore[arg-type]
+    held = await store.create_many([_state("s0", "slow"), _state("f0", "fast")])
+    await asyncio.gather(store.settle(held[0], "delivered", batch_s=0.5),
+                         store.create_many([_state("f1", "fast")]))
+    assert len(es.requests) == 2
+    assert [next(iter(line)) for line in es.requests[1][::2]] == ["index", "create"]
+    assert es.requests[1][1]["state"] == "delivered" and es.requests[1][0]["index"]["if_seq_no"] == 0
+    es.fail = True
+    outcomes = await asyncio.gather(store.settle(held[1], "delivered", batch_s=0.5),
+                                    store.create_many([_state("f2", "fast")]), return_exceptions=True)
+    assert len(es.requests) == 3 and all(isinstance(o, ConnectionError) for o in outcomes)
 
 
 def test_a_partners_linger_is_a_small_share_of_its_answer_time_within_bounds():
@@ -190,6 +217,18 @@ def test_a_partners_linger_is_a_small_share_of_its_answer_time_within_bounds():
     assert escalator.answer_s["p"] == 0.2 * 10.0 + 0.8 * 4.0
     escalator.answer_s["p"] = 60.0
     assert escalator.linger_s("p") == module.MAX_LINGER_S
+
+
+def test_a_partner_that_has_not_answered_for_a_while_lingers_as_one_that_answers_that_late(monkeypatch):
+    routing = parse_routing({"partners": {
+        "p": {"secret_env": "TRAILHOUND_SECRET_P", "webhook": {"url": "http://127.0.0.1:9/p"}}}, "rules": []},
+        {"TRAILHOUND_SECRET_P": "p" * 40})
+    escalator = module.Escalator(Settings.from_env({}), routing, es=None, producer=None)  # type: ignore[arg-type]
+    monkeypatch.setattr(module.time, "monotonic", lambda: 1000.0)
+    escalator.open_since["p"].update({1: 996.0, 2: 999.5})  # no answer yet; the oldest request open for 4 s
+    assert escalator.linger_s("p") == module.LINGER_SHARE * 4.0
+    escalator.answer_s["p"] = 8.0  # a longer running average wins
+    assert escalator.linger_s("p") == module.LINGER_SHARE * 8.0
 
 
 async def test_the_sweeper_reads_back_its_own_deliveries_only_when_some_may_have_no_task(monkeypatch):
