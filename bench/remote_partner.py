@@ -3,7 +3,8 @@
 A partner's server is not part of Trailhound: in production it runs on the partner's machines. When the
 slow partner's receiver shared the bench's process, its work (hundreds of open requests, then twenty
 answers a second with their signature checks) ran on the same event loop that records the fast
-partner's receipts, so the bench charged the slow partner's server to the escalator. Here the receiver
+partner's receipts, so the bench charged the slow partner's server to the escalator; the fast partner's
+receiver, in turn, answered behind the bench's recording stage. Here each receiver
 (:class:`tests.partners.WebhookReceiver`, unchanged: it verifies every signature and idempotency key)
 runs in a child process; the bench asks it over a pipe how many alerts it processed, and takes its
 records when it stops.
