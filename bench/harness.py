@@ -27,7 +27,7 @@ from kafka.admin import KafkaAdminClient
 
 from trailhound.config import Settings
 from trailhound.provision import prepare_servers
-from trailhound.stack.manager import ServerState, down, up
+from trailhound.stack.manager import ServerState, down, status, up
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,6 +55,27 @@ def stack() -> Iterator[Settings]:
             down(base, only=started)
 
 
+def es_client(settings: Settings) -> Elasticsearch:
+    """The benchmarks' client: a refresh or count may take longer than the default 10 s on a loaded machine."""
+    return Elasticsearch(settings.elasticsearch_url, request_timeout=60, retry_on_timeout=True, max_retries=3)
+
+
+def servers_cpu_seconds(settings: Settings) -> float | None:
+    """CPU time Kafka and Elasticsearch have used so far (every process of their groups), or None when a
+    server was not started by the local stack (its processes are not known here)."""
+    leaders = [report.pid for report in status(settings).servers]
+    if not leaders or None in leaders:
+        return None
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) in leaders:  # process group
+                    ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def namespace(base: Settings, prefix: str = "bench", partitions: int | None = None) -> Iterator[Settings]:
     """A fresh namespace with its topics and indices, deleted afterwards."""
@@ -71,7 +92,7 @@ def namespace(base: Settings, prefix: str = "bench", partitions: int | None = No
 
 def delete_namespace(settings: Settings) -> None:
     """Delete a benchmark namespace's indices, index templates and topics."""
-    es = Elasticsearch(settings.elasticsearch_url)
+    es = es_client(settings)
     es.options(ignore_status=404).indices.delete(index=f"trailhound-{settings.namespace}-*", expand_wildcards="all")
     es.options(ignore_status=404).indices.delete_index_template(name=f"trailhound-{settings.namespace}-*")
     es.close()

@@ -54,8 +54,7 @@ import time
 from dataclasses import dataclass
 
 from alert_sets import alert_kinds, by_kind, difference_by_kind, wait_drained
-from elasticsearch import Elasticsearch
-from harness import load_average, namespace, produce_posts, stack, wait_indexed, workers
+from harness import es_client, load_average, namespace, produce_posts, stack, wait_indexed, workers
 from relays import aiokafka_relay, faust_relay
 
 from trailhound.config import Settings
@@ -114,7 +113,7 @@ def pipeline(base: Settings, n_workers: int, posts: int, seed: int, **env: str) 
     """
     feed = list(generate(posts, seed))
     with namespace(base, f"bench{n_workers}w") as settings, workers(settings, n_workers, **env) as running:
-        es = Elasticsearch(settings.elasticsearch_url)
+        es = es_client(settings)
         try:
             cpu0 = sum(w.cpu_seconds() for w in running)
             t0 = time.monotonic()

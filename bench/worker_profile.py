@@ -21,8 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from elasticsearch import Elasticsearch
-from harness import load_average, namespace, produce_posts, stack, wait_indexed, workers
+from harness import es_client, load_average, namespace, produce_posts, stack, wait_indexed, workers
 
 from trailhound.synth import generate
 
@@ -63,7 +62,7 @@ def main() -> None:
     feed = list(generate(args.posts, seed=99))
     load_before = load_average()
     with stack() as base, namespace(base, "profile") as settings, workers(settings, 1) as (worker,):
-        es = Elasticsearch(settings.elasticsearch_url)
+        es = es_client(settings)
         spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "-p", str(worker.process.pid),
                                 "-o", str(args.out), "--format", "raw", "-r", str(args.rate), "--nonblocking"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

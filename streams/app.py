@@ -38,10 +38,17 @@ from trailhound.connections import es_options
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.retrying import wait_out
 from trailhound.streams.alert_stage import AlertStage
-from trailhound.streams.batching import Deliveries, Outgoing, held_batches
+from trailhound.streams.batching import (
+    Deliveries,
+    Outgoing,
+    default_partition,
+    held_batches,
+    joined_items,
+    joined_records,
+)
 from trailhound.streams.enrich_pool import Enricher
 from trailhound.streams.feedback import FeedbackLearner
-from trailhound.streams.linkage import Linkage, joined_records, register_linkage
+from trailhound.streams.linkage import Linkage, register_linkage
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.pattern_updates import PatternUpdates
 from trailhound.streams.pipeline import PostProcessor
@@ -53,6 +60,8 @@ __all__ = ["build_app"]
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+DETECT_BATCH_RECORDS = 16  # joined records of posts.enriched: each holds an enrich batch's posts of one partition
+ENRICHED_BUFFER_RECORDS = 64  # joined records buffered per stream, not faust's 16,384 (each holds up to 500 posts)
 DETECT_CONCURRENCY = 2
 BATCH_WITHIN_S = 0.1  # two batched stages: at most ~0.2 s of waiting for a batch to fill
 PRODUCER_LINGER_MS = 5  # a batch's sends leave in a few large produce requests, not one request per record
@@ -105,7 +114,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
                             **es_options(settings))
     app = _faust_app(settings)
     raw_topic = app.topic(settings.topic("posts.raw"))
-    enriched_topic = app.topic(settings.topic("posts.enriched"))
+    enriched_topic = app.topic(settings.topic("posts.enriched"), maxsize=ENRICHED_BUFFER_RECORDS)
     dlq_topic = app.topic(settings.topic("posts.dlq"))
     alerts_topic = app.topic(settings.topic("alerts"))
     outbox_topic = app.topic(settings.topic("escalations"))
@@ -145,7 +154,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
 
     @app.agent(raw_topic)
     async def enrich(stream: faust.Stream) -> None:
-        """Validate and enrich batches of raw posts, re-keyed by contact."""
+        """Validate and enrich batches of raw posts, re-keyed by contact: one record per partition."""
         await prepared.wait()
         async for batch in held_batches(stream, BATCH_SIZE, BATCH_WITHIN_S):
             metrics.posts_consumed.labels(stage="enrich").inc(len(batch))
@@ -157,12 +166,13 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
                 message = event.message
                 origin = f"{message.topic}:{message.partition}:{message.offset}"
                 if record.ok:
-                    out = Outgoing(enriched_topic, record.key, record.value)
+                    out = Outgoing(enriched_topic, record.key, record.value,
+                                   partition=default_partition(record.key, settings.partitions))
                     raw_of[id(out)] = (event.value, origin)
                     outgoing.append(out)
                 else:
                     rejects.append((event.value, record.reason, "enrich", origin))
-            for out, why in await deliveries.deliver(outgoing):
+            for out, why in await deliveries.deliver_joined(outgoing):
                 raw, origin = raw_of[id(out)]
                 rejects.append((raw, f"enriched record not accepted: {why}", "enrich", origin))
             await dead_letter_all(rejects)
@@ -171,43 +181,57 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     async def detect(stream: faust.Stream) -> None:
         """Judge batches of enriched posts; index posts and evidence in one bulk request; publish alerts.
 
-        Two instances share the stream: while one waits for Elasticsearch and Kafka, the other judges
-        the next batch; the consumer commits only offsets below which every batch is finished.
+        An event is a joined record of many posts (see ``enrich``), so a batch is a few events, and its
+        posts are judged and written ``BATCH_SIZE`` at a time. Two instances share the stream: while one
+        waits for Elasticsearch and Kafka, the other judges the next batch; the consumer commits only
+        offsets below which every batch is finished.
         """
         await prepared.wait()
         sink = ElasticsearchSink(es)
-        async for batch in held_batches(stream, BATCH_SIZE, BATCH_WITHIN_S):
-            metrics.posts_consumed.labels(stage="detect").inc(len(batch))
-            alerts: list[dict[str, Any]] = []
-            keys: list[Outgoing] = []
+        async for batch in held_batches(stream, DETECT_BATCH_RECORDS, BATCH_WITHIN_S):
+            posts: list[tuple[dict[str, Any], str]] = []
             rejects: list[tuple[bytes, str, str, str]] = []
-
-            async def collect(alert: dict[str, Any], alerts: list[dict[str, Any]] = alerts) -> None:
-                alerts.append(alert)  # watchlist alerts leave with the batch's others
-
             for event in batch:
+                message = event.message
+                origin = f"{message.topic}:{message.partition}:{message.offset}"
                 try:
-                    enriched = orjson.loads(event.value)
-                    outcome = processor.process(enriched)
-                except Exception as exc:  # one poison record must not take the batch with it
-                    log.exception("detection failed")
-                    message = event.message
-                    rejects.append((event.value, f"detection failed: {exc!r}", "detect",
-                                    f"{message.topic}:{message.partition}:{message.offset}"))
-                    continue
-                document = outcome.document
-                sink.add(document["_index"], document["_id"], document["_source"])
-                alerts.extend(outcome.alerts)
-                keys.extend(await linkage.after_post(enriched, document, outcome.alerts, sink, collect))
+                    posts.extend((item, origin) for item in joined_items(event.value))
+                except ValueError as exc:
+                    rejects.append((event.value, f"not an enriched record: {exc!r}", "detect", origin))
             await dead_letter_all(rejects)
-            # Posts and evidence are indexed before their alerts are published; the linkage keys need nothing
-            # from Elasticsearch, so they go out while the bulk request is written (one wait less per batch).
-            result, lost_keys = await asyncio.gather(sink.flush(), deliveries.deliver(joined_records(keys)))
-            await dead_letter_all([(json.dumps(source).encode(), reason, "index-posts", source.get("post_key", "?"))
-                                   for source, reason in result.failed])
-            await publish_alerts(alerts)
-            for record, why in lost_keys:  # only a record too large for the topic
-                log.error("linkage.keys refused the keys of %s: %s", record.key.decode(errors="replace"), why)
+            metrics.posts_consumed.labels(stage="detect").inc(len(posts))
+            for start in range(0, len(posts), BATCH_SIZE):
+                await detect_posts(posts[start:start + BATCH_SIZE], sink)
+
+    async def detect_posts(posts: list[tuple[dict[str, Any], str]], sink: ElasticsearchSink) -> None:
+        """Judge enriched posts, index them with their evidence, then send their alerts and linkage keys."""
+        alerts: list[dict[str, Any]] = []
+        keys: list[Outgoing] = []
+        rejects: list[tuple[bytes, str, str, str]] = []
+
+        async def collect(alert: dict[str, Any], alerts: list[dict[str, Any]] = alerts) -> None:
+            alerts.append(alert)  # watchlist alerts leave with the batch's others
+
+        for enriched, origin in posts:
+            try:
+                outcome = processor.process(enriched)
+            except Exception as exc:  # one poison record must not take the batch with it
+                log.exception("detection failed")
+                rejects.append((orjson.dumps(enriched), f"detection failed: {exc!r}", "detect", origin))
+                continue
+            document = outcome.document
+            sink.add(document["_index"], document["_id"], document["_source"])
+            alerts.extend(outcome.alerts)
+            keys.extend(await linkage.after_post(enriched, document, outcome.alerts, sink, collect))
+        await dead_letter_all(rejects)
+        # Posts and evidence are indexed before their alerts are published; the linkage keys need nothing
+        # from Elasticsearch, so they go out while the bulk request is written (one wait less per batch).
+        result, lost_keys = await asyncio.gather(sink.flush(), deliveries.deliver(joined_records(keys)))
+        await dead_letter_all([(json.dumps(source).encode(), reason, "index-posts", source.get("post_key", "?"))
+                               for source, reason in result.failed])
+        await publish_alerts(alerts)
+        for record, why in lost_keys:  # only a record too large for the topic
+            log.error("linkage.keys refused the keys of %s: %s", record.key.decode(errors="replace"), why)
 
     async def send_outbox(key: bytes, value: bytes) -> None:
         lost = await deliveries.deliver([Outgoing(outbox_topic, key, value)])  # before the alert is recorded
@@ -234,10 +258,12 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         async for attempt in wait_out("preparing Elasticsearch", max_s=15):
             with attempt:
                 await asyncio.to_thread(prepare_indices, settings)  # before any agent writes
-        background.append(asyncio.ensure_future(enricher.start()))  # the first batch queues behind it
+        warming = asyncio.ensure_future(enricher.start())
+        background.append(warming)
         background.append(asyncio.ensure_future(pattern_updates.run()))
         background.append(asyncio.ensure_future(feedback.run(next_feedback_offset)))
         await pattern_updates.reader.caught_up.wait()
+        await warming  # ready means able to enrich: pool processes import for seconds before their first post
         prepared.set()
 
     @app.timer(10.0)

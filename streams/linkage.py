@@ -63,7 +63,7 @@ from trailhound.detectors.linkage.networks import NetworkParams, assess_cluster
 from trailhound.detectors.linkage.watchlist import WatchEntry, Watchlist
 from trailhound.ids import stable_id
 from trailhound.retrying import wait_out
-from trailhound.streams.batching import Deliveries, Outgoing, held_batches
+from trailhound.streams.batching import Deliveries, Outgoing, held_batches, joined_items, joined_records
 from trailhound.streams.broadcast import BroadcastReader
 from trailhound.streams.city_baselines import StoredCityRates
 
@@ -74,7 +74,6 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 500
 BATCH_WITHIN_S = 0.5
 KEYS_WITHIN_S = 0.05
-MAX_JOINED_RECORD_BYTES = 512 * 1024  # see joined_records
 CLEANUP_EVERY_S = 600.0
 EVIDENCE_RETRY_S = 3.0
 
@@ -84,24 +83,6 @@ SendAlert = Callable[[dict[str, Any]], Awaitable[None]]
 def key_partition(key: str, partitions: int) -> int:
     """The ``linkage.keys`` partition that owns ``key`` (CRC-32: the same in every process)."""
     return zlib.crc32(key.encode("utf-8")) % partitions
-
-
-def joined_records(records: list[Outgoing], max_bytes: int = MAX_JOINED_RECORD_BYTES) -> list[Outgoing]:
-    """JSON records joined into one record per partition (or a few, each at most ``max_bytes`` unless a
-    single record is larger), keeping their order: ``{"batch": [record, …]}``. One Faust event then
-    carries a batch's posts (``linkage.keys``) or links (``linkage.links``)."""
-    parts: dict[int | None, list[list[Outgoing]]] = {}
-    sizes: dict[int | None, int] = defaultdict(int)  # of each partition's last chunk
-    for record in records:
-        chunks = parts.setdefault(record.partition, [[]])
-        if chunks[-1] and sizes[record.partition] + len(record.value) > max_bytes:
-            chunks.append([])
-            sizes[record.partition] = 0
-        chunks[-1].append(record)
-        sizes[record.partition] += len(record.value) + 1
-    return [Outgoing(chunk[0].topic, chunk[0].key, b'{"batch":[' + b",".join(r.value for r in chunk) + b"]}",
-                     partition=partition)
-            for partition, chunks in parts.items() for chunk in chunks]
 
 
 def index_params(settings: Settings) -> KeyIndexParams:
@@ -238,9 +219,8 @@ class Linkage:
     @staticmethod
     def observe(index: KeyIndex, raw: bytes) -> list[Link | HubKey]:
         """The links and hub notices a ``linkage.keys`` record makes: one post's, or a batch's in order."""
-        data = orjson.loads(raw)
         events: list[Link | HubKey] = []
-        for item in data.get("batch", (data,)):
+        for item in joined_items(raw):
             events.extend(index.observe_keys(PostSummary.from_json(item["post"]), item["keys"]))
         return events
 
@@ -494,11 +474,9 @@ def _items(raws: list[bytes]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for raw in raws:
         try:
-            data = orjson.loads(raw)
+            items.extend(joined_items(raw))
         except ValueError:
             log.error("linkage.links: a record that is not JSON was skipped")
-            continue
-        items.extend(data.get("batch", (data,)))
     return items
 
 

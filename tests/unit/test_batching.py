@@ -11,11 +11,19 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
+import orjson
 import pytest
 from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
 from faust.types.tuples import Message
 
-from trailhound.streams.batching import Deliveries, Outgoing, held_batches
+from trailhound.streams.batching import (
+    Deliveries,
+    Outgoing,
+    default_partition,
+    held_batches,
+    joined_items,
+    joined_records,
+)
 
 
 class _Stream:
@@ -119,3 +127,50 @@ def test_a_record_kafka_can_never_take_comes_back_with_the_reason() -> None:
     failed = asyncio.run(Deliveries(first_wait_s=0.01, max_wait_s=0.02).deliver(records))
     assert [(record.key, "MessageSizeTooLarge" in why) for record, why in failed] == [(b"big", True)]
     assert topic.delivered == [b"ok"]
+
+
+class _SmallTopic(_Topic):
+    """Refuses for good any record larger than ``limit`` bytes, as a topic's ``max.message.bytes`` does."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__({})
+        self.limit = limit
+        self.values: list[bytes] = []
+
+    async def send(self, topic: str, key: bytes, value: bytes, partition, timestamp, headers):
+        if len(value) > self.limit:
+            self.errors[key] = [MessageSizeTooLargeError()]
+        else:
+            self.values.append(value)
+        return await super().send(topic, key, value, partition, timestamp, headers)
+
+
+def test_joined_records_keep_each_partitions_order_and_read_back_as_the_records() -> None:
+    records = [Outgoing(None, f"k{i}".encode(), orjson.dumps({"n": i}), partition=i % 2)  # type: ignore[arg-type]
+               for i in range(7)]
+    joined = joined_records(records)
+    assert [(r.partition, r.key) for r in joined] == [(0, b"k0"), (1, b"k1")]
+    assert [joined_items(r.value) for r in joined] == [[{"n": 0}, {"n": 2}, {"n": 4}, {"n": 6}],
+                                                       [{"n": 1}, {"n": 3}, {"n": 5}]]
+    small = joined_records(records, max_bytes=2 * len(records[0].value) + 2)
+    assert [len(joined_items(r.value)) for r in small] == [2, 2, 2, 1]
+    assert joined_items(orjson.dumps({"n": 9})) == [{"n": 9}]  # a record on its own reads as itself
+
+
+def test_a_joined_record_too_large_for_the_topic_is_sent_again_record_by_record() -> None:
+    topic = _SmallTopic(limit=60)
+    big = Outgoing(topic, b"big", orjson.dumps({"text": "x" * 80}), partition=0)  # type: ignore[arg-type]
+    small = [Outgoing(topic, key, orjson.dumps({"k": key.decode()}), partition=partition)  # type: ignore[arg-type]
+             for key, partition in ((b"a", 0), (b"b", 0), (b"c", 1))]
+    failed = asyncio.run(Deliveries(first_wait_s=0.01, max_wait_s=0.02).deliver_joined([small[0], big, *small[1:]]))
+    assert [(record.key, "MessageSizeTooLarge" in why) for record, why in failed] == [(b"big", True)]
+    assert sorted(topic.delivered) == [b"a", b"b", b"c"], "only the record at fault is refused"
+
+
+def test_default_partition_is_kafkas_own() -> None:
+    from kafka.partitioner.default import DefaultPartitioner as KafkaPythonPartitioner  # another murmur2
+
+    keys = [f"phone:+1212555{n:04d}".encode() for n in range(200)]
+    every = list(range(6))
+    assert [default_partition(k, 6) for k in keys] == [KafkaPythonPartitioner()(k, every, every) for k in keys]
+    assert len({default_partition(k, 6) for k in keys}) == 6
