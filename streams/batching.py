@@ -163,7 +163,8 @@ class Deliveries:
         """Send ``records`` joined by partition (:func:`joined_groups`); return those never delivered.
 
         The records of a joined record Kafka refuses for good (larger than the topic takes) are sent again
-        one by one, so only a record at fault comes back, with the reason.
+        one at a time, each waited for: the producer would otherwise gather them into one batch, and a
+        topic's size limit holds for the batch. So only a record at fault comes back, with the reason.
         """
         groups = joined_groups(records)
         members = {id(joined): chunk for joined, chunk in groups}
@@ -175,7 +176,9 @@ class Deliveries:
                 alone.extend(chunk)
             else:
                 failed.append((chunk[0], why))
-        return failed + (await self.deliver(alone) if alone else [])
+        for record in alone:
+            failed.extend(await self.deliver([record]))
+        return failed
 
     async def _send(self, records: list[Outgoing]) -> _Round:
         outcome = _Round()
