@@ -54,7 +54,16 @@ import time
 from dataclasses import dataclass
 
 from alert_sets import alert_kinds, by_kind, difference_by_kind, wait_drained
-from harness import es_client, load_average, namespace, produce_posts, stack, wait_indexed, workers
+from harness import (
+    es_client,
+    load_average,
+    namespace,
+    produce_posts,
+    servers_cpu_seconds,
+    stack,
+    wait_indexed,
+    workers,
+)
 from relays import aiokafka_relay, faust_relay
 
 from trailhound.config import Settings
@@ -102,6 +111,7 @@ class Run:
     alerts: dict[str, str]
     drain_s: float
     cpu_ms_per_post_drained: float  # also the linkage and alert work still queued when the last post was indexed
+    servers_cpu_ms_per_post: float | None  # Kafka and Elasticsearch (with whatever else uses them meanwhile)
 
 
 def pipeline(base: Settings, n_workers: int, posts: int, seed: int, **env: str) -> Run:
@@ -115,17 +125,18 @@ def pipeline(base: Settings, n_workers: int, posts: int, seed: int, **env: str) 
     with namespace(base, f"bench{n_workers}w") as settings, workers(settings, n_workers, **env) as running:
         es = es_client(settings)
         try:
-            cpu0 = sum(w.cpu_seconds() for w in running)
+            cpu0, servers0 = sum(w.cpu_seconds() for w in running), servers_cpu_seconds(settings)
             t0 = time.monotonic()
             produce_posts(settings, feed)
             done = wait_indexed(es, settings, posts, timeout_s=max(900.0, posts / 5))
-            cpu = sum(w.cpu_seconds() for w in running) - cpu0
+            cpu, servers1 = sum(w.cpu_seconds() for w in running) - cpu0, servers_cpu_seconds(settings)
             drain_s = wait_drained(settings, timeout_s=max(600.0, posts / 10))
             cpu_drained = sum(w.cpu_seconds() for w in running) - cpu0
             alerts = alert_kinds(es, settings)
         finally:
             es.close()
-        return Run(posts / (done - t0), 1000 * cpu / posts, alerts, drain_s, 1000 * cpu_drained / posts)
+        servers = None if servers0 is None or servers1 is None else 1000 * (servers1 - servers0) / posts
+        return Run(posts / (done - t0), 1000 * cpu / posts, alerts, drain_s, 1000 * cpu_drained / posts, servers)
 
 
 def main() -> None:
@@ -153,6 +164,8 @@ def main() -> None:
         "two_workers_cpu_ms_per_post": round(two.cpu_ms_per_post, 3),
         "one_worker_enrich_pool_cpu_ms_per_post": round(with_pool.cpu_ms_per_post, 3),
         "cpu_ms_per_post_drained": [round(r.cpu_ms_per_post_drained, 3) for r in (one, two, with_pool)],
+        "servers_cpu_ms_per_post": [None if r.servers_cpu_ms_per_post is None else round(r.servers_cpu_ms_per_post, 3)
+                                    for r in (one, two, with_pool)],
         "one_worker_alerts": len(one.alerts), "two_workers_alerts": len(two.alerts),
         "one_worker_alerts_by_kind": by_kind(one.alerts), "two_workers_alerts_by_kind": by_kind(two.alerts),
         "alerts_only_one_worker_by_kind": difference_by_kind(one.alerts, two.alerts),
@@ -183,6 +196,9 @@ def main() -> None:
               f"{counts[0]} / {counts[1]} ({counts[2]} / {counts[3]})")
     print(f"{'worker CPU ms per post: one / two / pool':<44}"
           f"{f'{one.cpu_ms_per_post:.2f} / {two.cpu_ms_per_post:.2f} / {with_pool.cpu_ms_per_post:.2f}':>10}")
+    if None not in figures["servers_cpu_ms_per_post"]:
+        print(f"{'Kafka + Elasticsearch CPU ms per post':<44}"
+              f"{' / '.join(f'{x:.2f}' for x in figures['servers_cpu_ms_per_post']):>10}")
     print(f"load average before / after: {load_before} / {load_after} on {os.cpu_count()} cores")
     print(json.dumps(figures))
 
