@@ -41,7 +41,20 @@ left around the detectors is Faust's per-event consumer path (each post is read 
 posts.enriched, plus its linkage keys) and the Kafka client. Running the stateless half, enrichment,
 on a second process (row 6) is measured in every run; on the shared two-core machine Kafka and
 Elasticsearch take the "free" core, so it is off by default. The CPU seconds per post of each run
-tell whether the worker itself scales when the posts/s do not.
+tell whether the worker itself scales when the posts/s do not; Kafka's and Elasticsearch's CPU per post
+(every process of the local stack's servers, so also whatever else uses them meanwhile) tell how much
+of the machine the servers need for the same posts.
+
+Session 4 (``bench/worker_profile.py``, 3,000 posts, load 6-8, share of the busy samples by stage):
+before, detection 36%, enrichment 18%, the key index 9%, linkage keys 7%, cluster stage 2% (73% in
+the stages' own work), and around them the event loop 7%, Faust 5.5%, socket writes 3.6%, aiokafka 2.7%,
+other stream glue 2.7%, Kafka sends 2.3%, bulk indexing 1.5% (27%). Most of that was Faust's per-message
+consumer path (fetcher, conductor, stream buffer, acks), paid twice a post: once on ``posts.raw``, once on
+``posts.enriched``. ``posts.enriched`` now carries one record per partition per enrich batch, as the
+linkage topics already did; after: 77% in the stages' work, 23% around it (event loop 5.7%, Faust 4.7%,
+aiokafka 2.7%, socket 1.8%, Kafka sends 1.5%, bulk indexing 1.4%), about 5% less CPU per post. What is
+left around the stages is mostly the one Faust event each post still is on ``posts.raw`` (one record per
+post is the input's contract); what is left in them is the detectors' and linkage's own work.
 """
 
 from __future__ import annotations
