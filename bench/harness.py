@@ -106,7 +106,8 @@ def delete_namespace(settings: Settings) -> None:
 class Worker:
     """A ``trailhound worker`` process on the benchmark's namespace."""
 
-    def __init__(self, settings: Settings, **env: str) -> None:
+    def __init__(self, settings: Settings, root: Path = ROOT, **env: str) -> None:
+        """``root``: the folder the worker runs from (another commit's export: ``worker_ab.py``)."""
         self.port = free_port()
         self.log_path = Path(tempfile.mkdtemp()) / "worker.log"
         environment = {**os.environ, "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
@@ -115,7 +116,7 @@ class Worker:
                        **env}
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "trailhound", "worker", "--loglevel", "warning"],
-                                            cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+                                            cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self, timeout_s: float = 240) -> None:

@@ -12,7 +12,13 @@ the worker's core does not pay for JSON encoding either.
 Measured with ``bench/pipeline.py`` on the shared two-core development machine, the pool did not pay
 (one worker 321 posts/s with it, 337 without: Kafka and Elasticsearch use the "free" core), so
 ``TRAILHOUND_ENRICH_PROCESSES`` defaults to 0 (enrich in the worker's process); set it where a
-worker has cores of its own.
+worker has cores of its own. Session 4 measured it paired (``bench/worker_ab.py``: a worker with the pool
+and one without, fed the same 3,000 posts at the same time, load 5-7): the same posts/s (113 and 113) at
+3.38 against 2.90 ms of CPU a post. The pool is pure overhead when no core is idle (records pickled both
+ways, two processes contending): Kafka and Elasticsearch alone spent about as much CPU per post as the
+worker (``bench/pipeline.py`` now prints it), so on two cores the second one is theirs. The worker is
+ready only once the pool's processes have started (their imports take seconds of CPU), so the first
+posts no longer wait for them.
 """
 
 from __future__ import annotations
