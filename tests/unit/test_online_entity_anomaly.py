@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import tracemalloc
 from typing import Any
 
 from trailhound.detectors.online.entity_anomaly import EntityAnomaly, _features
@@ -73,6 +74,35 @@ def test_entity_memory_is_bounded_by_count_and_age() -> None:
     model.learn_one(_post("phone:late", START + 10 * 3600, "Denver", "x"))
     assert len(model) == 1
 
+
+
+def test_a_contact_keeps_at_most_max_events_and_the_newest_count() -> None:
+    model = EntityAnomaly(max_events=5)
+    for i in range(20):  # one contact posting every minute: only the five newest posts are remembered
+        model.learn_one(_post("phone:busy", START + 60 * i, CITIES[i % 8], f"text {i}"))
+    window = model._entities["phone:busy"]
+    assert len(window) == 5
+    described = model.score_one(_post("phone:busy", START + 60 * 20, "Denver", "text 20")).details
+    assert described["posts_24h"] == 6  # five remembered + this one
+    assert described["cities_24h"] == 5  # the cities of posts 15-19 (Miami to Seattle) plus Denver
+    assert described["gap_h"] == 1 / 60
+
+
+def test_a_contact_seen_once_costs_a_few_hundred_bytes() -> None:
+    model = EntityAnomaly(calibration_window=100)
+    for i in range(300):  # the calibration window and the trees' first window fill up first
+        model.learn_one(_post("phone:warm-up", START + i, "Denver", "x"))
+    posts = [_post(f"email:contact{i}@soak.example.org", START + 300 + i, CITIES[i % 8], "x") for i in range(2000)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for post in posts:
+            model.learn_one(post)
+        per_contact = (tracemalloc.get_traced_memory()[0] - before) / len(posts)
+    finally:
+        tracemalloc.stop()
+    assert len(model) == 2001
+    assert per_contact < 600  # about 460 here; a deque and a tuple per event made it 1,330
 
 def test_a_replayed_post_is_not_counted_twice() -> None:
     model = EntityAnomaly()
