@@ -60,6 +60,7 @@ from trailhound.detectors.linkage.clusters import Cluster, ClusterBook
 from trailhound.detectors.linkage.key_index import HubKey, KeyIndex, KeyIndexParams, Link
 from trailhound.detectors.linkage.keys import PostSummary, summarise
 from trailhound.detectors.linkage.networks import NetworkParams, assess_cluster
+from trailhound.detectors.linkage.shared_summaries import SharedSummaries
 from trailhound.detectors.linkage.watchlist import WatchEntry, Watchlist
 from trailhound.ids import stable_id
 from trailhound.retrying import wait_out
@@ -122,6 +123,7 @@ class Linkage:
         self.cities = StoredCityRates(es, settings)
         self.watchlist = Watchlist(image_radius=settings.link_image_radius)
         self.indexes: dict[int, KeyIndex] = {}
+        self.summaries = SharedSummaries()  # a post's records on several partitions share one summary
         self.next_offset: dict[int, int] = {}
         self.newest_ts = 0.0
         self.pending_evidence: dict[str, tuple[str, str]] = {}  # post key → (cluster id, posted_at)
@@ -216,12 +218,11 @@ class Linkage:
             await consumer.stop()
         return count
 
-    @staticmethod
-    def observe(index: KeyIndex, raw: bytes) -> list[Link | HubKey]:
+    def observe(self, index: KeyIndex, raw: bytes) -> list[Link | HubKey]:
         """The links and hub notices a ``linkage.keys`` record makes: one post's, or a batch's in order."""
         events: list[Link | HubKey] = []
         for item in joined_items(raw):
-            events.extend(index.observe_keys(PostSummary.from_json(item["post"]), item["keys"]))
+            events.extend(index.observe_keys(self.summaries.summary(item["post"]), item["keys"]))
         return events
 
     @staticmethod
