@@ -24,7 +24,8 @@ from trailhound.alerts.deliveries import outbox_record
 from trailhound.alerts.grouping import GroupReason, group_doc_id, group_key, merge_into_group
 from trailhound.alerts.linkage_alerts import is_merge_notice, is_upserted, upsert_parts
 from trailhound.alerts.partners import Routing
-from trailhound.alerts.related import partners_told, related_query, related_to
+from trailhound.alerts.recent import RecentAlerts
+from trailhound.alerts.related import mentioned, partners_told, related_query, related_to, shares_any
 from trailhound.alerts.routing import route
 from trailhound.alerts.silences import Silence, matching_silence
 from trailhound.alerts.sink import TRANSIENT_STATUSES, ElasticsearchSink, is_transient
@@ -124,6 +125,8 @@ class AlertRecorder:
         self.silences = silences
         self.clock = clock
         self.single = ElasticsearchSink(es)
+        self.recent = RecentAlerts()  # what this recorder wrote lately, before a search can see it
+        self._links: list[tuple[dict[str, Any], str]] = []  # the batch's partial updates naming related alerts
 
     async def record(self, alerts: list[dict[str, Any]]) -> Recorded:
         result = Recorded()
@@ -139,16 +142,18 @@ class AlertRecorder:
                 singles.append(alert)
             else:
                 groups.setdefault(key, _Group(key, [])).alerts.append(alert)
+        self._links = []
         silences = await self.silences.active()
         await self._record_singles(singles, silences, result)
         await self._record_networks(networks, silences, result)
-        await self._link([({"trailhound": {"cluster": notice["trailhound"]["cluster"]}}, notice["event"]["id"])
-                          for notice in notices])  # after the alerts they retire, of this batch or before
+        self._link([({"trailhound": {"cluster": notice["trailhound"]["cluster"]}}, notice["event"]["id"])
+                    for notice in notices])  # after the alerts they retire, of this batch or before
         pending = list(groups.values())
         for _ in range(MAX_ROUNDS):
             if not pending:
                 break
             pending = await self._round(pending, silences, result)
+        await self._write_links()
         for group in pending:
             for alert in group.alerts:
                 result.failed.append((alert, f"group {group.key} kept changing; not recorded"))
@@ -164,6 +169,7 @@ class AlertRecorder:
         written = await self.single.flush()
         for alert_id in written.written:
             self._count(by_id[alert_id], GroupReason.NEW, result)
+            self.recent.remember(by_id[alert_id])
         result.duplicates += len(written.already_present)
         result.failed.extend(written.failed)
 
@@ -189,27 +195,46 @@ class AlertRecorder:
         written = await self.single.flush()
         for alert_id in written.written:
             self._count(by_id[alert_id], GroupReason.NEW, result)
+        for alert_id in [*written.written, *written.updated]:
+            self.recent.remember(by_id[alert_id])
         result.failed.extend(written.failed)
-        await self._link([({"trailhound": {"network_alert_id": network}}, group)
-                          for group, network in backlinks.items()])
+        self._link([({"trailhound": {"network_alert_id": network}}, group) for group, network in backlinks.items()])
 
     async def _related_candidates(self, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Open alerts of the other kind that may be related to ``alerts`` (one query for the batch)."""
-        query = related_query(a for a in alerts if a["trailhound"].get("status") != "silenced")
+        """Open alerts of the other kind that may be related to ``alerts`` (one query for the batch).
+
+        The search sees what the index's last refresh made searchable; what this recorder wrote since
+        comes from its memory (:mod:`alerts.recent`). A related alert another worker wrote in the last
+        second is the one thing neither shows; the index is refreshed first only when that matters for a
+        partner, i.e. when one of ``alerts`` is about to be routed to one (it must not be told twice).
+        Otherwise a relation missed that way is found when either alert is next updated.
+        """
+        asking = [a for a in alerts if a["trailhound"].get("status") != "silenced"]
+        query = related_query(asking)
         if query is None:
             return []
+        refresh = bool(self.routing.rules) and any(route(a, self.routing, automatic_only=True) for a in asking)
         async for attempt in wait_out("reading related alerts", is_transient, 0.2):
             with attempt:
-                try:  # refreshed first: a related alert written in the last second must be seen, or both go out
-                    await self.es.indices.refresh(index=self.index)
+                try:
+                    if refresh:
+                        await self.es.indices.refresh(index=self.index)
                     found = await self.es.search(index=self.index, query=query, size=MAX_RELATED,
                                                  source_includes=RELATED_FIELDS)
+                    hits = [hit["_source"] for hit in found["hits"]["hits"]]
                 except NotFoundError:
-                    return []
-        return [hit["_source"] for hit in found["hits"]["hits"]]
+                    hits = []
+        posts, contacts = mentioned(asking)
+        return self.recent.with_index(hits, lambda doc: shares_any(doc, posts, contacts))
 
-    async def _link(self, updates: list[tuple[dict[str, Any], str]]) -> None:
-        """Partial updates naming a related alert; one that is gone meanwhile is skipped."""
+    def _link(self, updates: list[tuple[dict[str, Any], str]]) -> None:
+        """Queue partial updates naming a related alert; they are written together at the end of the batch."""
+        self._links.extend(updates)
+
+    async def _write_links(self) -> None:
+        """Write the batch's queued partial updates in one request (after every alert of the batch was written,
+        so they land after the documents they change); one that is gone meanwhile is skipped."""
+        updates, self._links = self._links, []
         if not updates:
             return
         operations: list[dict[str, Any]] = []
@@ -219,6 +244,8 @@ class AlertRecorder:
         async for attempt in wait_out("linking related alerts", is_transient, 0.2):
             with attempt:
                 await self.es.bulk(operations=operations)
+        for doc, alert_id in updates:
+            self.recent.update(alert_id, doc["trailhound"])
 
     def _silence(self, alert: dict[str, Any], silences: list[Silence]) -> dict[str, Any]:
         silence = matching_silence(alert, silences, self.clock())
@@ -289,7 +316,7 @@ class AlertRecorder:
         routed = [(document, reason) for _, document, _, reason in writes
                   if document["trailhound"].get("status") in ("new", "acknowledged", "escalated")]
         candidates = await self._related_candidates([document for document, _ in routed])
-        backlinks: list[tuple[dict[str, Any], str]] = []
+        backlinks: dict[str, list[str]] = {}  # network alert id → every alert it names, this round's too
         skips: list[set[str]] = []
         for document, _ in routed:
             related = related_to(document, candidates)
@@ -299,12 +326,12 @@ class AlertRecorder:
                 document["trailhound"]["network_alert_id"] = network["event"]["id"]
                 named = network["trailhound"].get("related_alerts") or []
                 if document["event"]["id"] not in named:
-                    backlinks.append(({"trailhound": {"related_alerts": [*named, document["event"]["id"]]}},
-                                      network["event"]["id"]))
+                    network["trailhound"]["related_alerts"] = backlinks[network["event"]["id"]] = \
+                        [*named, document["event"]["id"]]
         await asyncio.gather(*(self._route(document, reason, skip)
                                for (document, reason), skip in zip(routed, skips, strict=True)))
         conflicts = await self._write(writes, result)
-        await self._link(backlinks)
+        self._link([({"trailhound": {"related_alerts": named}}, network_id) for network_id, named in backlinks.items()])
         again.extend(conflicts)
         return again
 
@@ -337,6 +364,7 @@ class AlertRecorder:
                 status = outcome.get("status", 0)
                 if status in (200, 201):
                     self._count(write[1], write[3], result)
+                    self.recent.remember(write[1])
                 elif status == 409:
                     conflicts.append(_Group(write[0].key, write[0].alerts, write[0].generation))
                 elif status in TRANSIENT_STATUSES:

@@ -20,7 +20,7 @@ from typing import Any
 from trailhound.alerts.linkage_alerts import is_upserted
 from trailhound.alerts.transitions import CLOSED
 
-__all__ = ["MAX_TERMS", "partners_told", "related_query", "related_to"]
+__all__ = ["MAX_TERMS", "mentioned", "partners_told", "related_query", "related_to", "shares_any"]
 
 MAX_TERMS = 1000  # posts and contacts asked about in one query
 
@@ -35,6 +35,21 @@ def _contacts(alert: dict[str, Any]) -> set[str]:
         return set((details.get("cluster") or {}).get("contacts") or [])
     key = (details.get("entity") or {}).get("key")
     return {key} if key and not key.startswith("post:") else set()
+
+
+def mentioned(alerts: Iterable[dict[str, Any]]) -> tuple[set[str], set[str]]:
+    """The posts and contacts ``alerts`` are about (what :func:`related_query` asks for)."""
+    posts: set[str] = set()
+    contacts: set[str] = set()
+    for alert in alerts:
+        posts |= _posts(alert)
+        contacts |= _contacts(alert)
+    return posts, contacts
+
+
+def shares_any(alert: dict[str, Any], posts: set[str], contacts: set[str]) -> bool:
+    """Whether ``alert`` is about one of ``posts`` or ``contacts`` (a cheap pre-check before :func:`related_to`)."""
+    return not (_posts(alert).isdisjoint(posts) and _contacts(alert).isdisjoint(contacts))
 
 
 def related_query(alerts: Iterable[dict[str, Any]]) -> dict[str, Any] | None:

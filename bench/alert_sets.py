@@ -31,7 +31,10 @@ def _lag(settings: Settings, admin: KafkaAdminClient, consumer: KafkaConsumer, g
     committed = admin.list_consumer_group_offsets(group)
     prefix = settings.namespace + "."
     partitions = [tp for tp in committed if tp.topic.startswith(prefix)]
-    ends = consumer.end_offsets(partitions) if partitions else {}
+    try:
+        ends = consumer.end_offsets(partitions) if partitions else {}
+    except KeyError:  # kafka-python sometimes misses a partition's answer: ask again on the next round
+        return -1
     return sum(max(0, ends[tp] - committed[tp].offset) for tp in partitions) if partitions else -1
 
 

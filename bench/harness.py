@@ -106,8 +106,9 @@ def delete_namespace(settings: Settings) -> None:
 class Worker:
     """A ``trailhound worker`` process on the benchmark's namespace."""
 
-    def __init__(self, settings: Settings, root: Path = ROOT, **env: str) -> None:
-        """``root``: the folder the worker runs from (another commit's export: ``worker_ab.py``)."""
+    def __init__(self, settings: Settings, root: Path = ROOT, command: list[str] | None = None, **env: str) -> None:
+        """``root``: the folder the worker runs from (another commit's export: ``worker_ab.py``); ``command``:
+        what runs instead of ``-m trailhound``, before ``worker`` (``latency.py``'s traced worker)."""
         self.port = free_port()
         self.log_path = Path(tempfile.mkdtemp()) / "worker.log"
         environment = {**os.environ, "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
@@ -115,7 +116,8 @@ class Worker:
                        "TRAILHOUND_PARTITIONS": str(settings.partitions), "TRAILHOUND_WORKER_PORT": str(self.port),
                        **env}
         with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "trailhound", "worker", "--loglevel", "warning"],
+            self.process = subprocess.Popen([sys.executable, *(command or ["-m", "trailhound"]), "worker",
+                                             "--loglevel", "warning"],
                                             cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -173,8 +175,9 @@ def _children(pid: int) -> list[int]:
 
 
 @contextlib.contextmanager
-def workers(settings: Settings, n: int, **env: str) -> Iterator[list[Worker]]:
-    started = [Worker(settings, **env) for _ in range(n)]
+def workers(settings: Settings, n: int, command: list[str] | None = None, **env: str) -> Iterator[list[Worker]]:
+    """``n`` worker processes (``command``: what runs instead of ``-m trailhound``, before ``worker``)."""
+    started = [Worker(settings, command=command, **env) for _ in range(n)]
     try:
         for worker in started:
             worker.wait_ready()

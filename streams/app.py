@@ -52,6 +52,7 @@ from trailhound.streams.linkage import Linkage, register_linkage
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.pattern_updates import PatternUpdates
 from trailhound.streams.pipeline import PostProcessor
+from trailhound.streams.stage_timing import StageTimer
 from trailhound.streams.web import register_views
 from trailhound.topics import MAX_RECORD_BYTES, dead_letter_headers
 
@@ -63,7 +64,6 @@ BATCH_SIZE = 500
 DETECT_BATCH_RECORDS = 16  # joined records of posts.enriched: each holds an enrich batch's posts of one partition
 ENRICHED_BUFFER_RECORDS = 64  # joined records buffered per stream, not faust's 16,384 (each holds up to 500 posts)
 DETECT_CONCURRENCY = 2
-BATCH_WITHIN_S = 0.1  # two batched stages: at most ~0.2 s of waiting for a batch to fill
 PRODUCER_LINGER_MS = 5  # a batch's sends leave in a few large produce requests, not one request per record
 PRODUCER_BATCH_BYTES = 1024 * 1024
 
@@ -113,6 +113,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30, retry_on_timeout=True,
                             **es_options(settings))
     app = _faust_app(settings)
+    within_s = settings.batch_within_ms / 1000  # a batch is what arrived while the last one was worked on
     raw_topic = app.topic(settings.topic("posts.raw"))
     enriched_topic = app.topic(settings.topic("posts.enriched"), maxsize=ENRICHED_BUFFER_RECORDS)
     dlq_topic = app.topic(settings.topic("posts.dlq"))
@@ -156,7 +157,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     async def enrich(stream: faust.Stream) -> None:
         """Validate and enrich batches of raw posts, re-keyed by contact: one record per partition."""
         await prepared.wait()
-        async for batch in held_batches(stream, BATCH_SIZE, BATCH_WITHIN_S):
+        async for batch in held_batches(stream, BATCH_SIZE, within_s, StageTimer(metrics, "enrich")):
             metrics.posts_consumed.labels(stage="enrich").inc(len(batch))
             records = await enricher.enrich([(event.value, event.message.timestamp) for event in batch])
             outgoing: list[Outgoing] = []
@@ -188,7 +189,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         """
         await prepared.wait()
         sink = ElasticsearchSink(es)
-        async for batch in held_batches(stream, DETECT_BATCH_RECORDS, BATCH_WITHIN_S):
+        async for batch in held_batches(stream, DETECT_BATCH_RECORDS, within_s, StageTimer(metrics, "detect")):
             posts: list[tuple[dict[str, Any], str]] = []
             rejects: list[tuple[bytes, str, str, str]] = []
             for event in batch:
@@ -244,14 +245,14 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     async def record_alerts(stream: faust.Stream) -> None:
         """Group → silence → route → outbox → record, a batch of alerts at a time."""
         await prepared.wait()
-        async for batch in held_batches(stream, BATCH_SIZE, BATCH_WITHIN_S):
+        async for batch in held_batches(stream, BATCH_SIZE, within_s, StageTimer(metrics, "record_alerts")):
             await alert_stage.handle([event.value for event in batch])
 
     register_views(app, processor, metrics, prepared)
 
     background: list[asyncio.Task[None]] = []
     linkage = Linkage(settings, es, detectors, clock)
-    register_linkage(app, settings, linkage, send_alert, prepared, background)
+    register_linkage(app, settings, linkage, publish_alerts, prepared, background, metrics)
 
     @app.task
     async def prepare() -> None:

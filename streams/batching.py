@@ -25,6 +25,7 @@ encoded, sensors) was about 4% of a busy worker's time in a py-spy profile (issu
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from faust.types import EventT
 
 from trailhound.retrying import wait_out
+from trailhound.streams.stage_timing import StageTimer
 
 __all__ = ["Deliveries", "Outgoing", "default_partition", "held_batches", "is_retriable_send_error", "joined_groups",
            "joined_items", "joined_records"]
@@ -44,17 +46,22 @@ __all__ = ["Deliveries", "Outgoing", "default_partition", "held_batches", "is_re
 MAX_JOINED_RECORD_BYTES = 512 * 1024  # well under the topics' MAX_RECORD_BYTES; see joined_groups
 
 
-async def held_batches(stream: faust.Stream, size: int, within_s: float) -> AsyncIterator[list[EventT]]:
+async def held_batches(stream: faust.Stream, size: int, within_s: float,
+                       timer: StageTimer | None = None) -> AsyncIterator[list[EventT]]:
     """Batches of up to ``size`` events (or what arrived within ``within_s``), acked only when finished.
 
     The caller processes a batch and asks for the next one; only then are its offsets released. If the
-    caller raises or is cancelled instead, the batch's offsets stay uncommitted.
+    caller raises or is cancelled instead, the batch's offsets stay uncommitted. A ``timer`` is told of
+    every finished batch (:mod:`~trailhound.streams.stage_timing`).
     """
     async for events in stream.take_events(size, within_s):
         batch = list(events)
+        taken_at = time.time()
         for event in batch:
             event.message.incref()  # our hold: take_events' own ack in its finally is then not the last one
         yield batch
+        if timer is not None:
+            timer.finished(batch, taken_at)
         for event in batch:
             event.message.decref()  # done: take_events' ack, which follows, is now the final one
 

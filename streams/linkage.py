@@ -67,18 +67,20 @@ from trailhound.retrying import wait_out
 from trailhound.streams.batching import Deliveries, Outgoing, held_batches, joined_items, joined_records
 from trailhound.streams.broadcast import BroadcastReader
 from trailhound.streams.city_baselines import StoredCityRates
+from trailhound.streams.metrics import PipelineMetrics
+from trailhound.streams.stage_timing import StageTimer
 
 __all__ = ["Linkage", "add_alert", "joined_records", "key_partition", "register_linkage"]
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-BATCH_WITHIN_S = 0.5
-KEYS_WITHIN_S = 0.05
 CLEANUP_EVERY_S = 600.0
 EVIDENCE_RETRY_S = 3.0
 
 SendAlert = Callable[[dict[str, Any]], Awaitable[None]]
+PublishAlerts = Callable[[list[dict[str, Any]]], Awaitable[None]]
+"""Put alerts on ``alerts`` and wait until Kafka has every one of them (one wave of sends)."""
 
 
 def key_partition(key: str, partitions: int) -> int:
@@ -238,7 +240,7 @@ class Linkage:
 
     # -- stage 3: build_clusters -----------------------------------------------------------------------
 
-    async def build_clusters(self, raws: list[bytes], send_alert: SendAlert) -> int:
+    async def build_clusters(self, raws: list[bytes], publish: PublishAlerts) -> int:
         """Apply a batch of links and hub notices; return how many cluster alerts were sent."""
         events: list[Link | HubKey] = []
         for data in _items(raws):
@@ -275,8 +277,7 @@ class Linkage:
         alerts += [build_merge_notice(cluster_id, into, now) for cluster_id, into in sorted(retired.items())
                    if into and cluster_id in stored and stored[cluster_id].alerted]
         await self._save(book, changed, retired, stored, before)
-        for alert in alerts:
-            await send_alert(alert)
+        await publish(alerts)  # one wait for Kafka for the batch's alerts, in order, not one per alert
         await self._capture_new_evidence(changed, stored, now)
         return len(alerts)
 
@@ -350,31 +351,37 @@ class Linkage:
                    for post_key, member in cluster.members.items()
                    if post_key not in stored[cluster.cluster_id].evidence]
         if capture:
-            captured = await self._capture(capture, now)
+            captured, operations = await self._capture(capture, now)
             for cluster_id, post_key, posted_at in capture:
                 if post_key in captured:
                     stored[cluster_id].evidence.add(post_key)
                 else:  # not in the posts index yet: the evidence timer tries again
                     self.pending_evidence[post_key] = (cluster_id, posted_at)
-            await self._bulk([op for cid in {c for c, _, _ in capture} for op in (
+            await self._bulk(operations + [op for cid in {c for c, _, _ in capture} for op in (
                 {"update": {"_index": self.settings.index("clusters"), "_id": cid}},
-                {"doc": {"evidence": sorted(stored[cid].evidence)}})])
+                {"doc": {"evidence": sorted(stored[cid].evidence)}})])  # one request: the records, then the marks
 
     async def retry_evidence(self) -> None:
         """Capture evidence of cluster posts that were not yet indexed when their cluster alerted."""
         if not self.pending_evidence:
             return
         wanted = [(cid, key, posted_at) for key, (cid, posted_at) in sorted(self.pending_evidence.items())][:500]
-        for post_key in await self._capture(wanted, self.clock()):
+        captured, operations = await self._capture(wanted, self.clock())
+        await self._bulk(operations)
+        for post_key in captured:
             self.pending_evidence.pop(post_key, None)
 
-    async def _capture(self, wanted: list[tuple[str, str, str]], now: float) -> set[str]:
-        """Evidence records for posts entering a cluster alert, from the posts index; the keys captured."""
+    async def _capture(self, wanted: list[tuple[str, str, str]], now: float
+                       ) -> tuple[set[str], list[dict[str, Any]]]:
+        """The keys of the posts entering a cluster alert found in the posts index, and the bulk operations
+        writing their evidence records (the caller sends them, with its own if it has any)."""
         docs = [{"_index": posts_index_for(self.settings, posted_at), "_id": post_doc_id(post_key)}
                 for _, post_key, posted_at in wanted if posted_at]
         if not docs:
-            return set()
-        response = await self.es.options(ignore_status=404).mget(docs=docs)
+            return set(), []
+        # Not real-time: a real-time read of posts indexed a moment ago makes Elasticsearch refresh the posts
+        # index (about 0.3 s a batch on a busy node); a post not searchable yet is captured by the timer.
+        response = await self.es.options(ignore_status=404).mget(docs=docs, realtime=False)
         found = {d["_source"]["post_key"]: d["_source"] for d in response.get("docs", []) if d.get("found")}
         operations: list[dict[str, Any]] = []
         for cluster_id, post_key, _ in wanted:
@@ -382,8 +389,7 @@ class Linkage:
                 post = enriched_from_document(found[post_key])["post"]
                 operations += [{"create": {"_index": self.settings.index("evidence"), "_id": evidence_id(post_key)}},
                                evidence_document(post_key, post, cluster_alert_id(cluster_id), now)]
-        await self._bulk(operations)
-        return set(found)
+        return set(found), operations
 
     def evidence_action(self, enriched: dict[str, Any], alert: dict[str, Any], now: float
                         ) -> tuple[str, str, dict[str, Any]]:
@@ -402,8 +408,9 @@ class Linkage:
                 index=self.settings.index(name), query={"range": {field_name: {"lt": horizon}}}, conflicts="proceed")
 
 
-def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, send_alert: SendAlert,
-                     prepared: asyncio.Event, background: list[asyncio.Task[None]]) -> None:
+def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publish: PublishAlerts,
+                     prepared: asyncio.Event, background: list[asyncio.Task[None]],
+                     metrics: PipelineMetrics | None = None) -> None:
     """Add the linkage agents, the watchlist reader and the clean-up timer to ``app``."""
     keys_topic = app.topic(settings.topic("linkage.keys"))
     links_topic = app.topic(settings.topic("linkage.links"))
@@ -416,7 +423,8 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, send_
     async def link_keys(stream: faust.Stream) -> None:
         """Observe keys in offset order, a batch at a time; the batch's links leave in one wave of sends."""
         await prepared.wait()
-        async for batch in held_batches(stream, BATCH_SIZE, KEYS_WITHIN_S):
+        timer = StageTimer(metrics, "link_keys") if metrics else None
+        async for batch in held_batches(stream, BATCH_SIZE, settings.batch_within_ms / 1000, timer):
             links: list[Outgoing] = []
             for event in batch:
                 message = event.message
@@ -435,8 +443,10 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, send_
     @app.agent(links_topic)
     async def build_clusters(stream: faust.Stream) -> None:
         await prepared.wait()
-        async for batch in held_batches(stream, BATCH_SIZE, BATCH_WITHIN_S):  # acked once the clusters are saved
-            await linkage.build_clusters([event.value for event in batch], send_alert)
+        timer = StageTimer(metrics, "build_clusters") if metrics else None
+        within_s = settings.batch_within_ms / 1000
+        async for batch in held_batches(stream, BATCH_SIZE, within_s, timer):  # acked once the clusters are saved
+            await linkage.build_clusters([event.value for event in batch], publish)
 
     @app.task
     async def follow_watchlist() -> None:

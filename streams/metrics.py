@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 __all__ = ["PipelineMetrics"]
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
+STAGE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
 
 
 class PipelineMetrics:
@@ -32,6 +33,14 @@ class PipelineMetrics:
             "trailhound_end_to_end_latency_seconds",
             "Time from a post's arrival in Kafka to its alert being indexed in Elasticsearch",
             buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.stage_latency = Histogram(
+            "trailhound_stage_latency_seconds",
+            "Time from a record's arrival on a stage's input topic to the stage having written what it makes "
+            "of it (waiting for a batch, queueing behind earlier batches, and the batch's own work)",
+            ["stage"], buckets=STAGE_BUCKETS, registry=self.registry)
+        self.stage_batch = Histogram(
+            "trailhound_stage_batch_seconds", "Time a stage spends on one batch, from taking it to finishing it",
+            ["stage"], buckets=STAGE_BUCKETS, registry=self.registry)
         self.consumer_lag = Gauge(
             "trailhound_consumer_lag", "Records not yet processed, per topic partition", ["topic", "partition"],
             registry=self.registry)

@@ -79,6 +79,7 @@ class Settings:
     max_contacts: int = 20
     max_text_chars: int = 10_000
     match_budget_ms: float = 50.0
+    batch_within_ms: float = 100.0
     verdict_window_days: float = 90.0
     contact_retention_days: float = 7.0
     kafka_sasl_username: str = ""
@@ -130,6 +131,7 @@ class Settings:
             max_contacts=_int(env, "TRAILHOUND_MAX_CONTACTS", cls.max_contacts),
             max_text_chars=_int(env, "TRAILHOUND_MAX_TEXT_CHARS", cls.max_text_chars),
             match_budget_ms=_float(env, "TRAILHOUND_MATCH_BUDGET_MS", cls.match_budget_ms),
+            batch_within_ms=_float(env, "TRAILHOUND_BATCH_WITHIN_MS", cls.batch_within_ms),
             verdict_window_days=_float(env, "TRAILHOUND_VERDICT_WINDOW_DAYS", cls.verdict_window_days),
             contact_retention_days=_float(env, "TRAILHOUND_CONTACT_RETENTION_DAYS", cls.contact_retention_days),
             kafka_sasl_username=env.get("KAFKA_SASL_USERNAME", ""),
@@ -180,6 +182,7 @@ class Settings:
                             ("TRAILHOUND_MAX_CONTACTS", self.max_contacts),
                             ("TRAILHOUND_MAX_TEXT_CHARS", self.max_text_chars),
                             ("TRAILHOUND_MATCH_BUDGET_MS", self.match_budget_ms),
+                            ("TRAILHOUND_BATCH_WITHIN_MS", self.batch_within_ms),
                             ("TRAILHOUND_VERDICT_WINDOW_DAYS", self.verdict_window_days),
                             ("TRAILHOUND_CONTACT_RETENTION_DAYS", self.contact_retention_days)):
             if limit <= 0:

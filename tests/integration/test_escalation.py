@@ -318,6 +318,29 @@ async def test_a_network_alert_and_the_grouped_alert_of_its_posts_name_each_othe
     assert [r["alert_id"] for r in outbox if r["partner"] == "hotline"] == [first]
 
 
+async def test_with_no_partner_to_protect_related_alerts_recorded_a_moment_apart_name_each_other(settings: Settings):
+    """Without partners the recorder never forces a refresh of the alerts index (it cost most of an alert's
+    latency, issue 13): what it wrote a moment ago, not yet searchable, comes from its own memory."""
+    es = AsyncElasticsearch(settings.elasticsearch_url)
+
+    async def no_delivery(record: dict[str, Any]) -> None:
+        raise AssertionError(f"no partner, yet a delivery: {record}")
+
+    recorder = AlertRecorder(settings, es, Routing.empty(), no_delivery, SilenceCache(settings, es))
+    contact = "phone:+12125550177"
+    try:
+        grouped = await recorder.record([alert("r1", contact=contact), alert("r2", contact=contact)])
+        network = await recorder.record([network_alert("ring-4", ["r1", "r2", "r3"], contact)])
+        found = {d["_id"]: d["_source"] for d in (await es.mget(
+            index=settings.index("alerts"), ids=[grouped.raised[0]["event"]["id"], "network-ring-4"]))["docs"]}
+    finally:
+        await es.close()
+    group_id = grouped.raised[0]["event"]["id"]
+    assert len(network.raised) == 1
+    assert found["network-ring-4"]["trailhound"]["related_alerts"] == [group_id]
+    assert found[group_id]["trailhound"]["network_alert_id"] == "network-ring-4"
+
+
 async def test_a_silenced_contact_is_recorded_but_not_raised(rig: Rig):
     await rig.actions.silence("contact", "phone:+12125550149", "ana", "known outreach line", time.time() + 3600)
     recorded = await rig.raise_alerts(alert("s1", contact="phone:+12125550149"), alert("s2"))

@@ -209,8 +209,8 @@ async def test_a_network_absorbed_before_its_alert_is_written_ends_merged_not_op
     earlier = summary(day=0.5, city="Miami", phone="+1", author="mia", categories=("price",))
     published: list[dict[str, Any]] = []  # what the cluster stage put on ``alerts``, in order
 
-    async def publish(alert: dict[str, Any]) -> None:
-        published.append(alert)
+    async def publish(alerts: list[dict[str, Any]]) -> None:
+        published.extend(alerts)
 
     client = AsyncElasticsearch(settings.elasticsearch_url)
     try:
