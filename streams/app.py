@@ -39,6 +39,7 @@ from trailhound.detectors.detector_set import DetectorSet
 from trailhound.retrying import wait_out
 from trailhound.streams.alert_stage import AlertStage
 from trailhound.streams.batching import (
+    JOINED_BUFFER_RECORDS,
     Deliveries,
     Outgoing,
     default_partition,
@@ -62,7 +63,6 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 DETECT_BATCH_RECORDS = 16  # joined records of posts.enriched: each holds an enrich batch's posts of one partition
-ENRICHED_BUFFER_RECORDS = 64  # joined records buffered per stream, not faust's 16,384 (each holds up to 500 posts)
 DETECT_CONCURRENCY = 2
 PRODUCER_LINGER_MS = 5  # a batch's sends leave in a few large produce requests, not one request per record
 PRODUCER_BATCH_BYTES = 1024 * 1024
@@ -115,7 +115,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     app = _faust_app(settings)
     within_s = settings.batch_within_ms / 1000  # a batch is what arrived while the last one was worked on
     raw_topic = app.topic(settings.topic("posts.raw"))
-    enriched_topic = app.topic(settings.topic("posts.enriched"), maxsize=ENRICHED_BUFFER_RECORDS)
+    enriched_topic = app.topic(settings.topic("posts.enriched"), maxsize=JOINED_BUFFER_RECORDS)
     dlq_topic = app.topic(settings.topic("posts.dlq"))
     alerts_topic = app.topic(settings.topic("alerts"))
     outbox_topic = app.topic(settings.topic("escalations"))

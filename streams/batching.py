@@ -40,9 +40,13 @@ from faust.types import EventT
 from trailhound.retrying import wait_out
 from trailhound.streams.stage_timing import StageTimer
 
-__all__ = ["Deliveries", "Outgoing", "default_partition", "held_batches", "is_retriable_send_error", "joined_groups",
+__all__ = ["JOINED_BUFFER_RECORDS", "Deliveries",
+           "Outgoing", "default_partition", "held_batches", "is_retriable_send_error", "joined_groups",
            "joined_items", "joined_records"]
 
+# A stream of joined records buffers this many, not faust's 16,384: each holds up to a batch of posts,
+# so a stage running behind would otherwise hold a backlog of millions of posts in memory.
+JOINED_BUFFER_RECORDS = 64
 MAX_JOINED_RECORD_BYTES = 512 * 1024  # well under the topics' MAX_RECORD_BYTES; see joined_groups
 
 

@@ -64,7 +64,14 @@ from trailhound.detectors.linkage.shared_summaries import SharedSummaries
 from trailhound.detectors.linkage.watchlist import WatchEntry, Watchlist
 from trailhound.ids import stable_id
 from trailhound.retrying import wait_out
-from trailhound.streams.batching import Deliveries, Outgoing, held_batches, joined_items, joined_records
+from trailhound.streams.batching import (
+    JOINED_BUFFER_RECORDS,
+    Deliveries,
+    Outgoing,
+    held_batches,
+    joined_items,
+    joined_records,
+)
 from trailhound.streams.broadcast import BroadcastReader
 from trailhound.streams.city_baselines import StoredCityRates
 from trailhound.streams.metrics import PipelineMetrics
@@ -412,8 +419,8 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
                      prepared: asyncio.Event, background: list[asyncio.Task[None]],
                      metrics: PipelineMetrics | None = None) -> None:
     """Add the linkage agents, the watchlist reader and the clean-up timer to ``app``."""
-    keys_topic = app.topic(settings.topic("linkage.keys"))
-    links_topic = app.topic(settings.topic("linkage.links"))
+    keys_topic = app.topic(settings.topic("linkage.keys"), maxsize=JOINED_BUFFER_RECORDS)
+    links_topic = app.topic(settings.topic("linkage.links"), maxsize=JOINED_BUFFER_RECORDS)
     watch = BroadcastReader(settings.kafka_bootstrap, settings.topic("watchlist"), _handler(linkage),
                             client_id="trailhound-watchlist")
 
