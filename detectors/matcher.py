@@ -20,9 +20,11 @@ on the already-extracted entities.
 
 from __future__ import annotations
 
+import gc
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -204,6 +206,24 @@ def _single_flags(library: PatternLibrary, expr: _Expr) -> int:
                        pattern_id=pattern.id)
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No garbage collection while a post's searches are timed.
+
+    A collection runs on the thread that happens to allocate, and in a process with a large heap it can
+    take longer than a search's whole CPU share: the search would then be judged slow on this text and
+    its pattern skipped, so a post's indicators would depend on when the collector ran. Collection
+    waits until the post is matched.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class PatternMatcher:
     """The compiled library: ``match`` finds every pattern a post shows, with evidence as written."""
 
@@ -235,6 +255,10 @@ class PatternMatcher:
         skipped (counted in ``over_budget``) and the others still count, so no post can hold a worker
         for longer than the budget.
         """
+        with _collector_paused():
+            return self._match(norm, entities)
+
+    def _match(self, norm: NormalizedText, entities: Entities) -> list[Indicator]:
         text = norm.text
         deadline = time.thread_time() + self.budget_s
         spans: dict[int, tuple[int, int]] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -157,3 +158,22 @@ def test_replacing_the_matcher_changes_what_is_flagged(tmp_path: Path) -> None:
     detector.replace_matcher(PatternMatcher(PatternLibrary.load(tmp_path)))
     detection = detector.score_one(record("meet at the zebra crossing"))
     assert detection.score > 0.5 and detection.details["library_version"].startswith("9+")
+
+
+def test_the_garbage_collector_waits_while_a_post_is_matched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A collection during a timed search would be charged to it: the search could be judged slow and its
+    pattern skipped, so the post's indicators would depend on when the collector ran."""
+    matcher = PatternMatcher(shipped_library())
+    collector_during_searches: list[bool] = []
+    bounded = PatternMatcher._bounded
+
+    def watched(self: PatternMatcher, *args: object) -> object:
+        collector_during_searches.append(gc.isenabled())
+        return bounded(self, *args)
+
+    monkeypatch.setattr(PatternMatcher, "_bounded", watched)
+    norm = normalize("Factory work abroad. Passports are kept by the agency.")
+    found = {i.pattern_id for i in matcher.match(norm, extract_entities(norm))}
+    assert "labour_documents.passport_held" in found
+    assert collector_during_searches and not any(collector_during_searches)
+    assert gc.isenabled()
