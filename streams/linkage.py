@@ -5,7 +5,7 @@ on different partitions and workers. Linkage therefore re-keys them, one stage p
 
 1. **detect** (per post, :meth:`Linkage.after_post`): the post's linkage keys and a compact summary go to
    ``linkage.keys``, to each partition the keys that hash there, so the owner of a key sees every post
-   with it. A batch's posts travel in one record per partition (:func:`joined_records`), in the
+   with it. A batch's posts travel in one record per partition (:func:`~streams.batching.joined_records`), in the
    batch's order: with about 11 keys a post, a record per post and partition made four Faust events a
    post on this topic alone, each paying Faust's per-event cost (issue 13). Watchlist matches raise an
    alert at once; every alerted post gets its evidence record.
@@ -77,7 +77,7 @@ from trailhound.streams.city_baselines import StoredCityRates
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.stage_timing import StageTimer
 
-__all__ = ["Linkage", "add_alert", "joined_records", "key_partition", "register_linkage"]
+__all__ = ["Linkage", "add_alert", "key_partition", "register_linkage"]
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 from trailhound.config import Settings
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.detectors.linkage.key_index import HubKey, KeyIndex, KeyIndexParams, Link
-from trailhound.streams.batching import Outgoing
+from trailhound.streams.batching import Outgoing, joined_records
 from trailhound.streams.enrich import enrich_post
-from trailhound.streams.linkage import Linkage, _items, joined_records, key_partition
+from trailhound.streams.linkage import Linkage, _items, key_partition
 from trailhound.streams.worker import build_detectors
 
 BODY = ("Work abroad opportunity! Hotel cleaners needed, no experience required, earn $7,500 per month. "
