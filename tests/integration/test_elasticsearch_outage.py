@@ -23,6 +23,16 @@ def test_posts_and_alerts_written_during_an_outage_arrive_after_it(settings, sta
         assert posts_indexed(es, settings) == 0
         proxy.start()
         wait_for(lambda: posts_indexed(es, settings) == 20, timeout_s=90, what="all posts after the outage")
-        wait_for(lambda: len(alerts_for(es, settings)) == 10, timeout_s=60, what="all alerts after the outage")
+        alerts: list[dict] = []
+
+        def all_alerts() -> bool:
+            alerts[:] = alerts_for(es, settings)
+            return len(alerts) == 10
+
+        try:
+            wait_for(all_alerts, timeout_s=60, what="all alerts after the outage")
+        except AssertionError as exc:  # say what was there instead: CI keeps nothing else
+            seen = sorted(f"{a['rule']['id']} {a['trailhound'].get('post_ids')}" for a in alerts)
+            raise AssertionError(f"{exc}; {len(alerts)} indexed: {seen}") from None
     finally:
         proxy.cut()
