@@ -32,7 +32,6 @@ import logging
 import zlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass, field
 from typing import Any
 
 import faust
@@ -51,7 +50,7 @@ from trailhound.alerts.linkage_alerts import (
     is_upserted,
     upsert_parts,
 )
-from trailhound.alerts.post_documents import enriched_from_document, post_doc_id
+from trailhound.alerts.post_documents import POST_SOURCE_FIELDS, original_post, post_doc_id
 from trailhound.alerts.sink import ElasticsearchSink
 from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
@@ -74,6 +73,7 @@ from trailhound.streams.batching import (
 )
 from trailhound.streams.broadcast import BroadcastReader
 from trailhound.streams.city_baselines import StoredCityRates
+from trailhound.streams.cluster_cache import ClusterCache, Stored
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.stage_timing import StageTimer
 
@@ -106,15 +106,6 @@ def network_params(settings: Settings) -> NetworkParams:
                          template_min_contacts=settings.template_min_contacts)
 
 
-@dataclass
-class _Stored:
-    """A cluster as loaded from Elasticsearch, with what the stage remembers about its alert."""
-
-    cluster: Cluster
-    alerted: bool = False
-    evidence: set[str] = field(default_factory=set)
-
-
 class Linkage:
     """The linkage stages of one worker (see the module docstring); ``register_linkage`` wires them."""
 
@@ -136,6 +127,7 @@ class Linkage:
         self.next_offset: dict[int, int] = {}
         self.newest_ts = 0.0
         self.pending_evidence: dict[str, tuple[str, str]] = {}  # post key → (cluster id, posted_at)
+        self.cache = ClusterCache()  # the cluster stage's clusters between its batches
 
     # -- stage 1: in the detect agent ------------------------------------------------------------------
 
@@ -247,14 +239,37 @@ class Linkage:
 
     # -- stage 3: build_clusters -----------------------------------------------------------------------
 
-    async def build_clusters(self, raws: list[bytes], publish: PublishAlerts) -> int:
-        """Apply a batch of links and hub notices; return how many cluster alerts were sent."""
+    async def build_clusters(self, raws: list[bytes], publish: PublishAlerts,
+                             offsets: tuple[int, int] | None = None) -> int:
+        """Apply a batch of links and hub notices; return how many cluster alerts were sent.
+
+        ``offsets`` are the batch's first and last offsets on ``linkage.links``: while batches follow one
+        another, the clusters of the last ones come from memory (:mod:`~trailhound.streams.cluster_cache`).
+        """
+        self.cache.begin(offsets[0] if offsets else None)
+        try:
+            sent = await self._build_clusters(raws, publish)
+        except BaseException:  # the clusters in memory may be ahead of what was written
+            self.cache.clear()
+            raise
+        self.cache.finish(offsets[1] if offsets else None)
+        return sent
+
+    async def _build_clusters(self, raws: list[bytes], publish: PublishAlerts) -> int:
         events: list[Link | HubKey] = []
+        summaries: dict[str, PostSummary] = {}  # a post in many links of the batch is decoded once
+
+        def summary(data: dict[str, Any]) -> PostSummary:
+            known = summaries.get(data["post_key"])
+            if known is None:
+                known = summaries[data["post_key"]] = PostSummary.from_json(data)
+            return known
+
         for data in _items(raws):
             if data.get("type") == "hub":
                 events.append(HubKey(data["key"], int(data["distinct_texts"]), int(data["posts"])))
             else:
-                a, b = PostSummary.from_json(data["a"]), PostSummary.from_json(data["b"])
+                a, b = summary(data["a"]), summary(data["b"])
                 events.append(Link(a, b, data["key"], data["reason"], float(data.get("similarity", 1.0))))
                 self.newest_ts = max(self.newest_ts, a.ts, b.ts)
         if not events:
@@ -276,7 +291,7 @@ class Linkage:
             assessments = [assess_cluster(cluster, self.networks, self.cities) for cluster in changed]
         alerts = []
         for cluster, assessment in zip(changed, assessments, strict=True):
-            entry = stored.setdefault(cluster.cluster_id, _Stored(cluster))
+            entry = stored.setdefault(cluster.cluster_id, Stored(cluster))
             entry.cluster = cluster
             if assessment.should_alert or entry.alerted:
                 entry.alerted = True
@@ -284,26 +299,40 @@ class Linkage:
         alerts += [build_merge_notice(cluster_id, into, now) for cluster_id, into in sorted(retired.items())
                    if into and cluster_id in stored and stored[cluster_id].alerted]
         await self._save(book, changed, retired, stored, before)
+        self.cache.keep(stored, book.clusters, book.cluster_of, (k for k in before if k not in book.cluster_of))
         await publish(alerts)  # one wait for Kafka for the batch's alerts, in order, not one per alert
         await self._capture_new_evidence(changed, stored, now)
         return len(alerts)
 
-    async def _load(self, events: list[Link | HubKey]) -> dict[str, _Stored]:
+    async def _load(self, events: list[Link | HubKey]) -> dict[str, Stored]:
+        """The clusters the batch touches: from the cache, else from Elasticsearch (realtime gets)."""
         post_keys = sorted({p.post_key for e in events if isinstance(e, Link) for p in (e.a, e.b)})
         cluster_ids: set[str] = set()
-        if post_keys:
-            found = await self._mget(self.settings.index("cluster-members"), [stable_id(k) for k in post_keys])
-            cluster_ids = {doc["cluster_id"] for doc in found.values()}
+        unknown = []
+        for post_key in post_keys:
+            cluster_id = self.cache.cluster_of(post_key)
+            if cluster_id is None:
+                unknown.append(post_key)
+            else:
+                cluster_ids.add(cluster_id)
+        if unknown:
+            found = await self._mget(self.settings.index("cluster-members"), [stable_id(k) for k in unknown])
+            cluster_ids.update(doc["cluster_id"] for doc in found.values())
         hubs = [e.key for e in events if isinstance(e, HubKey)]
-        if hubs:  # clusters the hub glued: make sure recent writes are searchable first
+        if hubs:  # clusters the hub glued: those in memory, and those only Elasticsearch has
+            cluster_ids.update(self.cache.holding_edge_keys(hubs))
             index = self.settings.index("clusters")
-            await self.es.options(ignore_status=404).indices.refresh(index=index)
+            if not self.cache.searchable:  # written before the cache started (or left it): make them searchable
+                await self.es.options(ignore_status=404).indices.refresh(index=index)
+                self.cache.searchable = True
             result = await self.es.options(ignore_status=404).search(
                 index=index, query={"terms": {"edge_keys": hubs}}, size=1000, source=["cluster_id"])
             cluster_ids.update(h["_source"]["cluster_id"] for h in result.get("hits", {}).get("hits", []))
-        docs = await self._mget(self.settings.index("clusters"), sorted(cluster_ids))
-        return {cid: _Stored(Cluster.from_json(doc["state"]), bool(doc.get("alerted")), set(doc.get("evidence", ())))
-                for cid, doc in docs.items()}
+        stored = {cid: entry for cid in cluster_ids if (entry := self.cache.get(cid)) is not None}
+        docs = await self._mget(self.settings.index("clusters"), sorted(cluster_ids - stored.keys()))
+        stored.update((cid, Stored(Cluster.from_json(doc["state"]), bool(doc.get("alerted")),
+                                   set(doc.get("evidence", ())))) for cid, doc in docs.items())
+        return stored
 
     async def _mget(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
         if not ids:
@@ -314,7 +343,7 @@ class Linkage:
         return {d["_id"]: d["_source"] for d in response.get("docs", []) if d.get("found")}
 
     async def _save(self, book: ClusterBook, changed: list[Cluster], retired: dict[str, str],
-                    stored: dict[str, _Stored], before: dict[str, str]) -> None:
+                    stored: dict[str, Stored], before: dict[str, str]) -> None:
         clusters, members = self.settings.index("clusters"), self.settings.index("cluster-members")
         operations: list[dict[str, Any]] = []
         for cluster in changed:
@@ -348,7 +377,7 @@ class Linkage:
             if status >= 300 and status not in (404, 409):
                 log.error("linkage state %s failed for %s: %s", op, outcome.get("_id"), outcome.get("error"))
 
-    async def _capture_new_evidence(self, changed: list[Cluster], stored: dict[str, _Stored], now: float) -> None:
+    async def _capture_new_evidence(self, changed: list[Cluster], stored: dict[str, Stored], now: float) -> None:
         """Capture the evidence of posts that joined an alerted cluster.
 
         Content alerts are not marked here: they are grouped documents the cluster stage cannot address,
@@ -388,12 +417,14 @@ class Linkage:
             return set(), []
         # Not real-time: a real-time read of posts indexed a moment ago makes Elasticsearch refresh the posts
         # index (about 0.3 s a batch on a busy node); a post not searchable yet is captured by the timer.
-        response = await self.es.options(ignore_status=404).mget(docs=docs, realtime=False)
+        # Only the fields of the post as accepted: the normalised text and scores are most of a document.
+        response = await self.es.options(ignore_status=404).mget(docs=docs, realtime=False,
+                                                                 source_includes=POST_SOURCE_FIELDS)
         found = {d["_source"]["post_key"]: d["_source"] for d in response.get("docs", []) if d.get("found")}
         operations: list[dict[str, Any]] = []
         for cluster_id, post_key, _ in wanted:
             if post_key in found:
-                post = enriched_from_document(found[post_key])["post"]
+                post = original_post(found[post_key])
                 operations += [{"create": {"_index": self.settings.index("evidence"), "_id": evidence_id(post_key)}},
                                evidence_document(post_key, post, cluster_alert_id(cluster_id), now)]
         return set(found), operations
@@ -453,7 +484,8 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
         timer = StageTimer(metrics, "build_clusters") if metrics else None
         within_s = settings.batch_within_ms / 1000
         async for batch in held_batches(stream, BATCH_SIZE, within_s, timer):  # acked once the clusters are saved
-            await linkage.build_clusters([event.value for event in batch], publish)
+            await linkage.build_clusters([event.value for event in batch], publish,
+                                         (batch[0].message.offset, batch[-1].message.offset))
 
     @app.task
     async def follow_watchlist() -> None:
