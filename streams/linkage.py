@@ -227,13 +227,21 @@ class Linkage:
         return events
 
     @staticmethod
-    def event_record(event: Link | HubKey) -> bytes:
+    def event_record(event: Link | HubKey, encoded: dict[str, dict[str, Any]] | None = None) -> bytes:
+        """A ``linkage.links`` record; ``encoded`` keeps the posts' summaries of a batch, each made once
+        (a new post is in every link it makes)."""
         if isinstance(event, HubKey):
             data: dict[str, Any] = {"type": "hub", "key": event.key, "distinct_texts": event.distinct_texts,
                                     "posts": event.posts}
         else:
-            data = {"type": "link", "a": event.a.to_json(with_signature=False),
-                    "b": event.b.to_json(with_signature=False), "key": event.key, "reason": event.reason,
+            memo = {} if encoded is None else encoded
+            sides = []
+            for post in (event.a, event.b):
+                summary = memo.get(post.post_key)
+                if summary is None:
+                    summary = memo[post.post_key] = post.to_json(with_signature=False)
+                sides.append(summary)
+            data = {"type": "link", "a": sides[0], "b": sides[1], "key": event.key, "reason": event.reason,
                     "similarity": event.similarity}
         return orjson.dumps(data)
 
@@ -464,6 +472,7 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
         timer = StageTimer(metrics, "link_keys") if metrics else None
         async for batch in held_batches(stream, BATCH_SIZE, settings.batch_within_ms / 1000, timer):
             links: list[Outgoing] = []
+            encoded: dict[str, dict[str, Any]] = {}
             for event in batch:
                 message = event.message
                 index = await linkage.index_for(message.partition, message.offset)
@@ -473,7 +482,7 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
                     log.exception("linkage.keys[%d]@%d is not a linkage record; skipped", message.partition,
                                   message.offset)
                     continue
-                links.extend(Outgoing(links_topic, b"links", linkage.event_record(link), partition=0)
+                links.extend(Outgoing(links_topic, b"links", linkage.event_record(link, encoded), partition=0)
                              for link in events)
             for _record, why in await deliveries.deliver(joined_records(links)):  # only a record too large
                 log.error("linkage.links refused a link record: %s", why)
