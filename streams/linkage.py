@@ -239,7 +239,7 @@ class Linkage:
             for post in (event.a, event.b):
                 summary = memo.get(post.post_key)
                 if summary is None:
-                    summary = memo[post.post_key] = post.to_json(with_signature=False)
+                    summary = memo[post.post_key] = _member_fields(post)
                 sides.append(summary)
             data = {"type": "link", "a": sides[0], "b": sides[1], "key": event.key, "reason": event.reason,
                     "similarity": event.similarity}
@@ -526,6 +526,15 @@ def add_alert(sink: ElasticsearchSink, index: str, alert: dict[str, Any]) -> Non
         sink.upsert(index, alert["event"]["id"], doc, on_create)
     else:
         sink.add(index, alert["event"]["id"], alert, create_only=True)
+
+
+def _member_fields(post: PostSummary) -> dict[str, Any]:
+    """What the cluster stage keeps of a linked post (:class:`~trailhound.detectors.linkage.clusters.Member`):
+    a link travels without the post's phones, e-mails, handles and image hashes, which only the key owner
+    needs. That is about half of a link record, and every link carries two posts."""
+    return {"post_key": post.post_key, "ts": post.ts, "posted_at": post.posted_at, "contact": post.contact,
+            "city": post.city, "author": post.author, "categories": list(post.categories), "harm": list(post.harm),
+            "score": post.score, "adult": post.adult}
 
 
 def _items(raws: list[bytes]) -> list[dict[str, Any]]:

@@ -86,3 +86,20 @@ def test_a_batch_travels_in_one_record_per_partition_and_links_as_post_by_post()
     events = [Linkage.event_record(HubKey(f"phone:+{n}", 25, 40)) for n in range(3)]
     (record,) = joined_records([Outgoing(topic, b"links", e, partition=0) for e in events])  # type: ignore[arg-type]
     assert _items([record.value, events[0]]) == [json.loads(e) for e in (*events, events[0])]
+
+
+def test_a_link_record_keeps_all_a_cluster_keeps_of_its_posts_and_no_contact_lists() -> None:
+    from trailhound.detectors.linkage.clusters import Member
+    from trailhound.detectors.linkage.keys import PostSummary
+
+    settings = Settings(partitions=1)
+    linkage = Linkage(settings, es=None, detectors=shipped_detectors())  # type: ignore[arg-type]
+    index = KeyIndex(KeyIndexParams())
+    for n, phone in enumerate(("305-555-0111", "305-555-0111")):
+        (record,) = linkage.key_records(enriched(f"m{n}", phone), ["labour_documents"], 0.7)
+        events = linkage.observe(index, record[2])
+    link = next(e for e in events if isinstance(e, Link))
+    data = json.loads(Linkage.event_record(link))
+    for side, post in (("a", link.a), ("b", link.b)):
+        assert Member.of(PostSummary.from_json(data[side])) == Member.of(post)
+        assert not {"phones", "emails", "handles", "phashes", "signature"} & data[side].keys()
