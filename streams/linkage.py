@@ -10,11 +10,13 @@ on different partitions and workers. Linkage therefore re-keys them, one stage p
    post on this topic alone, each paying Faust's per-event cost (issue 13). Watchlist matches raise an
    alert at once; every alerted post gets its evidence record.
 2. **link_keys** (partitioned by key): a :class:`~trailhound.detectors.linkage.key_index.KeyIndex` per
-   partition finds the links and hub keys and writes them to ``linkage.links``. Its state is the
+   partition finds the links and hub keys and writes them to ``linkage.links``, a batch's links in a
+   record or a few, each naming its posts once (:meth:`Linkage.links_records`). Its state is the
    partition's own history: when a worker takes a partition over (start, restart, rebalance) it first
    replays the partition up to where processing resumes, so no link to an older post is missed.
 3. **build_clusters** (``linkage.links``, one partition, so one writer): loads the clusters the links
-   touch from Elasticsearch (realtime gets), merges or splits them, writes them back, and sends one
+   touch (from memory while its batches follow one another, :mod:`~trailhound.streams.cluster_cache`;
+   else from Elasticsearch, realtime gets), merges or splits them, writes them back, and sends one
    cluster alert per cluster that calls for one to ``alerts`` — the same ``event.id`` every time, so
    the ``index_alerts`` stage updates it in place. Cluster ids depend only on members
    (:mod:`trailhound.detectors.linkage.clusters`), so they are the same whichever worker saw the posts
@@ -69,7 +71,6 @@ from trailhound.streams.batching import (
     Outgoing,
     held_batches,
     joined_items,
-    joined_records,
 )
 from trailhound.streams.broadcast import BroadcastReader
 from trailhound.streams.city_baselines import StoredCityRates
@@ -77,11 +78,12 @@ from trailhound.streams.cluster_cache import ClusterCache, Stored
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.stage_timing import StageTimer
 
-__all__ = ["Linkage", "add_alert", "key_partition", "register_linkage"]
+__all__ = ["Linkage", "add_alert", "key_partition", "link_events", "register_linkage"]
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+LINKS_PER_RECORD = 1000  # a record of 1,000 links with their posts is well under 1 MB
 CLEANUP_EVERY_S = 600.0
 EVIDENCE_RETRY_S = 3.0
 
@@ -227,23 +229,42 @@ class Linkage:
         return events
 
     @staticmethod
-    def event_record(event: Link | HubKey, encoded: dict[str, dict[str, Any]] | None = None) -> bytes:
-        """A ``linkage.links`` record; ``encoded`` keeps the posts' summaries of a batch, each made once
-        (a new post is in every link it makes)."""
+    def event_record(event: Link | HubKey) -> bytes:
+        """One link or hub notice as a ``linkage.links`` record of its own (the stage sends
+        :meth:`links_records`; the cluster stage reads both)."""
         if isinstance(event, HubKey):
-            data: dict[str, Any] = {"type": "hub", "key": event.key, "distinct_texts": event.distinct_texts,
-                                    "posts": event.posts}
-        else:
-            memo = {} if encoded is None else encoded
-            sides = []
-            for post in (event.a, event.b):
-                summary = memo.get(post.post_key)
-                if summary is None:
-                    summary = memo[post.post_key] = _member_fields(post)
-                sides.append(summary)
-            data = {"type": "link", "a": sides[0], "b": sides[1], "key": event.key, "reason": event.reason,
-                    "similarity": event.similarity}
-        return orjson.dumps(data)
+            return orjson.dumps(_hub_item(event))
+        return orjson.dumps({"type": "link", "a": _member_fields(event.a), "b": _member_fields(event.b),
+                             "key": event.key, "reason": event.reason, "similarity": event.similarity})
+
+    @staticmethod
+    def links_records(events: list[Link | HubKey], per_record: int = LINKS_PER_RECORD) -> list[bytes]:
+        """A batch's links and hub notices as ``linkage.links`` records, in order, up to ``per_record`` each.
+
+        Consecutive links travel as one item naming their posts by key, with each post's fields once: a new
+        post is in every link it makes (about nine once a feed has a history), and a link carrying both of
+        its posts in full was about 550 bytes to write and to read back, most of the cluster stage's decoding.
+        """
+        records = []
+        for start in range(0, len(events), per_record):
+            items: list[dict[str, Any]] = []
+            posts: dict[str, dict[str, Any]] = {}
+            links: list[list[Any]] = []
+            for event in events[start:start + per_record]:
+                if isinstance(event, HubKey):
+                    if links:
+                        items.append({"type": "links", "posts": posts, "links": links})
+                        posts, links = {}, []
+                    items.append(_hub_item(event))
+                    continue
+                for post in (event.a, event.b):
+                    if post.post_key not in posts:
+                        posts[post.post_key] = _member_fields(post)
+                links.append([event.a.post_key, event.b.post_key, event.key, event.reason, event.similarity])
+            if links:
+                items.append({"type": "links", "posts": posts, "links": links})
+            records.append(orjson.dumps({"batch": items}))
+        return records
 
     # -- stage 3: build_clusters -----------------------------------------------------------------------
 
@@ -264,22 +285,10 @@ class Linkage:
         return sent
 
     async def _build_clusters(self, raws: list[bytes], publish: PublishAlerts) -> int:
-        events: list[Link | HubKey] = []
-        summaries: dict[str, PostSummary] = {}  # a post in many links of the batch is decoded once
-
-        def summary(data: dict[str, Any]) -> PostSummary:
-            known = summaries.get(data["post_key"])
-            if known is None:
-                known = summaries[data["post_key"]] = PostSummary.from_json(data)
-            return known
-
-        for data in _items(raws):
-            if data.get("type") == "hub":
-                events.append(HubKey(data["key"], int(data["distinct_texts"]), int(data["posts"])))
-            else:
-                a, b = summary(data["a"]), summary(data["b"])
-                events.append(Link(a, b, data["key"], data["reason"], float(data.get("similarity", 1.0))))
-                self.newest_ts = max(self.newest_ts, a.ts, b.ts)
+        events = link_events(raws)
+        for event in events:
+            if isinstance(event, Link):
+                self.newest_ts = max(self.newest_ts, event.a.ts, event.b.ts)
         if not events:
             return 0
         stored = await self._load(events)
@@ -471,8 +480,7 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
         await prepared.wait()
         timer = StageTimer(metrics, "link_keys") if metrics else None
         async for batch in held_batches(stream, BATCH_SIZE, settings.batch_within_ms / 1000, timer):
-            links: list[Outgoing] = []
-            encoded: dict[str, dict[str, Any]] = {}
+            found: list[Link | HubKey] = []
             for event in batch:
                 message = event.message
                 index = await linkage.index_for(message.partition, message.offset)
@@ -482,9 +490,9 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
                     log.exception("linkage.keys[%d]@%d is not a linkage record; skipped", message.partition,
                                   message.offset)
                     continue
-                links.extend(Outgoing(links_topic, b"links", linkage.event_record(link, encoded), partition=0)
-                             for link in events)
-            for _record, why in await deliveries.deliver(joined_records(links)):  # only a record too large
+                found.extend(events)
+            links = [Outgoing(links_topic, b"links", value, partition=0) for value in linkage.links_records(found)]
+            for _record, why in await deliveries.deliver(links):  # only a record too large
                 log.error("linkage.links refused a link record: %s", why)
 
     @app.agent(links_topic)
@@ -526,6 +534,35 @@ def add_alert(sink: ElasticsearchSink, index: str, alert: dict[str, Any]) -> Non
         sink.upsert(index, alert["event"]["id"], doc, on_create)
     else:
         sink.add(index, alert["event"]["id"], alert, create_only=True)
+
+
+def link_events(raws: list[bytes]) -> list[Link | HubKey]:
+    """The links and hub notices in ``linkage.links`` records, in order; a post in many links is decoded once."""
+    events: list[Link | HubKey] = []
+    summaries: dict[str, PostSummary] = {}
+
+    def summary(data: dict[str, Any]) -> PostSummary:
+        known = summaries.get(data["post_key"])
+        if known is None:
+            known = summaries[data["post_key"]] = PostSummary.from_json(data)
+        return known
+
+    for data in _items(raws):
+        kind = data.get("type")
+        if kind == "hub":
+            events.append(HubKey(data["key"], int(data["distinct_texts"]), int(data["posts"])))
+        elif kind == "links":  # links naming their posts (:meth:`Linkage.links_records`)
+            posts = data["posts"]
+            events.extend(Link(summary(posts[a]), summary(posts[b]), key, reason, float(similarity))
+                          for a, b, key, reason, similarity in data["links"])
+        else:  # one link with its posts (:meth:`Linkage.event_record`)
+            events.append(Link(summary(data["a"]), summary(data["b"]), data["key"], data["reason"],
+                               float(data.get("similarity", 1.0))))
+    return events
+
+
+def _hub_item(event: HubKey) -> dict[str, Any]:
+    return {"type": "hub", "key": event.key, "distinct_texts": event.distinct_texts, "posts": event.posts}
 
 
 def _member_fields(post: PostSummary) -> dict[str, Any]:
