@@ -28,7 +28,7 @@ from trailhound.streams.linkage import Linkage
 STEPS: dict[str, list[float]] = {}  # "Class.method" → [calls, seconds]
 TIMED = {AlertRecorder: ["_record_singles", "_record_networks", "_related_candidates", "_fetch", "_write", "_link",
                          "_round"],
-         Linkage: ["build_clusters", "_load", "_save", "_capture_new_evidence", "_capture"]}
+         Linkage: ["build_clusters", "_load", "_mget", "_save", "_capture_new_evidence", "_capture"]}
 
 
 def _timed(cls: type, name: str) -> None:
