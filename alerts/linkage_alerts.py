@@ -18,6 +18,8 @@ import hashlib
 import json
 from typing import Any
 
+import orjson
+
 from trailhound.alerts.document import alert_id
 from trailhound.alerts.scoring import severity_for
 from trailhound.detectors.linkage.clusters import Cluster
@@ -175,7 +177,7 @@ def is_upserted(alert: dict[str, Any]) -> bool:
 
 def upsert_parts(alert: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(doc, upsert)`` for an Elasticsearch update: the update leaves lifecycle fields alone."""
-    doc = json.loads(json.dumps(alert))
+    doc = orjson.loads(orjson.dumps(alert, option=orjson.OPT_NON_STR_KEYS))  # a deep copy, JSON as it is sent
     for name in LIFECYCLE_FIELDS:
         doc["trailhound"].pop(name, None)
     doc["event"].pop("created", None)  # when the alert was first raised stays what it was

@@ -16,7 +16,7 @@ from trailhound.config import Settings
 from trailhound.ids import stable_id
 from trailhound.timefmt import iso, parse_rfc3339
 
-__all__ = ["enriched_from_document", "post_doc_id", "post_document"]
+__all__ = ["POST_SOURCE_FIELDS", "enriched_from_document", "original_post", "post_doc_id", "post_document"]
 
 ORIGINAL_FIELDS = ("id", "source", "posted_at", "title", "body", "url", "author", "lang", "location", "contact",
                    "images")
@@ -55,10 +55,20 @@ def post_document(enriched: dict[str, Any], assessment: Assessment, alert: dict[
     }
 
 
-def enriched_from_document(source: dict[str, Any]) -> dict[str, Any]:
-    """Rebuild the enriched record a detector saw from its posts-index document (for learning verdicts)."""
+POST_SOURCE_FIELDS = [*ORIGINAL_FIELDS, "extra", "post_key"]
+"""What :func:`original_post` needs of a posts-index document (a read may ask for these fields only)."""
+
+
+def original_post(source: dict[str, Any]) -> dict[str, Any]:
+    """The post as it was accepted, from its posts-index document."""
     post = {name: source[name] for name in ORIGINAL_FIELDS if name in source}
     post.update(source.get("extra") or {})
+    return post
+
+
+def enriched_from_document(source: dict[str, Any]) -> dict[str, Any]:
+    """Rebuild the enriched record a detector saw from its posts-index document (for learning verdicts)."""
+    post = original_post(source)
     ingested = parse_rfc3339(source["ingested_at"]) if source.get("ingested_at") else 0.0
     return {
         "post": post,

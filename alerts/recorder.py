@@ -143,16 +143,26 @@ class AlertRecorder:
             else:
                 groups.setdefault(key, _Group(key, [])).alerts.append(alert)
         self._links = []
-        silences = await self.silences.active()
-        await self._record_singles(singles, silences, result)
-        await self._record_networks(networks, silences, result)
+        pending = list(groups.values())
+        # The groups' documents are read while the other alerts are recorded: nothing before the rounds
+        # writes a group document (related-alert names are written last), so content alerts, most of a
+        # feed's, do not wait for that read behind the network alerts' search and write.
+        prefetch = asyncio.ensure_future(self._fetch([group_doc_id(g.key, g.generation) for g in pending])
+                                         if pending else _nothing())
+        try:
+            silences = await self.silences.active()
+            await self._record_singles(singles, silences, result)
+            await self._record_networks(networks, silences, result)
+            stored = await prefetch
+        finally:
+            prefetch.cancel()  # only if something above failed; a finished read is left as it is
         self._link([({"trailhound": {"cluster": notice["trailhound"]["cluster"]}}, notice["event"]["id"])
                     for notice in notices])  # after the alerts they retire, of this batch or before
-        pending = list(groups.values())
         for _ in range(MAX_ROUNDS):
             if not pending:
                 break
-            pending = await self._round(pending, silences, result)
+            pending = await self._round(pending, silences, result, stored)
+            stored = None
         await self._write_links()
         for group in pending:
             for alert in group.alerts:
@@ -285,9 +295,12 @@ class AlertRecorder:
                 response = await self.es.mget(index=self.index, ids=ids)
         return {d["_id"]: d for d in response["docs"] if d.get("found")}
 
-    async def _round(self, groups: list[_Group], silences: list[Silence], result: Recorded) -> list[_Group]:
-        """Merge each group's alerts into its stored document and write; return the groups to go again."""
-        stored = await self._fetch([group_doc_id(g.key, g.generation) for g in groups])
+    async def _round(self, groups: list[_Group], silences: list[Silence], result: Recorded,
+                     stored: dict[str, dict[str, Any]] | None = None) -> list[_Group]:
+        """Merge each group's alerts into its stored document (``stored``: read already) and write; return
+        the groups to go again."""
+        if stored is None:
+            stored = await self._fetch([group_doc_id(g.key, g.generation) for g in groups])
         again: list[_Group] = []
         writes: list[tuple[_Group, dict[str, Any], dict[str, Any] | None, GroupReason]] = []
         for group in groups:
@@ -377,3 +390,7 @@ class AlertRecorder:
             if retry:
                 await asyncio.sleep(0.5)
         return conflicts
+
+
+async def _nothing() -> dict[str, dict[str, Any]]:
+    return {}

@@ -125,6 +125,7 @@ def _first_seen(settings: Settings, name: str) -> dict[str, float]:
     for value, at in _records(settings, name):
         for item in value.get("batch", (value,)):
             keys = ([item["post_key"]] if "post_key" in item else [item["post"]["post_key"]] if "post" in item
+                    else list(item["posts"]) if item.get("type") == "links"  # links naming their posts
                     else [item[side]["post_key"] for side in ("a", "b") if side in item])
             for key in keys:
                 seen.setdefault(key, at)

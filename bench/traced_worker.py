@@ -23,12 +23,13 @@ import orjson
 
 from trailhound.alerts.recorder import AlertRecorder
 from trailhound.streams.alert_stage import AlertStage
+from trailhound.streams.cluster_cache import ClusterCache
 from trailhound.streams.linkage import Linkage
 
 STEPS: dict[str, list[float]] = {}  # "Class.method" → [calls, seconds]
 TIMED = {AlertRecorder: ["_record_singles", "_record_networks", "_related_candidates", "_fetch", "_write", "_link",
                          "_round"],
-         Linkage: ["build_clusters", "_load", "_save", "_capture_new_evidence", "_capture"]}
+         Linkage: ["build_clusters", "_load", "_mget", "_save", "_capture_new_evidence", "_capture"]}
 
 
 def _timed(cls: type, name: str) -> None:
@@ -44,6 +45,20 @@ def _timed(cls: type, name: str) -> None:
             step[1] += time.perf_counter() - t0
 
     setattr(cls, name, timed)
+
+
+def _counted(cls: type, name: str, label: str) -> None:
+    """Count the calls of a plain method (``label``), and how many of them returned something."""
+    method = getattr(cls, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        value = method(*args, **kwargs)
+        step = STEPS.setdefault(label, [0, 0.0])
+        step[0] += 1
+        step[1] += value is not None  # the "seconds" column holds the hits
+        return value
+
+    setattr(cls, name, counted)
 
 
 def _traced(handle: Any, path: str) -> Any:
@@ -71,6 +86,8 @@ if __name__ == "__main__":
         for name in names:
             if hasattr(cls, name):  # a step renamed since is left out of the table, not a crash
                 _timed(cls, name)
+    _counted(ClusterCache, "get", "ClusterCache.get (calls, hits)")
+    _counted(ClusterCache, "clear", "ClusterCache.clear")
     from trailhound.cli import main
 
     main()

@@ -36,6 +36,7 @@ from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
 from trailhound.connections import es_options
 from trailhound.detectors.detector_set import DetectorSet
+from trailhound.es_json import orjson_serializers
 from trailhound.retrying import wait_out
 from trailhound.streams.alert_stage import AlertStage
 from trailhound.streams.batching import (
@@ -111,7 +112,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     metrics = metrics or PipelineMetrics()
     processor = PostProcessor(settings, detectors, clock)
     es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30, retry_on_timeout=True,
-                            **es_options(settings))
+                            serializers=orjson_serializers(), **es_options(settings))
     app = _faust_app(settings)
     within_s = settings.batch_within_ms / 1000  # a batch is what arrived while the last one was worked on
     raw_topic = app.topic(settings.topic("posts.raw"))

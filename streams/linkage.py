@@ -10,11 +10,13 @@ on different partitions and workers. Linkage therefore re-keys them, one stage p
    post on this topic alone, each paying Faust's per-event cost (issue 13). Watchlist matches raise an
    alert at once; every alerted post gets its evidence record.
 2. **link_keys** (partitioned by key): a :class:`~trailhound.detectors.linkage.key_index.KeyIndex` per
-   partition finds the links and hub keys and writes them to ``linkage.links``. Its state is the
+   partition finds the links and hub keys and writes them to ``linkage.links``, a batch's links in a
+   record or a few, each naming its posts once (:meth:`Linkage.links_records`). Its state is the
    partition's own history: when a worker takes a partition over (start, restart, rebalance) it first
    replays the partition up to where processing resumes, so no link to an older post is missed.
 3. **build_clusters** (``linkage.links``, one partition, so one writer): loads the clusters the links
-   touch from Elasticsearch (realtime gets), merges or splits them, writes them back, and sends one
+   touch (from memory while its batches follow one another, :mod:`~trailhound.streams.cluster_cache`;
+   else from Elasticsearch, realtime gets), merges or splits them, writes them back, and sends one
    cluster alert per cluster that calls for one to ``alerts`` — the same ``event.id`` every time, so
    the ``index_alerts`` stage updates it in place. Cluster ids depend only on members
    (:mod:`trailhound.detectors.linkage.clusters`), so they are the same whichever worker saw the posts
@@ -32,7 +34,6 @@ import logging
 import zlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass, field
 from typing import Any
 
 import faust
@@ -51,7 +52,7 @@ from trailhound.alerts.linkage_alerts import (
     is_upserted,
     upsert_parts,
 )
-from trailhound.alerts.post_documents import enriched_from_document, post_doc_id
+from trailhound.alerts.post_documents import POST_SOURCE_FIELDS, original_post, post_doc_id
 from trailhound.alerts.sink import ElasticsearchSink
 from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
@@ -70,18 +71,19 @@ from trailhound.streams.batching import (
     Outgoing,
     held_batches,
     joined_items,
-    joined_records,
 )
 from trailhound.streams.broadcast import BroadcastReader
 from trailhound.streams.city_baselines import StoredCityRates
+from trailhound.streams.cluster_cache import ClusterCache, Stored
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.stage_timing import StageTimer
 
-__all__ = ["Linkage", "add_alert", "key_partition", "register_linkage"]
+__all__ = ["Linkage", "add_alert", "key_partition", "link_events", "register_linkage"]
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+LINKS_PER_RECORD = 1000  # a record of 1,000 links with their posts is well under 1 MB
 CLEANUP_EVERY_S = 600.0
 EVIDENCE_RETRY_S = 3.0
 
@@ -106,15 +108,6 @@ def network_params(settings: Settings) -> NetworkParams:
                          template_min_contacts=settings.template_min_contacts)
 
 
-@dataclass
-class _Stored:
-    """A cluster as loaded from Elasticsearch, with what the stage remembers about its alert."""
-
-    cluster: Cluster
-    alerted: bool = False
-    evidence: set[str] = field(default_factory=set)
-
-
 class Linkage:
     """The linkage stages of one worker (see the module docstring); ``register_linkage`` wires them."""
 
@@ -136,6 +129,7 @@ class Linkage:
         self.next_offset: dict[int, int] = {}
         self.newest_ts = 0.0
         self.pending_evidence: dict[str, tuple[str, str]] = {}  # post key → (cluster id, posted_at)
+        self.cache = ClusterCache()  # the cluster stage's clusters between its batches
 
     # -- stage 1: in the detect agent ------------------------------------------------------------------
 
@@ -236,27 +230,65 @@ class Linkage:
 
     @staticmethod
     def event_record(event: Link | HubKey) -> bytes:
+        """One link or hub notice as a ``linkage.links`` record of its own (the stage sends
+        :meth:`links_records`; the cluster stage reads both)."""
         if isinstance(event, HubKey):
-            data: dict[str, Any] = {"type": "hub", "key": event.key, "distinct_texts": event.distinct_texts,
-                                    "posts": event.posts}
-        else:
-            data = {"type": "link", "a": event.a.to_json(with_signature=False),
-                    "b": event.b.to_json(with_signature=False), "key": event.key, "reason": event.reason,
-                    "similarity": event.similarity}
-        return orjson.dumps(data)
+            return orjson.dumps(_hub_item(event))
+        return orjson.dumps({"type": "link", "a": _member_fields(event.a), "b": _member_fields(event.b),
+                             "key": event.key, "reason": event.reason, "similarity": event.similarity})
+
+    @staticmethod
+    def links_records(events: list[Link | HubKey], per_record: int = LINKS_PER_RECORD) -> list[bytes]:
+        """A batch's links and hub notices as ``linkage.links`` records, in order, up to ``per_record`` each.
+
+        Consecutive links travel as one item naming their posts by key, with each post's fields once: a new
+        post is in every link it makes (about nine once a feed has a history), and a link carrying both of
+        its posts in full was about 550 bytes to write and to read back, most of the cluster stage's decoding.
+        """
+        records = []
+        for start in range(0, len(events), per_record):
+            items: list[dict[str, Any]] = []
+            posts: dict[str, dict[str, Any]] = {}
+            links: list[list[Any]] = []
+            for event in events[start:start + per_record]:
+                if isinstance(event, HubKey):
+                    if links:
+                        items.append({"type": "links", "posts": posts, "links": links})
+                        posts, links = {}, []
+                    items.append(_hub_item(event))
+                    continue
+                for post in (event.a, event.b):
+                    if post.post_key not in posts:
+                        posts[post.post_key] = _member_fields(post)
+                links.append([event.a.post_key, event.b.post_key, event.key, event.reason, event.similarity])
+            if links:
+                items.append({"type": "links", "posts": posts, "links": links})
+            records.append(orjson.dumps({"batch": items}))
+        return records
 
     # -- stage 3: build_clusters -----------------------------------------------------------------------
 
-    async def build_clusters(self, raws: list[bytes], publish: PublishAlerts) -> int:
-        """Apply a batch of links and hub notices; return how many cluster alerts were sent."""
-        events: list[Link | HubKey] = []
-        for data in _items(raws):
-            if data.get("type") == "hub":
-                events.append(HubKey(data["key"], int(data["distinct_texts"]), int(data["posts"])))
-            else:
-                a, b = PostSummary.from_json(data["a"]), PostSummary.from_json(data["b"])
-                events.append(Link(a, b, data["key"], data["reason"], float(data.get("similarity", 1.0))))
-                self.newest_ts = max(self.newest_ts, a.ts, b.ts)
+    async def build_clusters(self, raws: list[bytes], publish: PublishAlerts,
+                             offsets: tuple[int, int] | None = None) -> int:
+        """Apply a batch of links and hub notices; return how many cluster alerts were sent.
+
+        ``offsets`` are the batch's first and last offsets on ``linkage.links``: while batches follow one
+        another, the clusters of the last ones come from memory (:mod:`~trailhound.streams.cluster_cache`).
+        """
+        self.cache.begin(offsets[0] if offsets else None)
+        try:
+            sent = await self._build_clusters(raws, publish)
+        except BaseException:  # the clusters in memory may be ahead of what was written
+            self.cache.clear()
+            raise
+        self.cache.finish(offsets[1] if offsets else None)
+        return sent
+
+    async def _build_clusters(self, raws: list[bytes], publish: PublishAlerts) -> int:
+        events = link_events(raws)
+        for event in events:
+            if isinstance(event, Link):
+                self.newest_ts = max(self.newest_ts, event.a.ts, event.b.ts)
         if not events:
             return 0
         stored = await self._load(events)
@@ -276,7 +308,7 @@ class Linkage:
             assessments = [assess_cluster(cluster, self.networks, self.cities) for cluster in changed]
         alerts = []
         for cluster, assessment in zip(changed, assessments, strict=True):
-            entry = stored.setdefault(cluster.cluster_id, _Stored(cluster))
+            entry = stored.setdefault(cluster.cluster_id, Stored(cluster))
             entry.cluster = cluster
             if assessment.should_alert or entry.alerted:
                 entry.alerted = True
@@ -284,26 +316,40 @@ class Linkage:
         alerts += [build_merge_notice(cluster_id, into, now) for cluster_id, into in sorted(retired.items())
                    if into and cluster_id in stored and stored[cluster_id].alerted]
         await self._save(book, changed, retired, stored, before)
+        self.cache.keep(stored, book.clusters, book.cluster_of, (k for k in before if k not in book.cluster_of))
         await publish(alerts)  # one wait for Kafka for the batch's alerts, in order, not one per alert
         await self._capture_new_evidence(changed, stored, now)
         return len(alerts)
 
-    async def _load(self, events: list[Link | HubKey]) -> dict[str, _Stored]:
+    async def _load(self, events: list[Link | HubKey]) -> dict[str, Stored]:
+        """The clusters the batch touches: from the cache, else from Elasticsearch (realtime gets)."""
         post_keys = sorted({p.post_key for e in events if isinstance(e, Link) for p in (e.a, e.b)})
         cluster_ids: set[str] = set()
-        if post_keys:
-            found = await self._mget(self.settings.index("cluster-members"), [stable_id(k) for k in post_keys])
-            cluster_ids = {doc["cluster_id"] for doc in found.values()}
+        unknown = []
+        for post_key in post_keys:
+            cluster_id = self.cache.cluster_of(post_key)
+            if cluster_id is None:
+                unknown.append(post_key)
+            else:
+                cluster_ids.add(cluster_id)
+        if unknown:
+            found = await self._mget(self.settings.index("cluster-members"), [stable_id(k) for k in unknown])
+            cluster_ids.update(doc["cluster_id"] for doc in found.values())
         hubs = [e.key for e in events if isinstance(e, HubKey)]
-        if hubs:  # clusters the hub glued: make sure recent writes are searchable first
+        if hubs:  # clusters the hub glued: those in memory, and those only Elasticsearch has
+            cluster_ids.update(self.cache.holding_edge_keys(hubs))
             index = self.settings.index("clusters")
-            await self.es.options(ignore_status=404).indices.refresh(index=index)
+            if not self.cache.searchable:  # written before the cache started (or left it): make them searchable
+                await self.es.options(ignore_status=404).indices.refresh(index=index)
+                self.cache.searchable = True
             result = await self.es.options(ignore_status=404).search(
                 index=index, query={"terms": {"edge_keys": hubs}}, size=1000, source=["cluster_id"])
             cluster_ids.update(h["_source"]["cluster_id"] for h in result.get("hits", {}).get("hits", []))
-        docs = await self._mget(self.settings.index("clusters"), sorted(cluster_ids))
-        return {cid: _Stored(Cluster.from_json(doc["state"]), bool(doc.get("alerted")), set(doc.get("evidence", ())))
-                for cid, doc in docs.items()}
+        stored = {cid: entry for cid in cluster_ids if (entry := self.cache.get(cid)) is not None}
+        docs = await self._mget(self.settings.index("clusters"), sorted(cluster_ids - stored.keys()))
+        stored.update((cid, Stored(Cluster.from_json(doc["state"]), bool(doc.get("alerted")),
+                                   set(doc.get("evidence", ())))) for cid, doc in docs.items())
+        return stored
 
     async def _mget(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
         if not ids:
@@ -314,7 +360,7 @@ class Linkage:
         return {d["_id"]: d["_source"] for d in response.get("docs", []) if d.get("found")}
 
     async def _save(self, book: ClusterBook, changed: list[Cluster], retired: dict[str, str],
-                    stored: dict[str, _Stored], before: dict[str, str]) -> None:
+                    stored: dict[str, Stored], before: dict[str, str]) -> None:
         clusters, members = self.settings.index("clusters"), self.settings.index("cluster-members")
         operations: list[dict[str, Any]] = []
         for cluster in changed:
@@ -348,7 +394,7 @@ class Linkage:
             if status >= 300 and status not in (404, 409):
                 log.error("linkage state %s failed for %s: %s", op, outcome.get("_id"), outcome.get("error"))
 
-    async def _capture_new_evidence(self, changed: list[Cluster], stored: dict[str, _Stored], now: float) -> None:
+    async def _capture_new_evidence(self, changed: list[Cluster], stored: dict[str, Stored], now: float) -> None:
         """Capture the evidence of posts that joined an alerted cluster.
 
         Content alerts are not marked here: they are grouped documents the cluster stage cannot address,
@@ -388,12 +434,14 @@ class Linkage:
             return set(), []
         # Not real-time: a real-time read of posts indexed a moment ago makes Elasticsearch refresh the posts
         # index (about 0.3 s a batch on a busy node); a post not searchable yet is captured by the timer.
-        response = await self.es.options(ignore_status=404).mget(docs=docs, realtime=False)
+        # Only the fields of the post as accepted: the normalised text and scores are most of a document.
+        response = await self.es.options(ignore_status=404).mget(docs=docs, realtime=False,
+                                                                 source_includes=POST_SOURCE_FIELDS)
         found = {d["_source"]["post_key"]: d["_source"] for d in response.get("docs", []) if d.get("found")}
         operations: list[dict[str, Any]] = []
         for cluster_id, post_key, _ in wanted:
             if post_key in found:
-                post = enriched_from_document(found[post_key])["post"]
+                post = original_post(found[post_key])
                 operations += [{"create": {"_index": self.settings.index("evidence"), "_id": evidence_id(post_key)}},
                                evidence_document(post_key, post, cluster_alert_id(cluster_id), now)]
         return set(found), operations
@@ -432,7 +480,7 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
         await prepared.wait()
         timer = StageTimer(metrics, "link_keys") if metrics else None
         async for batch in held_batches(stream, BATCH_SIZE, settings.batch_within_ms / 1000, timer):
-            links: list[Outgoing] = []
+            found: list[Link | HubKey] = []
             for event in batch:
                 message = event.message
                 index = await linkage.index_for(message.partition, message.offset)
@@ -442,9 +490,9 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
                     log.exception("linkage.keys[%d]@%d is not a linkage record; skipped", message.partition,
                                   message.offset)
                     continue
-                links.extend(Outgoing(links_topic, b"links", linkage.event_record(link), partition=0)
-                             for link in events)
-            for _record, why in await deliveries.deliver(joined_records(links)):  # only a record too large
+                found.extend(events)
+            links = [Outgoing(links_topic, b"links", value, partition=0) for value in linkage.links_records(found)]
+            for _record, why in await deliveries.deliver(links):  # only a record too large
                 log.error("linkage.links refused a link record: %s", why)
 
     @app.agent(links_topic)
@@ -453,7 +501,8 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
         timer = StageTimer(metrics, "build_clusters") if metrics else None
         within_s = settings.batch_within_ms / 1000
         async for batch in held_batches(stream, BATCH_SIZE, within_s, timer):  # acked once the clusters are saved
-            await linkage.build_clusters([event.value for event in batch], publish)
+            await linkage.build_clusters([event.value for event in batch], publish,
+                                         (batch[0].message.offset, batch[-1].message.offset))
 
     @app.task
     async def follow_watchlist() -> None:
@@ -485,6 +534,44 @@ def add_alert(sink: ElasticsearchSink, index: str, alert: dict[str, Any]) -> Non
         sink.upsert(index, alert["event"]["id"], doc, on_create)
     else:
         sink.add(index, alert["event"]["id"], alert, create_only=True)
+
+
+def link_events(raws: list[bytes]) -> list[Link | HubKey]:
+    """The links and hub notices in ``linkage.links`` records, in order; a post in many links is decoded once."""
+    events: list[Link | HubKey] = []
+    summaries: dict[str, PostSummary] = {}
+
+    def summary(data: dict[str, Any]) -> PostSummary:
+        known = summaries.get(data["post_key"])
+        if known is None:
+            known = summaries[data["post_key"]] = PostSummary.from_json(data)
+        return known
+
+    for data in _items(raws):
+        kind = data.get("type")
+        if kind == "hub":
+            events.append(HubKey(data["key"], int(data["distinct_texts"]), int(data["posts"])))
+        elif kind == "links":  # links naming their posts (:meth:`Linkage.links_records`)
+            posts = data["posts"]
+            events.extend(Link(summary(posts[a]), summary(posts[b]), key, reason, float(similarity))
+                          for a, b, key, reason, similarity in data["links"])
+        else:  # one link with its posts (:meth:`Linkage.event_record`)
+            events.append(Link(summary(data["a"]), summary(data["b"]), data["key"], data["reason"],
+                               float(data.get("similarity", 1.0))))
+    return events
+
+
+def _hub_item(event: HubKey) -> dict[str, Any]:
+    return {"type": "hub", "key": event.key, "distinct_texts": event.distinct_texts, "posts": event.posts}
+
+
+def _member_fields(post: PostSummary) -> dict[str, Any]:
+    """What the cluster stage keeps of a linked post (:class:`~trailhound.detectors.linkage.clusters.Member`):
+    a link travels without the post's phones, e-mails, handles and image hashes, which only the key owner
+    needs. That is about half of a link record, and every link carries two posts."""
+    return {"post_key": post.post_key, "ts": post.ts, "posted_at": post.posted_at, "contact": post.contact,
+            "city": post.city, "author": post.author, "categories": list(post.categories), "harm": list(post.harm),
+            "score": post.score, "adult": post.adult}
 
 
 def _items(raws: list[bytes]) -> list[dict[str, Any]]:

@@ -6,12 +6,15 @@ import json
 from functools import cache
 from types import SimpleNamespace
 
+from tests.linkage_posts import summary
 from trailhound.config import Settings
 from trailhound.detectors.detector_set import DetectorSet
+from trailhound.detectors.linkage.clusters import Member
 from trailhound.detectors.linkage.key_index import HubKey, KeyIndex, KeyIndexParams, Link
+from trailhound.detectors.linkage.keys import PostSummary
 from trailhound.streams.batching import Outgoing, joined_records
 from trailhound.streams.enrich import enrich_post
-from trailhound.streams.linkage import Linkage, _items, key_partition
+from trailhound.streams.linkage import Linkage, _items, key_partition, link_events
 from trailhound.streams.worker import build_detectors
 
 BODY = ("Work abroad opportunity! Hotel cleaners needed, no experience required, earn $7,500 per month. "
@@ -86,3 +89,36 @@ def test_a_batch_travels_in_one_record_per_partition_and_links_as_post_by_post()
     events = [Linkage.event_record(HubKey(f"phone:+{n}", 25, 40)) for n in range(3)]
     (record,) = joined_records([Outgoing(topic, b"links", e, partition=0) for e in events])  # type: ignore[arg-type]
     assert _items([record.value, events[0]]) == [json.loads(e) for e in (*events, events[0])]
+
+
+def test_a_link_record_keeps_all_a_cluster_keeps_of_its_posts_and_no_contact_lists() -> None:
+    settings = Settings(partitions=1)
+    linkage = Linkage(settings, es=None, detectors=shipped_detectors())  # type: ignore[arg-type]
+    index = KeyIndex(KeyIndexParams())
+    for n, phone in enumerate(("305-555-0111", "305-555-0111")):
+        (record,) = linkage.key_records(enriched(f"m{n}", phone), ["labour_documents"], 0.7)
+        events = linkage.observe(index, record[2])
+    link = next(e for e in events if isinstance(e, Link))
+    data = json.loads(Linkage.event_record(link))
+    for side, post in (("a", link.a), ("b", link.b)):
+        assert Member.of(PostSummary.from_json(data[side])) == Member.of(post)
+        assert not {"phones", "emails", "handles", "phashes", "signature"} & data[side].keys()
+
+
+def test_a_batch_of_links_names_each_post_once_and_reads_back_in_order_with_its_hub_notices() -> None:
+    posts = [summary(day=n, phone="+1", city=f"City{n}", categories=("price",), key=f"t:lr{n}") for n in range(5)]
+    events: list[Link | HubKey] = [Link(posts[n], posts[4], "phone:+1", "same phone", 0.5 + n / 10) for n in range(4)]
+    events.insert(2, HubKey("image:ab", 25, 40))
+    records = Linkage.links_records(events, per_record=3)
+    assert len(records) == 2, "at most three events a record"
+    back = link_events(records)
+    assert back == link_events([Linkage.event_record(e) for e in events])
+    assert [(e.a.post_key, e.b.post_key, e.key, e.similarity) if isinstance(e, Link) else e for e in back] == \
+        [(e.a.post_key, e.b.post_key, e.key, e.similarity) if isinstance(e, Link) else e for e in events]
+    assert all(Member.of(e.a) == Member.of(o.a) and Member.of(e.b) == Member.of(o.b)
+               for e, o in zip(back, events, strict=True) if isinstance(e, Link) and isinstance(o, Link))
+    first = json.loads(records[0])["batch"]
+    assert [item["type"] for item in first] == ["links", "hub"] and len(first[0]["posts"]) == 3
+    links = [e for e in events if isinstance(e, Link)]
+    (together,) = Linkage.links_records(links)
+    assert len(together) < 0.75 * sum(len(Linkage.event_record(e)) for e in links), "each post once"
