@@ -78,3 +78,27 @@ def test_the_detectors_read_a_whole_enriched_batch_without_decoding_it(monkeypat
         assert isinstance(record, dict)
         assert decoded_normalized(record["normalized"]).original == record["normalized"]["original"]
         assert decoded_entities(record["entities"]).phones == tuple(record["entities"]["phones"])
+
+
+def test_the_stage_dead_letters_only_the_post_whose_enrichment_broke(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trailhound.schemas import parse_post
+    from trailhound.streams import enrich
+    from trailhound.streams.enrich_pool import enrich_batch
+
+    posts = _posts()[:6]
+    posts[2] = {**posts[2], "body": "BREAKS enrichment"}
+    items = [(json.dumps(post).encode(), 5.0) for post in posts] + [(b"{not json", 5.0)]
+    real = enrich.extract_entities
+
+    def breaking(norm, hints):  # a bug that only one post's text reaches
+        if "breaks" in norm.text:
+            raise RuntimeError("extraction bug")
+        return real(norm, hints)
+
+    monkeypatch.setattr(enrich, "extract_entities", breaking)
+    records = enrich_batch(items, 262_144, 1_764_000_000.0)  # the clock: after every post
+    assert "enrichment failed" in records[2].reason and "extraction bug" in records[2].reason
+    assert not records[2].invalid and records[-1].invalid
+    for i in (0, 1, 3, 4, 5):
+        alone = enrich_post(parse_post(items[i][0], 262_144, lambda: 1_764_000_000.0), 5.0)
+        assert json.loads(records[i].value) == json.loads(json.dumps(alone))
