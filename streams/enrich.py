@@ -68,11 +68,25 @@ def enrich_posts(items: Sequence[tuple[dict[str, Any], float]], max_contacts: in
             out.append(_record(post, ingested_ts, max_contacts, max_text_chars))
         except Exception as exc:  # noqa: BLE001  # the caller reports it with its post
             out.append(exc)
-    records = [record for record in out if not isinstance(record, Exception)]
-    for record, language in zip(records, detect_languages([r["normalized"]["original"] for r in records]),
-                                strict=True):
-        record["language"] = language
+    done = [i for i, record in enumerate(out) if not isinstance(record, Exception)]
+    texts = [out[i]["normalized"]["original"] for i in done]  # type: ignore[index]
+    try:
+        languages: list[str | Exception] = list(detect_languages(texts))
+    except Exception:  # noqa: BLE001  # a text the model cannot read: name each alone, fail only that post
+        languages = [_language_or_error(text) for text in texts]
+    for i, language in zip(done, languages, strict=True):
+        if isinstance(language, Exception):
+            out[i] = language
+        else:
+            out[i]["language"] = language  # type: ignore[index]
     return out
+
+
+def _language_or_error(text: str) -> str | Exception:
+    try:
+        return detect_language(text)
+    except Exception as exc:  # noqa: BLE001  # reported with its post by the caller
+        return exc
 
 
 def _record(post: dict[str, Any], ingested_ts: float, max_contacts: int, max_text_chars: int) -> dict[str, Any]:

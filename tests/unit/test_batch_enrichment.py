@@ -102,3 +102,21 @@ def test_the_stage_dead_letters_only_the_post_whose_enrichment_broke(monkeypatch
     for i in (0, 1, 3, 4, 5):
         alone = enrich_post(parse_post(items[i][0], 262_144, lambda: 1_764_000_000.0), 5.0)
         assert json.loads(records[i].value) == json.loads(json.dumps(alone))
+
+
+def test_a_text_the_language_model_cannot_read_fails_only_its_post(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trailhound.detectors import language
+
+    real = language._model_input
+
+    def failing(text: str) -> str | bytes:  # a model bug that only one post's text reaches
+        if "unreadable" in text:
+            raise ValueError("model bug")
+        return real(text)
+
+    monkeypatch.setattr(language, "_model_input", failing)
+    posts = _posts()[:4]
+    unreadable = {**posts[1], "body": "an unreadable text"}
+    batched = enrich_posts([(post, 5.0) for post in [posts[0], unreadable, *posts[2:]]])
+    assert isinstance(batched[1], ValueError)
+    assert [batched[0], *batched[2:]] == [enrich_post(post, 5.0) for post in [posts[0], *posts[2:]]]
