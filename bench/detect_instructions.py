@@ -11,7 +11,8 @@ consumer.
 How: the script starts itself under ``valgrind --tool=callgrind --instr-atstart=no``; that child warms
 the models up and judges the posts once (caches filled as in a long-running worker), then switches
 counting on with ``callgrind_control`` around one more pass over the first ``--posts`` evaluation
-posts (``quality.judge``: enrich, patterns, online models, assess) and off again. The last line is one
+posts (``quality.judge_batches``, the worker's path: enrich a batch, then patterns, online models and
+assess post by post) and off again. The last line is one
 JSON object: ``instructions_per_post``, ``regex_engine_share`` and ``posts``.
 """
 
@@ -49,8 +50,7 @@ def measured_pass(posts: int) -> None:
         quality.judge(detectors, post, threshold)
     parse_phone.cache_clear()  # as in quality.throughput: only repetition within the pass helps
     _instrument("on")
-    for post in chosen:
-        quality.judge(detectors, post, threshold)
+    quality.judge_batches(detectors, chosen, threshold)
     _instrument("off")
 
 

@@ -20,6 +20,7 @@ import re
 import tempfile
 import threading
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from langid.langid import LanguageIdentifier, model
 
 from trailhound.config import Settings
 
-__all__ = ["LANGUAGES", "LanguageDetector", "detect_language", "preload"]
+__all__ = ["LANGUAGES", "LanguageDetector", "detect_language", "detect_languages", "preload"]
 
 LANGUAGES: tuple[str, ...] = (
     "en", "es", "pt", "fr", "ru", "zh", "tl", "ro", "vi", "th",
@@ -45,6 +46,7 @@ _MAX_BYTES = 80  # the first sentence or two decide; long posts cost no more
 # byte n-grams (after NFKC has turned fullwidth letters back into ASCII).
 _NOT_WRITING = re.compile("[^\\w\\s.,;:!?'\u2019()\\-]|[\u3164\u115f\u1160\uffa0_]")
 _MIN_LETTERS = 6
+_MIN_BATCH = 8  # fewer posts than this: each walked alone costs less than a batch's NumPy steps
 _NOT_LETTER_BYTES = bytes(b for b in range(256) if not (97 <= b <= 122 or b >= 128))
 
 _SCRIPTS = (  # scripts used by one language among LANGUAGES
@@ -62,6 +64,7 @@ class LanguageDetector:
     def __init__(self, languages: tuple[str, ...] = LANGUAGES, cache_dir: Path | None = None) -> None:
         """``cache_dir`` keeps the compact tables derived from langid's model, so that later starts load
         them in a fraction of a second instead of decompressing the model again (about 3 s of CPU)."""
+        self._batch_tables: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # built at first batch
         cached = _cache_file(cache_dir, languages)
         if cached is not None and cached.is_file():
             try:
@@ -96,13 +99,11 @@ class LanguageDetector:
 
     def detect(self, text: str) -> str:
         """The most probable language of ``text``, or ``"und"`` when it holds too few letters."""
-        text = _NOT_WRITING.sub("", unicodedata.normalize("NFKC", text[: _MAX_BYTES * 2]))
-        script = _script_language(text)
-        if script is not None:
-            return script
-        data = text.encode("utf-8")[:_MAX_BYTES].lower()
-        if len(data.translate(None, _NOT_LETTER_BYTES)) < _MIN_LETTERS:
-            return UNKNOWN
+        data = _model_input(text)
+        return data if isinstance(data, str) else self._walk_one(data)
+
+    def _walk_one(self, data: bytes) -> str:
+        """The best class of one input (lower-cased UTF-8 bytes), walked a byte at a time."""
         nextmove, row = self._next, self._row
         state = 0
         visited = array.array("I")  # handed to NumPy as a buffer: no conversion of each state
@@ -112,6 +113,68 @@ class LanguageDetector:
             visit(state)
         scores = self._pc + self._state_scores.take(np.frombuffer(visited, dtype=np.uint32), axis=0).sum(axis=0)
         return self._classes[int(np.argmax(scores))]
+
+    def detect_many(self, texts: Sequence[str]) -> list[str]:
+        """:meth:`detect` for each of ``texts``, the model's part done for the whole batch at once.
+
+        The enrichment stage works on batches of posts: walking the tokeniser one byte position at a
+        time for every post of the batch together, and scoring them in one gather, costs a few NumPy
+        calls per batch instead of a Python step per byte and three NumPy calls per post. The result
+        is the same as :meth:`detect`'s, state for state and sum for sum (the padding past a post's
+        end adds rows of zeros, and each post's rows are summed in the same order).
+        """
+        out: list[str] = []
+        walked: list[int] = []
+        inputs: list[bytes] = []
+        for i, text in enumerate(texts):
+            data = _model_input(text)
+            if isinstance(data, str):
+                out.append(data)
+            else:
+                out.append(UNKNOWN)
+                walked.append(i)
+                inputs.append(data)
+        if len(inputs) < _MIN_BATCH:
+            for i, data in zip(walked, inputs, strict=True):
+                out[i] = self._walk_one(data)
+            return out
+        for i, best in zip(walked, self._walk_batch(inputs), strict=True):
+            out[i] = self._classes[best]
+        return out
+
+    def _walk_batch(self, inputs: list[bytes]) -> list[int]:
+        """The best class of each input (lower-cased UTF-8 bytes), every input's walk advanced together."""
+        if self._batch_tables is None:
+            padded = np.vstack([self._state_scores, np.zeros((1, self._state_scores.shape[1]))])
+            self._batch_tables = (np.frombuffer(self._row, dtype=np.uint32).astype(np.intp),
+                                  np.asarray(self._next, dtype=np.intp), padded)
+        row, nextmove, scores_of = self._batch_tables
+        lengths = np.fromiter((len(d) for d in inputs), dtype=np.intp, count=len(inputs))
+        width = int(lengths.max())
+        data = np.frombuffer(b"".join(d.ljust(width, b"\0") for d in inputs), dtype=np.uint8)
+        columns = data.reshape(len(inputs), width).T.astype(np.intp)  # one contiguous row per byte position
+        visited = np.empty((width, len(inputs)), dtype=np.intp)
+        state = np.zeros(len(inputs), dtype=np.intp)
+        for k in range(width):
+            state = nextmove[row[state] + columns[k]]
+            visited[k] = state
+        visited = visited.T.copy()
+        visited[np.arange(width) >= lengths[:, None]] = len(scores_of) - 1  # past a post's end: the zero row
+        scores = self._pc + scores_of[visited].sum(axis=1)
+        return [int(best) for best in scores.argmax(axis=1)]
+
+
+def _model_input(text: str) -> str | bytes:
+    """What the model reads of ``text`` (its first bytes, lower-cased), or the answer when the model is
+    not needed: the language its script names, or ``"und"`` for too few letters."""
+    text = _NOT_WRITING.sub("", unicodedata.normalize("NFKC", text[: _MAX_BYTES * 2]))
+    script = _script_language(text)
+    if script is not None:
+        return script
+    data = text.encode("utf-8")[:_MAX_BYTES].lower()
+    if len(data.translate(None, _NOT_LETTER_BYTES)) < _MIN_LETTERS:
+        return UNKNOWN
+    return data
 
 
 def _transitions(table: Any) -> tuple[array.array[int], array.array[int]]:
@@ -186,3 +249,8 @@ def preload() -> None:
 def detect_language(text: str) -> str:
     """The language of ``text`` with the default detector (loaded once, about a second)."""
     return _default().detect(text)
+
+
+def detect_languages(texts: Sequence[str]) -> list[str]:
+    """The language of each of ``texts``, as :func:`detect_language` names it, detected as one batch."""
+    return _default().detect_many(texts)

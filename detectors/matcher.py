@@ -23,8 +23,7 @@ from __future__ import annotations
 import gc
 import re
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -107,7 +106,7 @@ class _Engine:
     database: hyperscan.Database | None  # None for a library with no text expressions
     exprs: list[_Expr]
     confirm: list[regex.Pattern[str]]
-    entity_rules: list[tuple[int, EntityRule]]  # (pattern index, rule)
+    entity_rules: list[tuple[int, EntityRule, str | None]]  # (pattern index, rule, mention kind it needs)
     near_rules: dict[tuple[int, int], tuple[regex.Pattern[str], regex.Pattern[str], int]]
     approx: hyperscan.Database | None = None  # literal forms with one edit of slack
     approx_patterns: tuple[tuple[int, int], ...] = ()  # (pattern index, letters) per approximate id
@@ -181,8 +180,8 @@ def compile_engine(library: PatternLibrary) -> _Engine:
     entity_rules = []
     for pi, fi in entity_forms:
         rule = library.patterns[pi].forms[fi].entity
-        if rule is not None:
-            entity_rules.append((pi, rule))
+        if rule is not None:  # the obscured-contact rule reads a flag, not a kind of mention
+            entity_rules.append((pi, rule, None if rule.kind == "contact_obfuscated" else rule.of or rule.kind))
     near_rules = {}
     for pi, pattern in enumerate(library.patterns):
         for fi, form in enumerate(pattern.forms):
@@ -204,24 +203,6 @@ def _single_flags(library: PatternLibrary, expr: _Expr) -> int:
     pattern = library.patterns[expr.pattern]
     raise LibraryError(f"the matching engine cannot compile {expr.regex!r}: {error}", file=pattern.file,
                        pattern_id=pattern.id)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No garbage collection while a post's searches are timed.
-
-    A collection runs on the thread that happens to allocate, and in a process with a large heap it can
-    take longer than a search's whole CPU share: the search would then be judged slow on this text and
-    its pattern skipped, so a post's indicators would depend on when the collector ran. Collection
-    waits until the post is matched.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class PatternMatcher:
@@ -255,8 +236,18 @@ class PatternMatcher:
         skipped (counted in ``over_budget``) and the others still count, so no post can hold a worker
         for longer than the budget.
         """
-        with _collector_paused():
+        # No garbage collection while the post's searches are timed. A collection runs on the thread
+        # that happens to allocate, and in a process with a large heap it can take longer than a
+        # search's whole CPU share: the search would then be judged slow on this text and its pattern
+        # skipped, so a post's indicators would depend on when the collector ran. Collection waits until
+        # the post is matched. (Inline rather than a context manager: this runs once per post.)
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
             return self._match(norm, entities)
+        finally:
+            if was_enabled:
+                gc.enable()
 
     def _match(self, norm: NormalizedText, entities: Entities) -> list[Indicator]:
         text = norm.text
@@ -286,11 +277,11 @@ class PatternMatcher:
             by_kind: dict[str, list[Mention]] = {}
             for mention in entities.mentions:
                 by_kind.setdefault(mention.kind, []).append(mention)
-            for pi, rule in engine.entity_rules:
-                if rule.kind == "contact_obfuscated":
+            for pi, rule, needs in engine.entity_rules:
+                if needs is None:
                     if not entities.contact_obfuscated:
                         continue
-                elif (rule.of or rule.kind) not in by_kind:
+                elif needs not in by_kind:
                     continue
                 span = _entity_span(rule, entities, by_kind)
                 if span is not None:

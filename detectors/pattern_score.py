@@ -9,8 +9,9 @@ tested and tuned on its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from trailhound.detectors.base import Indicator
 
@@ -38,7 +39,10 @@ def _noisy_or(weights: Iterable[float]) -> float:
     return 1.0 - miss
 
 
-def combine_evidence(indicators: Iterable[Indicator], labels: Mapping[str, str]) -> CombinedEvidence:
+_NOTHING = CombinedEvidence(score=0.0, explanation="", categories=(), category_scores=MappingProxyType({}))
+
+
+def combine_evidence(indicators: Sequence[Indicator], labels: Mapping[str, str]) -> CombinedEvidence:
     """Combine indicator weights into a score in [0, 1].
 
     1. Within one category, hits largely repeat each other: the category's strength is its strongest
@@ -57,6 +61,8 @@ def combine_evidence(indicators: Iterable[Indicator], labels: Mapping[str, str])
     contact, passport held + debt) pass 0.5. The explanation names the categories that contributed,
     strongest first, e.g. "youth language + third-party control".
     """
+    if not indicators:  # most posts: nothing to combine
+        return _NOTHING
     by_category: dict[str, list[float]] = {}
     for ind in indicators:
         by_category.setdefault(ind.category, []).append(min(max(ind.weight, 0.0), 1.0))

@@ -29,12 +29,13 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
 from trailhound.clock import Clock, system_clock
 from trailhound.schemas import InvalidRecord, parse_post
-from trailhound.streams.enrich import enrich_post
+from trailhound.streams.enrich import enrich_posts
 
 __all__ = ["EnrichedRecord", "Enricher", "enrich_batch"]
 
@@ -70,19 +71,27 @@ class _FixedClock:
 
 
 def enrich_batch(items: list[tuple[bytes, float]], max_post_bytes: int, now: float) -> list[EnrichedRecord]:
-    """Validate and enrich ``(raw bytes, Kafka timestamp)`` pairs; never raises for one bad post."""
+    """Validate and enrich ``(raw bytes, Kafka timestamp)`` pairs; never raises for one bad post.
+
+    The valid posts are enriched as one batch (:func:`~trailhound.streams.enrich.enrich_posts`).
+    """
     clock = _FixedClock(now)
     out: list[EnrichedRecord] = []
+    valid: list[tuple[int, tuple[dict[str, Any], float]]] = []
     for raw, ingested_ts in items:
         try:
-            enriched = enrich_post(parse_post(raw, max_post_bytes, clock), ingested_ts)
-            out.append(EnrichedRecord(enriched["entity_key"].encode("utf-8"),
-                                      orjson.dumps(enriched)))
+            valid.append((len(out), (parse_post(raw, max_post_bytes, clock), ingested_ts)))
+            out.append(EnrichedRecord())  # replaced below
         except InvalidRecord as exc:
             out.append(EnrichedRecord(reason=exc.reason, invalid=True))
+    for (i, _), enriched in zip(valid, enrich_posts([item for _, item in valid]), strict=True):
+        try:
+            if isinstance(enriched, Exception):
+                raise enriched
+            out[i] = EnrichedRecord(enriched["entity_key"].encode("utf-8"), orjson.dumps(enriched))
         except Exception as exc:  # a post that breaks enrichment must not take its batch with it
             log.exception("enrichment failed")
-            out.append(EnrichedRecord(reason=f"enrichment failed: {exc!r}"))
+            out[i] = EnrichedRecord(reason=f"enrichment failed: {exc!r}")
     return out
 
 

@@ -77,3 +77,28 @@ def test_amounts_found_after_one_shared_pass_are_those_every_expression_finds() 
         assert (prices, ages) == (amounts.find_prices(text, every), amounts.find_ages(text, every)), text
         found += bool(prices) + bool(ages)
     assert found > 200
+
+
+def test_the_quick_us_validity_answers_as_phonenumbers_does() -> None:
+    """``_plain_us_number`` reads the library's US metadata itself; it must agree with
+    ``phonenumbers.is_valid_number_for_region`` on every kind of ten-digit number."""
+    import random
+
+    import phonenumbers
+
+    from trailhound.detectors.extract.phones import _plain_us_number
+
+    rng = random.Random(5)
+    candidates = [str(rng.randint(2_000_000_000, 9_999_999_999)) for _ in range(20_000)]
+    # every area code with the fictional 555-01xx lines, toll-free, premium and personal prefixes
+    candidates += [f"{npa}5550{rng.randint(100, 199)}" for npa in range(200, 1000)]
+    candidates += [f"{p}{rng.randint(2_000_000, 9_999_999)}" for p in ("800", "833", "888", "900", "500", "521", "524")
+                   for _ in range(300)]
+    candidates += ["٢٠١٥٥٥٠١٢٣", "٠٢٠١٥٥٥٠١٢"]  # Arabic-Indic digits: the library reads them as numbers
+    valid = 0
+    for raw in candidates:
+        expected = raw[0] not in "01" and phonenumbers.is_valid_number_for_region(
+            phonenumbers.PhoneNumber(country_code=1, national_number=int(raw)), "US")
+        assert _plain_us_number(raw) == expected, raw
+        valid += expected
+    assert 1_000 < valid < len(candidates)  # both answers were tested, many times
