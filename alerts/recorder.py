@@ -153,7 +153,7 @@ class AlertRecorder:
             silences = await self.silences.active()
             await self._record_singles(singles, silences, result)
             await self._record_networks(networks, silences, result)
-            stored = await prefetch
+            stored: dict[str, dict[str, Any]] | None = await prefetch
         finally:
             prefetch.cancel()  # only if something above failed; a finished read is left as it is
         self._link([({"trailhound": {"cluster": notice["trailhound"]["cluster"]}}, notice["event"]["id"])
