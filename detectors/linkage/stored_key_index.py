@@ -103,8 +103,14 @@ def _parts(values: list, size: int = 500) -> Iterator[list]:
     return (values[start:start + size] for start in range(0, len(values), size))
 
 
-def _marks(values: list) -> str:
-    return ",".join("?" * len(values))
+_IN_SIZES = (1, 4, 16, 64, 250, 500)
+
+
+def _select(db: sqlite3.Connection, head: str, values: list) -> sqlite3.Cursor:
+    """``head (?, …)`` with ``values`` (at most 500), padded with repeats to one of a few sizes, so that a few
+    statements are prepared (and cached) instead of one per length."""
+    size = next(size for size in _IN_SIZES if size >= len(values))
+    return db.execute(f"{head} ({','.join('?' * size)})", [*values, *values[-1:] * (size - len(values))])
 
 
 class StoredKeyIndex(KeyIndex):
@@ -174,14 +180,14 @@ class StoredKeyIndex(KeyIndex):
         """Read the rows of ``keys`` and which of ``post_keys`` were filed before, a query each."""
         for part in _parts([key for key in dict.fromkeys(keys) if key not in self._rows]):
             self._rows.update(dict.fromkeys(part))
-            found = {key: _Held.from_row(*rest) for key, *rest in self._db.execute(
-                f"SELECT key, ids, stamps, hub, groups FROM held WHERE key IN ({_marks(part)})", part)}
+            found = {key: _Held.from_row(*rest) for key, *rest in _select(
+                self._db, "SELECT key, ids, stamps, hub, groups FROM held WHERE key IN", part)}
             self._rows.update(found)
             self._in_db.update(found)
         for part in _parts([key for key in dict.fromkeys(post_keys) if key not in self._seen_known]):
             self._seen_known.update(dict.fromkeys(part, False))
-            self._seen_known.update((key, True) for (key,) in self._db.execute(
-                f"SELECT post_key FROM seen WHERE post_key IN ({_marks(part)})", part))
+            self._seen_known.update((key, True) for (key,) in _select(
+                self._db, "SELECT post_key FROM seen WHERE post_key IN", part))
 
     def _row(self, key: str) -> _Held | None:
         if key not in self._rows:
@@ -351,8 +357,8 @@ class StoredKeyIndex(KeyIndex):
             else:
                 found[post_id] = summary
         for part in _parts(missing):
-            for post_id, post_key, ts, signature in self._db.execute(
-                    f"SELECT id, post_key, ts, signature FROM posts WHERE id IN ({_marks(part)})", part):
+            for post_id, post_key, ts, signature in _select(
+                    self._db, "SELECT id, post_key, ts, signature FROM posts WHERE id IN", part):
                 found[post_id] = light[post_id] = _Light.of(post_id, post_key, ts, signature)
         while len(light) > self.cached_posts:
             del light[next(iter(light))]  # the longest held (a cache by age, not by use: cheaper, as good here)
@@ -371,8 +377,8 @@ class StoredKeyIndex(KeyIndex):
             else:
                 missing.append(post_id)
         for part in _parts(missing):
-            for post_id, signature, body in self._db.execute(
-                    f"SELECT id, signature, body FROM posts WHERE id IN ({_marks(part)})", part):
+            for post_id, signature, body in _select(
+                    self._db, "SELECT id, signature, body FROM posts WHERE id IN", part):
                 summary = found[post_id] = PostSummary.from_json(orjson.loads(body))
                 if signature is not None:
                     summary.signature = np.frombuffer(signature, _SIGNATURE_DTYPE)

@@ -103,8 +103,8 @@ def test_memory_stays_bounded_as_posts_grow() -> None:
                      phash=rnd.getrandbits(64)) for n in range(2_000)]
     stored = StoredKeyIndex(params, cache_kib=2048, cached_posts=200)
     assert stored._db.execute("PRAGMA cache_size").fetchone()[0] == -2048
-    in_memory = _traced_growth(KeyIndex(params), posts, at=600)
-    bounded = _traced_growth(stored, posts, at=600)
+    in_memory = _traced_growth(KeyIndex(params), posts, at=1_000)
+    bounded = _traced_growth(stored, posts, at=1_000)
     assert in_memory > 1_000, "the reference grows by its posts' summaries and keys"
     assert bounded < 50, f"{bounded:.0f} B a post"
     stored.close()
