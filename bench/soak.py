@@ -10,7 +10,10 @@ e-mail handle, drawn at random) and the posts' dates advance through ``--days`` 
 does, so the per-contact windows see contacts come, go quiet and expire (their seven-day time to live,
 and at most 200,000 kept: :mod:`trailhound.detectors.online.entity_anomaly`). Resident memory is the
 worker's plus its enrichment pool's. "Flat after warm-up" is judged on the second half of the
-samples: their growth is printed next to the first half's. Last line: one JSON object.
+samples: their growth is printed next to the first half's, also per post (``*_bytes_per_post``), so that
+runs of any size compare. A shorter run shows the same sooner if its feed is busier: ``--days 4`` keeps
+every post inside the linkage window (30 days), the case where a worker whose state grew with the window
+would never level off. Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -94,20 +97,26 @@ def main() -> None:
     load_after = load_average()
 
     rss = [mib for _, mib, _ in samples[1:]]
+    at = [n for n, _, _ in samples[1:]]
     half = len(rss) // 2
     first_growth = (rss[half] - rss[0]) / 2**20 if half else 0.0
     second_growth = (rss[-1] - rss[half]) / 2**20 if half else 0.0
+    # growth per post, so that runs of any size compare (the issue's "flat" is about 0 B a post)
+    first_per_post = (rss[half] - rss[0]) / (at[half] - at[0]) if half else None
+    second_per_post = (rss[-1] - rss[half]) / (at[-1] - at[half]) if half else None
     figures = {
         "benchmark": "soak", "posts": args.posts, "contacts": args.contacts, "days": args.days,
         "complete": samples[-1][0] >= args.posts, "reached_posts": samples[-1][0],
         "rss_mib": [round(b / 2**20, 1) for _, b, _ in samples],
         "at_posts": [n for n, _, _ in samples],
         "first_half_growth_mib": round(first_growth, 1), "second_half_growth_mib": round(second_growth, 1),
+        "first_half_bytes_per_post": None if first_per_post is None else round(first_per_post),
+        "second_half_bytes_per_post": None if second_per_post is None else round(second_per_post),
         "posts_s": round(samples[-1][0] / samples[-1][2]) if samples[-1][2] else None,
         "cores": os.cpu_count(), "load_average_before": load_before, "load_average_after": load_after,
     }
     print(f"growth over the first half of the samples: {first_growth:.1f} MiB; over the second half: "
-          f"{second_growth:.1f} MiB")
+          f"{second_growth:.1f} MiB ({second_per_post or 0:.0f} B a post)")
     print(json.dumps(figures))
 
 

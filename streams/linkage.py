@@ -62,6 +62,7 @@ from trailhound.detectors.linkage.key_index import HubKey, KeyIndex, KeyIndexPar
 from trailhound.detectors.linkage.keys import PostSummary, summarise
 from trailhound.detectors.linkage.networks import NetworkParams, assess_cluster
 from trailhound.detectors.linkage.shared_summaries import SharedSummaries
+from trailhound.detectors.linkage.stored_key_index import StoredKeyIndex
 from trailhound.detectors.linkage.watchlist import WatchEntry, Watchlist
 from trailhound.ids import stable_id
 from trailhound.retrying import wait_out
@@ -124,7 +125,7 @@ class Linkage:
         self.networks = network_params(settings)
         self.cities = StoredCityRates(es, settings)
         self.watchlist = Watchlist(image_radius=settings.link_image_radius)
-        self.indexes: dict[int, KeyIndex] = {}
+        self.indexes: dict[int, StoredKeyIndex] = {}  # state on disk: memory does not grow with the window
         self.summaries = SharedSummaries()  # a post's records on several partitions share one summary
         self.next_offset: dict[int, int] = {}
         self.newest_ts = 0.0
@@ -187,11 +188,13 @@ class Linkage:
 
     # -- stage 2: link_keys ----------------------------------------------------------------------------
 
-    async def index_for(self, partition: int, offset: int) -> KeyIndex:
+    async def index_for(self, partition: int, offset: int) -> StoredKeyIndex:
         """The key index of ``partition``, rebuilt from the partition's history if this worker lacks it."""
         if self.next_offset.get(partition) != offset or partition not in self.indexes:
-            index = KeyIndex(self.params)
+            index = StoredKeyIndex(self.params)
             replayed = await self._replay(partition, offset, index)
+            if partition in self.indexes:
+                self.indexes[partition].close()  # its database goes with it
             self.indexes[partition] = index
             log.info("linkage.keys[%d]: key index rebuilt from %d records before offset %d", partition, replayed,
                      offset)
@@ -223,10 +226,7 @@ class Linkage:
 
     def observe(self, index: KeyIndex, raw: bytes) -> list[Link | HubKey]:
         """The links and hub notices a ``linkage.keys`` record makes: one post's, or a batch's in order."""
-        events: list[Link | HubKey] = []
-        for item in joined_items(raw):
-            events.extend(index.observe_keys(self.summaries.summary(item["post"]), item["keys"]))
-        return events
+        return index.observe_batch([(self.summaries.summary(item["post"]), item["keys"]) for item in joined_items(raw)])
 
     @staticmethod
     def event_record(event: Link | HubKey) -> bytes:

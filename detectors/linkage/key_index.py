@@ -199,6 +199,10 @@ class KeyIndex:
             events = self._with_text_links(events, bands, post)
         return events
 
+    def observe_batch(self, items: Iterable[tuple[PostSummary, Iterable[str]]]) -> list[Link | HubKey]:
+        """:meth:`observe_keys` for each ``(post, keys)`` in order: the links and hub notices of them all."""
+        return [event for post, keys in items for event in self.observe_keys(post, keys)]
+
     def _track_texts(self, key: str, held: list[PostSummary], post: PostSummary) -> int:
         """Group the key's texts by similarity; the number of groups when the key just became a hub, else 0."""
         if key in self._hubs or post.signature is None:
