@@ -125,7 +125,7 @@ class Linkage:
         self.networks = network_params(settings)
         self.cities = StoredCityRates(es, settings)
         self.watchlist = Watchlist(image_radius=settings.link_image_radius)
-        self.indexes: dict[int, StoredKeyIndex] = {}  # state on disk: memory does not grow with the window
+        self.indexes: dict[int, KeyIndex] = {}  # on disk unless TRAILHOUND_KEY_INDEX_STORE=memory
         self.summaries = SharedSummaries()  # a post's records on several partitions share one summary
         self.next_offset: dict[int, int] = {}
         self.newest_ts = 0.0
@@ -188,10 +188,10 @@ class Linkage:
 
     # -- stage 2: link_keys ----------------------------------------------------------------------------
 
-    async def index_for(self, partition: int, offset: int) -> StoredKeyIndex:
+    async def index_for(self, partition: int, offset: int) -> KeyIndex:
         """The key index of ``partition``, rebuilt from the partition's history if this worker lacks it."""
         if self.next_offset.get(partition) != offset or partition not in self.indexes:
-            index = StoredKeyIndex(self.params)
+            index = StoredKeyIndex(self.params) if self.settings.key_index_store == "disk" else KeyIndex(self.params)
             replayed = await self._replay(partition, offset, index)
             if partition in self.indexes:
                 self.indexes[partition].close()  # its database goes with it

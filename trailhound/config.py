@@ -94,6 +94,7 @@ class Settings:
     linkage_retention_days: float = 14.0
     link_text_similarity: float = 0.6
     link_image_radius: int = 3
+    key_index_store: str = "disk"
     hub_min_texts: int = 25
     circuit_min_cities: int = 3
     template_min_contacts: int = 3
@@ -147,6 +148,7 @@ class Settings:
             linkage_retention_days=_float(env, "TRAILHOUND_LINKAGE_RETENTION_DAYS", cls.linkage_retention_days),
             link_text_similarity=_float(env, "TRAILHOUND_LINK_TEXT_SIMILARITY", cls.link_text_similarity),
             link_image_radius=_int(env, "TRAILHOUND_LINK_IMAGE_RADIUS", cls.link_image_radius),
+            key_index_store=env.get("TRAILHOUND_KEY_INDEX_STORE", cls.key_index_store),
             hub_min_texts=_int(env, "TRAILHOUND_HUB_MIN_TEXTS", cls.hub_min_texts),
             circuit_min_cities=_int(env, "TRAILHOUND_CIRCUIT_MIN_CITIES", cls.circuit_min_cities),
             template_min_contacts=_int(env, "TRAILHOUND_TEMPLATE_MIN_CONTACTS", cls.template_min_contacts),
@@ -196,6 +198,8 @@ class Settings:
             raise SettingsError("TRAILHOUND_LINK_TEXT_SIMILARITY must be in (0, 1]")
         if not 0 <= self.link_image_radius <= 3:
             raise SettingsError("TRAILHOUND_LINK_IMAGE_RADIUS must be 0 to 3 bits (image keys are exact up to 3)")
+        if self.key_index_store not in ("disk", "memory"):
+            raise SettingsError(f"TRAILHOUND_KEY_INDEX_STORE={self.key_index_store!r} is not disk or memory")
         if min(self.hub_min_texts, self.circuit_min_cities, self.template_min_contacts) < 2:
             raise SettingsError("TRAILHOUND_HUB_MIN_TEXTS, _CIRCUIT_MIN_CITIES and _TEMPLATE_MIN_CONTACTS must be >= 2")
         if self.feedback_key and len(self.feedback_key) < 32:

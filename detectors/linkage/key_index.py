@@ -203,6 +203,9 @@ class KeyIndex:
         """:meth:`observe_keys` for each ``(post, keys)`` in order: the links and hub notices of them all."""
         return [event for post, keys in items for event in self.observe_keys(post, keys)]
 
+    def close(self) -> None:
+        """Nothing to release: this index is plain Python objects (the stored one has a database)."""
+
     def _track_texts(self, key: str, held: list[PostSummary], post: PostSummary) -> int:
         """Group the key's texts by similarity; the number of groups when the key just became a hub, else 0."""
         if key in self._hubs or post.signature is None:

@@ -99,6 +99,7 @@ def test_keys_go_to_a_stable_partition() -> None:
 @pytest.mark.parametrize("name, value", [
     ("TRAILHOUND_LINKAGE_RETENTION_DAYS", "15"), ("TRAILHOUND_LINK_TEXT_SIMILARITY", "0"),
     ("TRAILHOUND_LINK_IMAGE_RADIUS", "4"), ("TRAILHOUND_HUB_MIN_TEXTS", "1"), ("TRAILHOUND_CIRCUIT_MIN_CITIES", "1"),
+    ("TRAILHOUND_KEY_INDEX_STORE", "redis"),
 ])
 def test_linkage_settings_out_of_range_are_refused(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name.removeprefix("TRAILHOUND_")[:12]):

@@ -122,3 +122,18 @@ def test_a_batch_of_links_names_each_post_once_and_reads_back_in_order_with_its_
     links = [e for e in events if isinstance(e, Link)]
     (together,) = Linkage.links_records(links)
     assert len(together) < 0.75 * sum(len(Linkage.event_record(e)) for e in links), "each post once"
+
+
+def test_the_key_index_is_kept_where_the_setting_says() -> None:
+    import asyncio
+
+    from trailhound.detectors.linkage.stored_key_index import StoredKeyIndex
+
+    async def index_of(store: str) -> KeyIndex:
+        linkage = Linkage(Settings(key_index_store=store), es=None, detectors=shipped_detectors())  # type: ignore[arg-type]
+        return await linkage.index_for(0, 0)  # offset 0: nothing to replay
+
+    on_disk, in_memory = asyncio.run(index_of("disk")), asyncio.run(index_of("memory"))
+    assert isinstance(on_disk, StoredKeyIndex)
+    assert type(in_memory) is KeyIndex
+    assert Settings.from_env({}).key_index_store == "disk"
