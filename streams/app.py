@@ -1,8 +1,10 @@
 """The Faust application's wiring: topics, agents, sinks, start-up and shutdown — no decisions.
 
-Two agents each read one topic and write the next, a batch at a time; what they decide about a post
+Each stage reads one topic and writes the next, a batch at a time; what they decide about a post
 is :class:`~trailhound.streams.pipeline.PostProcessor`'s job and the HTTP views live in
-:mod:`trailhound.streams.web`.
+:mod:`trailhound.streams.web`. ``posts.raw``, the one topic with a record per post, is read by a bare
+aiokafka consumer (:mod:`~trailhound.streams.raw_batches`), not a Faust agent, to save Faust's
+per-record cost; the other topics carry joined records or few ones and stay Faust agents.
 
 ``posts.raw`` → **enrich** (stateless; optionally on a process pool: :mod:`~trailhound.streams.enrich_pool`)
 → ``posts.enriched`` → **detect** → Elasticsearch (posts, evidence) and ``alerts`` → **record_alerts**
