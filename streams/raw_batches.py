@@ -88,7 +88,13 @@ class RawBatches:
         self._consumer = AIOKafkaConsumer(group_id=self.group_id, enable_auto_commit=False,
                                           auto_offset_reset="earliest", max_partition_fetch_bytes=FETCH_BYTES,
                                           fetch_max_bytes=4 * FETCH_BYTES, **self._options)
-        await self.adopt_legacy_offsets()
+        try:
+            async for attempt in wait_out("adopting a legacy group's offsets", is_retriable_send_error, 0.5, 5.0,
+                                          attempts=10):
+                with attempt:
+                    await self.adopt_legacy_offsets()
+        except Exception:  # only an upgrade's convenience: without it the group starts at the topic's beginning
+            log.exception("%s could not adopt group %s's offsets", self.group_id, self.legacy_group)
         await self.consumer.start()
         try:
             self.consumer.subscribe([self.topic], listener=_Listener(self.lock))
