@@ -57,6 +57,21 @@ before (``bench/worker_ab.py``, both fed the same 3,000 posts at the same time, 
 3.13 and 2.73 against 3.39 ms of CPU a post (0.84 and 0.80), at 1.2-1.3 times its posts/s. What is
 left around the stages is mostly the one Faust event each post still is on ``posts.raw`` (one record per
 post is the input's contract); what is left in them is the detectors' and linkage's own work.
+
+Session 5 (same profile, 3,000 posts, load 5-6): ``posts.raw`` is now read by a bare aiokafka consumer
+a batch at a time (``streams/raw_batches.py``; offsets committed after each batch's outputs are
+acknowledged), so a post no longer pays Faust's per-event path. Before: 78.8% of the busy samples in the
+stages, 21.2% around them (event loop 5.3%, Faust 3.7% + 1.6%, socket 3.7%, stream glue 3.4%, aiokafka
+2.1%). After: 85.2% in the stages, 14.7% around them (stream glue 4.9%, mostly decoding
+``posts.enriched``'s joined records and the enrich loop's per-post records; socket 3.7%, event loop 1.9%,
+aiokafka 1.9%, Faust 0.8% + 0.2%); 139 against 103 posts/s at the same load. Smaller steps: Kafka's
+murmur2 partition computed with whole words (5 µs a key instead of 10-30), ``iso`` formatting the whole
+second once, one JSON decoder for post validation (and, on that branch, Elasticsearch answers decoded
+with orjson, which main now has from the latency work). Paired against the session's start
+(``bench/worker_ab.py --base main``, 3,000 posts, load 6-10): 0.96 and 0.77 of main's CPU per post with
+the new reader alone, 0.78 and 0.91 with every change. The whole
+bench at the end, at load 6-10: one worker 135 posts/s at 2.80 ms of CPU a post, two workers 241
+(1.78×) at 2.78 ms a post (last session, quiet: 2.35 and 2.87), the bare Faust relay 1,227.
 """
 
 from __future__ import annotations

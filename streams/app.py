@@ -1,8 +1,10 @@
 """The Faust application's wiring: topics, agents, sinks, start-up and shutdown — no decisions.
 
-Two agents each read one topic and write the next, a batch at a time; what they decide about a post
+Each stage reads one topic and writes the next, a batch at a time; what they decide about a post
 is :class:`~trailhound.streams.pipeline.PostProcessor`'s job and the HTTP views live in
-:mod:`trailhound.streams.web`.
+:mod:`trailhound.streams.web`. ``posts.raw``, the one topic with a record per post, is read by a bare
+aiokafka consumer (:mod:`~trailhound.streams.raw_batches`), not a Faust agent, to save Faust's
+per-record cost; the other topics carry joined records or few ones and stay Faust agents.
 
 ``posts.raw`` → **enrich** (stateless; optionally on a process pool: :mod:`~trailhound.streams.enrich_pool`)
 → ``posts.enriched`` → **detect** → Elasticsearch (posts, evidence) and ``alerts`` → **record_alerts**
@@ -24,17 +26,20 @@ import json
 import logging
 import os
 import socket
+import time
 from typing import Any
 
 import faust
 import orjson
+from aiokafka import ConsumerRecord
+from aiokafka.errors import IllegalStateError
 from elasticsearch import AsyncElasticsearch
 
 from trailhound.alerts.indices import prepare_indices
 from trailhound.alerts.sink import ElasticsearchSink
 from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
-from trailhound.connections import es_options
+from trailhound.connections import es_options, kafka_options
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.es_json import orjson_serializers
 from trailhound.retrying import wait_out
@@ -54,6 +59,7 @@ from trailhound.streams.linkage import Linkage, register_linkage
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.pattern_updates import PatternUpdates
 from trailhound.streams.pipeline import PostProcessor
+from trailhound.streams.raw_batches import RawBatches
 from trailhound.streams.stage_timing import StageTimer
 from trailhound.streams.web import register_views
 from trailhound.topics import MAX_RECORD_BYTES, dead_letter_headers
@@ -115,7 +121,6 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
                             serializers=orjson_serializers(), **es_options(settings))
     app = _faust_app(settings)
     within_s = settings.batch_within_ms / 1000  # a batch is what arrived while the last one was worked on
-    raw_topic = app.topic(settings.topic("posts.raw"))
     enriched_topic = app.topic(settings.topic("posts.enriched"), maxsize=JOINED_BUFFER_RECORDS)
     dlq_topic = app.topic(settings.topic("posts.dlq"))
     alerts_topic = app.topic(settings.topic("alerts"))
@@ -154,30 +159,44 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     feedback = FeedbackLearner(settings, detectors, es, metrics, send_alert,
                                worker_id=f"{socket.gethostname()}-{os.getpid()}", clock=clock)
 
-    @app.agent(raw_topic)
-    async def enrich(stream: faust.Stream) -> None:
-        """Validate and enrich batches of raw posts, re-keyed by contact: one record per partition."""
-        await prepared.wait()
-        async for batch in held_batches(stream, BATCH_SIZE, within_s, StageTimer(metrics, "enrich")):
-            metrics.posts_consumed.labels(stage="enrich").inc(len(batch))
-            records = await enricher.enrich([(event.value, event.message.timestamp) for event in batch])
-            outgoing: list[Outgoing] = []
-            rejects: list[tuple[bytes, str, str, str]] = []
-            raw_of: dict[int, tuple[bytes, str]] = {}
-            for event, record in zip(batch, records, strict=True):
-                message = event.message
-                origin = f"{message.topic}:{message.partition}:{message.offset}"
-                if record.ok:
-                    out = Outgoing(enriched_topic, record.key, record.value,
-                                   partition=default_partition(record.key, settings.partitions))
-                    raw_of[id(out)] = (event.value, origin)
-                    outgoing.append(out)
-                else:
-                    rejects.append((event.value, record.reason, "enrich", origin))
-            for out, why in await deliveries.deliver_joined(outgoing):
-                raw, origin = raw_of[id(out)]
-                rejects.append((raw, f"enriched record not accepted: {why}", "enrich", origin))
-            await dead_letter_all(rejects)
+    raw_batches = RawBatches({"bootstrap_servers": settings.kafka_bootstrap, **kafka_options(settings)},
+                             settings.topic("posts.raw"), f"{app.conf.id}-raw", BATCH_SIZE, within_s,
+                             legacy_group=app.conf.id)
+    enrich_timer = StageTimer(metrics, "enrich")
+
+    async def enrich(batch: list[ConsumerRecord]) -> None:
+        """Validate and enrich a batch of raw posts, re-keyed by contact: one record per partition."""
+        taken_at = time.time()
+        metrics.posts_consumed.labels(stage="enrich").inc(len(batch))
+        stamps = [record.timestamp / 1000 for record in batch]  # Kafka's are milliseconds
+        records = await enricher.enrich([(record.value, stamp) for record, stamp in zip(batch, stamps, strict=True)])
+        outgoing: list[Outgoing] = []
+        rejects: list[tuple[bytes, str, str, str]] = []
+        raw_of: dict[int, tuple[bytes, str]] = {}
+        for message, record in zip(batch, records, strict=True):
+            origin = f"{message.topic}:{message.partition}:{message.offset}"
+            if record.ok:
+                out = Outgoing(enriched_topic, record.key, record.value,
+                               partition=default_partition(record.key, settings.partitions))
+                raw_of[id(out)] = (message.value, origin)
+                outgoing.append(out)
+            else:
+                rejects.append((message.value, record.reason, "enrich", origin))
+        for out, why in await deliveries.deliver_joined(outgoing):
+            raw, origin = raw_of[id(out)]
+            rejects.append((raw, f"enriched record not accepted: {why}", "enrich", origin))
+        await dead_letter_all(rejects)
+        enrich_timer.finished_stamps(stamps, taken_at)
+
+    async def read_raw_posts() -> None:
+        """Read ``posts.raw`` until the worker stops; a reader that fails for good stops the worker."""
+        try:
+            await raw_batches.run(enrich)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("reading posts.raw failed")
+            await app.crash(exc)
 
     @app.agent(enriched_topic, concurrency=DETECT_CONCURRENCY)
     async def detect(stream: faust.Stream) -> None:
@@ -267,6 +286,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         await pattern_updates.reader.caught_up.wait()
         await warming  # ready means able to enrich: pool processes import for seconds before their first post
         prepared.set()
+        background.append(asyncio.ensure_future(read_raw_posts()))
 
     @app.timer(10.0)
     async def checkpoint_models() -> None:
@@ -286,14 +306,20 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
 
     @app.timer(5.0)
     async def report_lag() -> None:
-        consumer = app.consumer
         metrics.consumer_lag.clear()  # partitions this worker lost in a rebalance must not linger
-        for tp in consumer.assignment():
-            highwater = consumer.highwater(tp)
-            position = await consumer.position(tp)
-            if highwater is not None and position is not None:
-                metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
-                    max(0, highwater - position))
+        readers = [(app.consumer, app.consumer.assignment())]
+        if raw_batches.assignment():
+            readers.append((raw_batches.consumer, raw_batches.assignment()))
+        for consumer, assigned in readers:
+            for tp in assigned:
+                highwater = consumer.highwater(tp)
+                try:
+                    position = await consumer.position(tp)
+                except IllegalStateError:  # moved away in a rebalance since the assignment was read
+                    continue
+                if highwater is not None and position is not None:
+                    metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
+                        max(0, highwater - position))
 
     return app
 

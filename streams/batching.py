@@ -25,6 +25,7 @@ encoded, sensors) was about 4% of a busy worker's time in a py-spy profile (issu
 from __future__ import annotations
 
 import asyncio
+import struct
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,7 +35,6 @@ from typing import Any
 import faust
 import orjson
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import DefaultPartitioner
 from faust.types import EventT
 
 from trailhound.retrying import wait_out
@@ -90,14 +90,31 @@ class Outgoing:
     partition: int | None = None  # None: the topic's partitioner picks it from the key
 
 
-_PARTITIONER = DefaultPartitioner()
+_M = 0x5BD1E995
+_MASK = 0xFFFFFFFF
 
 
 def default_partition(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner gives ``key`` among ``partitions`` (murmur2, as the Java
-    client and aiokafka do): records joined by partition land where each would have gone alone."""
-    every = list(range(partitions))
-    return int(_PARTITIONER(key, every, every))
+    client and aiokafka do): records joined by partition land where each would have gone alone.
+
+    The hash is Kafka's murmur2, written here with whole 32-bit words (``struct``) because aiokafka's
+    byte-by-byte one cost the enrich stage 10-30 µs a post; a test holds both to the same partitions.
+    """
+    length = len(key)
+    words = length // 4
+    h = 0x9747B28C ^ length
+    for k in struct.unpack_from(f"<{words}I", key):
+        k = (k * _M) & _MASK
+        k = ((k ^ (k >> 24)) * _M) & _MASK
+        h = ((h * _M) & _MASK) ^ k
+    tail = key[4 * words:]
+    if tail:
+        h ^= int.from_bytes(tail, "little")
+        h = (h * _M) & _MASK
+    h = ((h ^ (h >> 13)) * _M) & _MASK
+    h ^= h >> 15
+    return (h & 0x7FFFFFFF) % partitions
 
 
 def joined_groups(records: list[Outgoing], max_bytes: int = MAX_JOINED_RECORD_BYTES

@@ -37,10 +37,13 @@ class StageTimer:
 
     def finished(self, batch: Sequence[EventT], taken_at: float) -> None:
         """``batch`` is done (its outputs acknowledged); it was taken at ``taken_at`` (``time.time()``)."""
+        self.finished_stamps([event.message.timestamp for event in batch], taken_at)
+
+    def finished_stamps(self, stamps: Sequence[float], taken_at: float) -> None:
+        """A batch of records with these Kafka timestamps (epoch seconds; 0 for none) is done."""
         now = time.time()
         self._batch.observe(now - taken_at)
         observe = self._latency.observe
-        for event in batch:
-            stamp = event.message.timestamp
+        for stamp in stamps:
             if stamp:
                 observe(max(0.0, now - stamp))

@@ -150,7 +150,9 @@ def test_two_workers_find_the_same_clusters_as_one_and_a_hub_links_nothing(stack
 
         results[workers] = wait_for(settled, timeout_s=240, what=f"the clusters found by {workers} worker(s)")
         def two_alerts(settings: Settings = settings):
-            found = network_alerts(es, settings)
+            # open network alerts: one alerted before links reached it and later absorbed by another stays as
+            # a record with ``merged_into``; whether there is one depends on the order links arrive in
+            found = [a for a in network_alerts(es, settings) if not a["trailhound"]["cluster"].get("merged_into")]
             return found if len(found) >= 2 else None
 
         alerts = wait_for(two_alerts, timeout_s=60, what="the network alerts indexed")

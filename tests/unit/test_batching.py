@@ -9,6 +9,7 @@ flag is what lets the consumer commit an offset.
 from __future__ import annotations
 
 import asyncio
+import random
 from types import SimpleNamespace
 
 import orjson
@@ -174,3 +175,9 @@ def test_default_partition_is_kafkas_own() -> None:
     every = list(range(6))
     assert [default_partition(k, 6) for k in keys] == [KafkaPythonPartitioner()(k, every, every) for k in keys]
     assert len({default_partition(k, 6) for k in keys}) == 6
+    rng = random.Random(5)  # every tail length, bytes above 0x7f, the empty key
+    odd = [b""] + [rng.randbytes(rng.randrange(1, 41)) for _ in range(2000)] + ["phone:+33 6 ☎ ü".encode()]
+    for partitions in (1, 4, 7):
+        every = list(range(partitions))
+        assert [default_partition(k, partitions) for k in odd] == [KafkaPythonPartitioner()(k, every, every)
+                                                                   for k in odd]

@@ -74,7 +74,7 @@ def _decode(raw: bytes | str, what: str, max_bytes: int, max_depth: int = DEFAUL
     except UnicodeDecodeError as exc:
         raise InvalidRecord(f"{what} is not valid UTF-8 (byte {exc.start})") from None
     try:
-        value = json.loads(text, parse_constant=_no_constant)
+        value = _DECODER.decode(text)  # json.loads(text, parse_constant=...), without a decoder per call
     except json.JSONDecodeError as exc:
         raise InvalidRecord(f"{what} is not valid JSON: {exc.msg} at column {exc.colno}") from None
     except RecursionError:
@@ -112,6 +112,9 @@ def _encodable(value: Any, max_depth: int, strings: bool) -> bool:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
 
 
 INT64 = 2**63

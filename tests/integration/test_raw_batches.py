@@ -1,0 +1,105 @@
+"""``posts.raw``'s batch reader on the real broker: offsets move only after a batch is handled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+
+from trailhound.config import Settings
+from trailhound.streams.raw_batches import RawBatches
+
+pytestmark = pytest.mark.integration
+
+
+async def _produce(settings: Settings, topic: str, n: int) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    await producer.start()
+    try:
+        for i in range(n):
+            await producer.send(topic, f"r{i}".encode(), key=b"k", partition=0)  # one partition: a total order
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def _committed(settings: Settings, group: str, tp: TopicPartition) -> int | None:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return await consumer.committed(tp)
+    finally:
+        await consumer.stop()
+
+
+async def _read(reader: RawBatches, until: int, fail_first: bool = False) -> list[list[bytes]]:
+    """The batches ``reader`` handed over until ``until`` distinct records were handled."""
+    batches: list[list[bytes]] = []
+    seen: set[bytes] = set()
+    done = asyncio.Event()
+
+    async def handle(batch: list[ConsumerRecord]) -> None:
+        batches.append([record.value for record in batch])
+        if fail_first and len(batches) == 1:
+            raise RuntimeError("the handler failed half-way")
+        seen.update(record.value for record in batch)
+        if len(seen) >= until:
+            done.set()
+
+    task = asyncio.ensure_future(reader.run(handle))
+    try:
+        await asyncio.wait_for(done.wait(), timeout=60)
+        await asyncio.sleep(0.2)  # the last batch's commit
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return batches
+
+
+def test_a_failed_batch_is_read_again_and_offsets_move_only_after_a_handled_batch(settings: Settings) -> None:
+    topic = settings.topic("posts.raw")
+    tp = TopicPartition(topic, 0)
+
+    async def scenario() -> tuple[list[list[bytes]], int | None]:
+        await _produce(settings, topic, 12)
+        reader = RawBatches({"bootstrap_servers": settings.kafka_bootstrap}, topic, "raw-test", 5, 0.05,
+                            retry_pause_s=0.1)
+        batches = await _read(reader, 12, fail_first=True)
+        return batches, await _committed(settings, "raw-test", tp)
+
+    batches, committed = asyncio.run(scenario())
+    assert len(batches[0]) <= 5, "batches are at most the size asked for"
+    assert batches[1][:len(batches[0])] == batches[0], "the failed batch is handed over again, from its start"
+    handled = [value for batch in batches[1:] for value in batch]
+    assert handled == [f"r{i}".encode() for i in range(12)], "after the failure every record once, in order"
+    assert committed == 12, "offsets committed up to the last handled record"
+
+
+def test_a_partition_this_group_never_committed_starts_where_the_legacy_group_left(settings: Settings) -> None:
+    topic = settings.topic("posts.raw")
+    tp = TopicPartition(topic, 0)
+
+    async def scenario() -> list[list[bytes]]:
+        await _produce(settings, topic, 8)
+        legacy = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap, group_id="legacy",
+                                  enable_auto_commit=False)
+        await legacy.start()
+        try:
+            while not legacy.assignment():
+                await asyncio.sleep(0.1)
+            await legacy.commit({tp: OffsetAndMetadata(5, "")})
+        finally:
+            await legacy.stop()
+        reader = RawBatches({"bootstrap_servers": settings.kafka_bootstrap}, topic, "legacy-raw", 100, 0.05,
+                            legacy_group="legacy")
+        return await _read(reader, 3)
+
+    batches = asyncio.run(scenario())
+    assert [value for batch in batches for value in batch] == [b"r5", b"r6", b"r7"], \
+        "posts the legacy group had handled are not read again; the rest are"
