@@ -1,6 +1,6 @@
 """A key index whose posts live in a temporary SQLite file, so a worker's memory does not grow with the feed.
 
-Why it exists: :class:`~trailhound.detectors.linkage.key_index.KeyIndex` keeps every post of its 30-day
+Why it exists: :class:`~trailhound.detectors.linkage.key_index.KeyIndex` keeps every post of its retention
 window in Python objects (the post's summary, its key strings in the index and in the expiry heap, its
 key in the duplicate guard): about 3 KB a post on a soak feed. The window is a time, not a size, so a
 busy feed (a million posts in a few days) would make a worker's memory grow without end.
@@ -83,6 +83,7 @@ class _Light(PostSummary):
     """A stored post with only what comparing texts needs; read whole if it is linked to."""
 
     __slots__ = ("post_id",)
+    post_id: int
 
     @classmethod
     def of(cls, post_id: int, post_key: str, ts: float, signature: bytes | None) -> _Light:
@@ -93,7 +94,7 @@ class _Light(PostSummary):
 
 
 def _row_of(key: str, held: _Held | tuple[int, float]) -> tuple[str, bytes, bytes, int, bytes | None]:
-    if type(held) is tuple:
+    if isinstance(held, tuple):
         return key, _ID.pack(held[0]), _TS.pack(held[1]), 0, None
     return held.row(key)
 
@@ -197,7 +198,7 @@ class StoredKeyIndex(KeyIndex):
         if key not in self._rows:
             self._read_ahead((key,))
         held = self._rows[key]
-        return _Held.of(*held) if type(held) is tuple else held
+        return _Held.of(*held) if isinstance(held, tuple) else held
 
     def _was_seen(self, post_key: str) -> bool:
         if post_key not in self._seen_known:
@@ -217,7 +218,8 @@ class StoredKeyIndex(KeyIndex):
             self._filing_id = self._add_post(post)
         self._new_filings.append((post.ts, orjson.dumps(keys)))
         wanted = [key for key in dict.fromkeys(keys) if key not in self._filed]
-        post_id, dropped = self._filing_id, []
+        post_id = self._filing_id
+        dropped: list[int] = []
         single = (post_id, post.ts)
         events: list[Link | HubKey] = []
         bands: list[tuple[int, str, list[PostSummary]]] = []
