@@ -12,8 +12,8 @@ and at most 200,000 kept: :mod:`trailhound.detectors.online.entity_anomaly`). Re
 worker's plus its enrichment pool's. "Flat after warm-up" is judged on the second half of the
 samples: their growth is printed next to the first half's, also per post (``*_bytes_per_post``), so that
 runs of any size compare. A shorter run shows the same sooner if its feed is busier: ``--days 4`` keeps
-every post inside the linkage window (`TRAILHOUND_LINKAGE_RETENTION_DAYS`, 14), the case where a worker whose state grew with the window
-would never level off. Last line: one JSON object.
+every post inside the linkage window (`TRAILHOUND_LINKAGE_RETENTION_DAYS`, 14), the case where a worker
+whose state grew with the window would never level off. Last line: one JSON object.
 """
 
 from __future__ import annotations
