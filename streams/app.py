@@ -32,7 +32,6 @@ from typing import Any
 import faust
 import orjson
 from aiokafka import ConsumerRecord
-from aiokafka.errors import IllegalStateError
 from elasticsearch import AsyncElasticsearch
 
 from trailhound.alerts.indices import prepare_indices
@@ -56,7 +55,7 @@ from trailhound.streams.batching import (
 from trailhound.streams.enrich_pool import Enricher
 from trailhound.streams.feedback import FeedbackLearner
 from trailhound.streams.linkage import Linkage, register_linkage
-from trailhound.streams.metrics import PipelineMetrics
+from trailhound.streams.metrics import PipelineMetrics, partition_lags
 from trailhound.streams.pattern_updates import PatternUpdates
 from trailhound.streams.pipeline import PostProcessor
 from trailhound.streams.raw_batches import RawBatches
@@ -311,15 +310,8 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         if raw_batches.assignment():
             readers.append((raw_batches.consumer, raw_batches.assignment()))
         for consumer, assigned in readers:
-            for tp in assigned:
-                highwater = consumer.highwater(tp)
-                try:
-                    position = await consumer.position(tp)
-                except IllegalStateError:  # moved away in a rebalance since the assignment was read
-                    continue
-                if highwater is not None and position is not None:
-                    metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
-                        max(0, highwater - position))
+            for tp, lag in (await partition_lags(consumer, assigned)).items():
+                metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(lag)
 
     return app
 

@@ -7,9 +7,14 @@ and a stalled one (Elasticsearch down, a rebalance) without losing resolution wh
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import TopicPartition
+from aiokafka.errors import IllegalStateError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-__all__ = ["PipelineMetrics"]
+__all__ = ["PipelineMetrics", "partition_lags"]
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
 STAGE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
@@ -55,3 +60,22 @@ class PipelineMetrics:
         self.model_metric = Gauge(
             "trailhound_model_metric", "Progressive-validation metrics of the online models",
             ["model", "version", "metric"], registry=self.registry)
+
+
+async def partition_lags(consumer: Any, assigned: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+    """Records not yet read per partition of ``assigned`` that the consumer still holds.
+
+    A rebalance can take a partition away while this awaits a position; aiokafka then raises (an
+    ``AssertionError`` from ``highwater``, ``IllegalStateError`` from ``position``). That partition is
+    skipped: a metric must never stop the worker (it once crashed one in a two-worker test).
+    """
+    lags: dict[TopicPartition, int] = {}
+    for tp in assigned:
+        try:
+            highwater = consumer.highwater(tp)
+            position = await consumer.position(tp)
+        except (IllegalStateError, AssertionError):
+            continue
+        if highwater is not None and position is not None:
+            lags[tp] = max(0, highwater - position)
+    return lags
