@@ -124,8 +124,9 @@ class Workers:
 
 
 @pytest.fixture
-def fault_workers(fault_settings: Settings, tmp_path: Path) -> Iterator[Workers]:
+def fault_workers(fault_settings: Settings, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Workers]:
     workers = Workers(fault_settings, tmp_path)
+    request.node.trailhound_workers = workers.started  # a failure report shows each worker's log tail
     yield workers
     workers.stop_all()
 
