@@ -93,7 +93,7 @@ def ensure_kafka(layout: StackLayout) -> Path:
 
         def build(scratch: Path) -> None:
             pom = scratch / "pom.xml"
-            pom.write_bytes(resources.files("stack").joinpath("kafka-pom.xml").read_bytes())
+            pom.write_bytes(resources.files("trailhound.stack").joinpath("kafka-pom.xml").read_bytes())
             _mvn(["-f", str(pom), f"{DEPENDENCY_PLUGIN}:copy-dependencies",
                   f"-DoutputDirectory={scratch / final.name}", "-DincludeScope=runtime"],
                  "kafka", layout.fetch_log)

@@ -169,6 +169,32 @@ def test_missing_maven_is_a_clear_error_and_leaves_no_half_download(tmp_path: Pa
     assert not list(layout.kafka_lib.parent.glob(".partial-*"))
 
 
+def test_a_fresh_cache_asks_maven_for_the_pinned_kafka_from_the_installed_package(tmp_path: Path) -> None:
+    """On a fresh machine the Kafka POM is read from the installed package (a wrong package name broke it)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    seen = tmp_path / "seen-pom.xml"
+    fake_mvn = bin_dir / "mvn"
+    fake_mvn.write_text(
+        "#!/bin/sh\n"
+        'for arg in "$@"; do case "$arg" in -DoutputDirectory=*) out="${arg#-DoutputDirectory=}";; esac; done\n'
+        f'while [ "$1" != "-f" ]; do shift; done; cp "$2" {seen}\n'
+        'mkdir -p "$out" && touch "$out/kafka.jar"\n')
+    fake_mvn.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env.pop("PYTHONPATH", None)
+    layout = StackLayout(tmp_path / "cache")
+    # In a process of its own started elsewhere, as the ``trailhound`` command is: the project folder
+    # is not on its import path there.
+    subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
+                    "from trailhound.stack.fetch import ensure_kafka; from trailhound.stack.layout import StackLayout; "
+                    "ensure_kafka(StackLayout(Path(sys.argv[1])))", str(tmp_path / "cache")],
+                   cwd=tmp_path, env=env, check=True, timeout=60)
+    assert (layout.kafka_lib / "kafka.jar").is_file()
+    pom = seen.read_text()
+    assert "<artifactId>kafka_2.13</artifactId>" in pom and f"<version>{KAFKA_VERSION}</version>" in pom
+
+
 def test_an_interrupted_install_leaves_nothing_behind(tmp_path: Path) -> None:
     final = tmp_path / "artifacts" / "thing"
 
