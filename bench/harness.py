@@ -208,6 +208,23 @@ def produce_posts(settings: Settings, posts: Iterable[dict[str, Any]]) -> int:
     return n
 
 
+def produce_paced(settings: Settings, posts: Iterable[dict[str, Any]], rate: float) -> dict[str, float]:
+    """Put posts on ``posts.raw`` at ``rate`` posts/s, as a steady feed arrives; post key → send time."""
+    kafka = producer(settings)
+    sent: dict[str, float] = {}
+    start = time.time()
+    for i, post in enumerate(posts):
+        pause = start + i / rate - time.time()
+        if pause > 0:
+            time.sleep(pause)
+        key = post_key_bytes(post)
+        sent[key.decode()] = time.time()
+        kafka.send(settings.topic("posts.raw"), key=key, value=json.dumps(post).encode())
+    kafka.flush()
+    kafka.close()
+    return sent
+
+
 def indexed_posts(es: Elasticsearch, settings: Settings) -> int:
     try:
         es.indices.refresh(index=settings.index("posts"))

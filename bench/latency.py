@@ -42,7 +42,7 @@ from typing import Any
 
 from alert_sets import wait_drained
 from elasticsearch import Elasticsearch
-from harness import load_average, namespace, post_key_bytes, produce_posts, producer, stack, wait_indexed, workers
+from harness import load_average, namespace, produce_paced, produce_posts, stack, wait_indexed, workers
 from kafka import KafkaConsumer, TopicPartition
 
 from trailhound.config import Settings
@@ -57,21 +57,10 @@ def _feed(n: int, prefix: str, seed: int) -> list[dict[str, Any]]:
 
 def _paced(settings: Settings, phases: list[tuple[str, float, float]], seed: int) -> dict[str, tuple[str, float]]:
     """Produce each phase ``(name, posts/s, seconds)`` at its rate; post key → (phase, send time)."""
-    kafka = producer(settings)
     sent: dict[str, tuple[str, float]] = {}
     for number, (name, rate, seconds) in enumerate(phases):  # each phase its own posts, not the last one's again
         posts = _feed(max(1, int(rate * seconds)), f"{name}{seed}", seed + number)
-        start = time.time()
-        for i, post in enumerate(posts):
-            due = start + i / rate
-            pause = due - time.time()
-            if pause > 0:
-                time.sleep(pause)
-            key = post_key_bytes(post)
-            sent[key.decode()] = (name, time.time())
-            kafka.send(settings.topic("posts.raw"), key=key, value=json.dumps(post).encode())
-        kafka.flush()
-    kafka.close()
+        sent.update((key, (name, at)) for key, at in produce_paced(settings, posts, rate).items())
     return sent
 
 

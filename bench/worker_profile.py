@@ -10,6 +10,8 @@ event loop. A second table sorts the busy samples (idle left out) by the stage w
 on the stack (enrichment, detection, linkage keys, the key index, cluster and alert stages, bulk
 indexing, Kafka sends), and what runs outside every stage by library: that is where a post's cost
 outside its own judgement goes. The collapsed stacks are kept (``--out``) for a closer look.
+``--feed-rate N`` feeds the posts at N a second instead of in one burst: batches are then small, and
+what each batch costs whatever its size (requests, commits, queries) shows, as in ``bench/latency.py``.
 Wall-clock samples of a process on a shared machine: the shares, not the seconds, are the figure.
 Last line: one JSON object.
 """
@@ -26,7 +28,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness import es_client, load_average, namespace, produce_posts, stack, wait_indexed, workers
+from harness import es_client, load_average, namespace, produce_paced, produce_posts, stack, wait_indexed, workers
 
 from trailhound.synth import generate
 
@@ -89,6 +91,8 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=3000)
     parser.add_argument("--rate", type=int, default=50, help="py-spy samples per second")
     parser.add_argument("--out", type=Path, default=Path("worker-profile.txt"))
+    parser.add_argument("--feed-rate", type=float, default=0.0,
+                        help="posts/s to feed at (default: one burst); a paced feed shows each batch's fixed costs")
     args = parser.parse_args()
 
     feed = list(generate(args.posts, seed=99))
@@ -100,7 +104,10 @@ def main() -> None:
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             t0 = time.monotonic()
-            produce_posts(settings, feed)
+            if args.feed_rate > 0:
+                produce_paced(settings, feed, args.feed_rate)
+            else:
+                produce_posts(settings, feed)
             posts_s = args.posts / (wait_indexed(es, settings, args.posts, max(900.0, args.posts / 5)) - t0)
         finally:
             spy.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
