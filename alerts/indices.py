@@ -43,6 +43,7 @@ CLUSTER_FIELDS: dict[str, Any] = {"properties": {
     "networks": KEYWORD, "findings": {"properties": {"kind": KEYWORD, "evidence": {"type": "text"}}},
     "content": {"type": "text"}, "link_reasons": KEYWORD, "link_counts": {"type": "object", "enabled": False},
     "links": {"type": "object", "enabled": False}, "links_total": {"type": "integer"},
+    "links_refused": {"type": "integer"},
     "hub_keys": {"properties": {"key": KEYWORD, "note": {"type": "text"}}},
     "merged_from": KEYWORD, "merged_into": KEYWORD, "first_seen": {"type": "date"}, "last_seen": {"type": "date"},
     "posts_per_day": {"type": "float"},

@@ -63,6 +63,9 @@ def build_cluster_alert(cluster: Cluster, assessment: ClusterAssessment, now: fl
     content = "; ".join(assessment.content)
     message = (f"Network of {len(members)} posts in {len(cities)} cities{route} under "
                f"{len(assessment.contacts)} contacts: {kinds}" + (f"; {content}" if content else ""))
+    if cluster.links_refused:
+        message += (f"; at its size limit: {cluster.links_refused} links to further posts not followed "
+                    "(these may be a common template rather than one network)")
     reasons = cluster.reason_counts()
     words = labels or {}
     phones = sorted({c.split(":", 1)[1] for c in assessment.contacts if c.startswith("phone:")})
@@ -105,6 +108,7 @@ def build_cluster_alert(cluster: Cluster, assessment: ClusterAssessment, now: fl
                 "link_counts": dict(reasons),
                 "links": [e.to_json() for e in cluster.edges[:MAX_LISTED_LINKS]],
                 "links_total": max(cluster.links_total, len(cluster.edges)),
+                "links_refused": cluster.links_refused,
                 "hub_keys": [{"key": k, "note": v} for k, v in sorted(cluster.hubs.items())],
                 "merged_from": list(cluster.merged_from),
                 "first_seen": iso(members[0].ts) if members else None,

@@ -292,7 +292,7 @@ class Linkage:
         if not events:
             return 0
         stored = await self._load(events)
-        book = ClusterBook(s.cluster for s in stored.values())
+        book = ClusterBook((s.cluster for s in stored.values()), max_posts=self.settings.linkage_max_cluster_posts)
         before = dict(book.cluster_of)
         for event in events:
             if isinstance(event, HubKey):

@@ -96,6 +96,7 @@ class Settings:
     link_image_radius: int = 3
     key_index_store: str = "disk"
     hub_min_texts: int = 25
+    linkage_max_cluster_posts: int = 1000
     circuit_min_cities: int = 3
     template_min_contacts: int = 3
     console_port: int = 8090
@@ -150,6 +151,7 @@ class Settings:
             link_image_radius=_int(env, "TRAILHOUND_LINK_IMAGE_RADIUS", cls.link_image_radius),
             key_index_store=env.get("TRAILHOUND_KEY_INDEX_STORE", cls.key_index_store),
             hub_min_texts=_int(env, "TRAILHOUND_HUB_MIN_TEXTS", cls.hub_min_texts),
+            linkage_max_cluster_posts=_int(env, "TRAILHOUND_LINKAGE_MAX_CLUSTER_POSTS", cls.linkage_max_cluster_posts),
             circuit_min_cities=_int(env, "TRAILHOUND_CIRCUIT_MIN_CITIES", cls.circuit_min_cities),
             template_min_contacts=_int(env, "TRAILHOUND_TEMPLATE_MIN_CONTACTS", cls.template_min_contacts),
             console_port=_int(env, "TRAILHOUND_CONSOLE_PORT", cls.console_port),
@@ -202,6 +204,8 @@ class Settings:
             raise SettingsError(f"TRAILHOUND_KEY_INDEX_STORE={self.key_index_store!r} is not disk or memory")
         if min(self.hub_min_texts, self.circuit_min_cities, self.template_min_contacts) < 2:
             raise SettingsError("TRAILHOUND_HUB_MIN_TEXTS, _CIRCUIT_MIN_CITIES and _TEMPLATE_MIN_CONTACTS must be >= 2")
+        if self.linkage_max_cluster_posts < 2:
+            raise SettingsError("TRAILHOUND_LINKAGE_MAX_CLUSTER_POSTS must be >= 2 (a cluster is two posts or more)")
         if self.feedback_key and len(self.feedback_key) < 32:
             raise SettingsError("TRAILHOUND_FEEDBACK_KEY must be at least 32 characters")
         if self.console_session_hours <= 0:

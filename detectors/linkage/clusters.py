@@ -9,6 +9,13 @@ key and splits the cluster into what is still connected; each part takes the id 
 :class:`ClusterBook` holds clusters in memory; the stream stage loads the clusters a batch of links
 touches from Elasticsearch into a book, applies the batch and writes back what changed
 (:meth:`Cluster.to_json` / :meth:`Cluster.from_json`). Retention drops members older than the window.
+
+A cluster stops growing at ``max_posts`` members: a link that would join two clusters into a larger one
+is not followed, only counted on the larger (``links_refused``). Without a limit, chains of near-copies
+(one template reused by many unrelated advertisers) joined a busy feed into one cluster of tens of
+thousands of posts, which no analyst can read and whose every change rewrote a document of megabytes:
+on the soak feed the cluster stage slowed until the worker fell hours behind. The limit is
+``TRAILHOUND_LINKAGE_MAX_CLUSTER_POSTS``; a real ring's network is far smaller.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from trailhound.ids import stable_id
 __all__ = ["Cluster", "ClusterBook", "Edge", "Member", "cluster_id_for"]
 
 MAX_EDGES = 2_000  # per cluster; beyond it the links are still counted, just not listed one by one
+MAX_CLUSTER_POSTS = 1_000  # the default size limit (see the module docstring)
 
 
 def cluster_id_for(post_key: str) -> str:
@@ -96,6 +104,9 @@ class Cluster:
     links_total: int = 0
     hubs: dict[str, str] = field(default_factory=dict)
     merged_from: list[str] = field(default_factory=list)
+    links_refused: int = 0
+    """Links to further posts not followed because the cluster was at its size limit (at least this many:
+    counted in memory, stored with the cluster's next change)."""
     _edge_ids: set[tuple[str, str, str]] = field(default_factory=set, repr=False, compare=False)
     _founder: str = field(default="", repr=False, compare=False)
 
@@ -132,20 +143,24 @@ class Cluster:
     def to_json(self) -> dict[str, Any]:
         return {"cluster_id": self.cluster_id, "members": [m.to_json() for m in self.members.values()],
                 "edges": [e.to_json() for e in self.edges], "links_total": self.links_total,
-                "hubs": [{"key": k, "note": v} for k, v in self.hubs.items()], "merged_from": self.merged_from}
+                "hubs": [{"key": k, "note": v} for k, v in self.hubs.items()], "merged_from": self.merged_from,
+                **({"links_refused": self.links_refused} if self.links_refused else {})}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Cluster:
         members = (Member.from_json(m) for m in data.get("members", ()))
         return cls(data["cluster_id"], {m.post_key: m for m in members},
                    [Edge.from_json(e) for e in data.get("edges", ())], int(data.get("links_total", 0)),
-                   {h["key"]: h["note"] for h in data.get("hubs", ())}, list(data.get("merged_from", ())))
+                   {h["key"]: h["note"] for h in data.get("hubs", ())}, list(data.get("merged_from", ())),
+                   int(data.get("links_refused", 0)))
 
 
 class ClusterBook:
     """Clusters and the post → cluster map; applies links and hub notices, reports what changed."""
 
-    def __init__(self, clusters: Iterable[Cluster] = (), hub_keys: Iterable[str] = ()) -> None:
+    def __init__(self, clusters: Iterable[Cluster] = (), hub_keys: Iterable[str] = (),
+                 max_posts: int = MAX_CLUSTER_POSTS) -> None:
+        self.max_posts = max_posts
         self.clusters: dict[str, Cluster] = {}
         self.cluster_of: dict[str, str] = {}
         self.hub_keys: set[str] = set(hub_keys)
@@ -160,8 +175,9 @@ class ClusterBook:
             self.cluster_of[post_key] = cluster.cluster_id
 
     def link(self, link: Link) -> str | None:
-        """Apply one link; return the id of the cluster now holding both posts (None if the key is a hub)."""
-        if link.key in self.hub_keys or link.a.post_key == link.b.post_key:
+        """Apply one link; return the id of the cluster now holding both posts (None if the key is a hub, or
+        if following the link would make a cluster larger than ``max_posts``)."""
+        if link.key in self.hub_keys or link.a.post_key == link.b.post_key or self._refused(link):
             return None
         first = self._cluster_holding(link.a)
         second = self._cluster_holding(link.b)
@@ -171,6 +187,20 @@ class ClusterBook:
         first.add_edge(Edge(link.a.post_key, link.b.post_key, link.key, link.reason, link.similarity))
         self.changed.add(first.cluster_id)
         return first.cluster_id
+
+    def _refused(self, link: Link) -> bool:
+        """Whether the link would join two clusters (a post alone counts as one) into one above ``max_posts``;
+        if so the larger cluster counts it."""
+        ids = (self.cluster_of.get(link.a.post_key), self.cluster_of.get(link.b.post_key))
+        if ids[0] is not None and ids[0] == ids[1]:
+            return False
+        sizes = [1 if cluster_id is None else len(self.clusters[cluster_id].members) for cluster_id in ids]
+        if sum(sizes) <= self.max_posts:
+            return False
+        larger = ids[0] if sizes[0] >= sizes[1] else ids[1]
+        if larger is not None:
+            self.clusters[larger].links_refused += 1
+        return True
 
     def _cluster_holding(self, post: PostSummary) -> Cluster:
         cluster_id = self.cluster_of.get(post.post_key)
@@ -200,6 +230,7 @@ class ClusterBook:
         for edge in gone.edges:
             keep.add_edge(edge)
         keep.links_total += gone.links_total
+        keep.links_refused += gone.links_refused
         keep.hubs.update(gone.hubs)
         keep.merged_from = sorted(set(keep.merged_from) | set(gone.merged_from)
                                   | ({gone.cluster_id} if was_cluster else set()))

@@ -99,7 +99,7 @@ def test_keys_go_to_a_stable_partition() -> None:
 @pytest.mark.parametrize("name, value", [
     ("TRAILHOUND_LINKAGE_RETENTION_DAYS", "15"), ("TRAILHOUND_LINK_TEXT_SIMILARITY", "0"),
     ("TRAILHOUND_LINK_IMAGE_RADIUS", "4"), ("TRAILHOUND_HUB_MIN_TEXTS", "1"), ("TRAILHOUND_CIRCUIT_MIN_CITIES", "1"),
-    ("TRAILHOUND_KEY_INDEX_STORE", "redis"),
+    ("TRAILHOUND_KEY_INDEX_STORE", "redis"), ("TRAILHOUND_LINKAGE_MAX_CLUSTER_POSTS", "1"),
 ])
 def test_linkage_settings_out_of_range_are_refused(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name.removeprefix("TRAILHOUND_")[:12]):
@@ -108,5 +108,23 @@ def test_linkage_settings_out_of_range_are_refused(name: str, value: str) -> Non
 
 def test_linkage_settings_are_read() -> None:
     settings = Settings.from_env({"TRAILHOUND_LINKAGE_RETENTION_DAYS": "7", "TRAILHOUND_HUB_MIN_TEXTS": "30",
-                                  "TRAILHOUND_TEMPLATE_MIN_CONTACTS": "5"})
-    assert (settings.linkage_retention_days, settings.hub_min_texts, settings.template_min_contacts) == (7.0, 30, 5)
+                                  "TRAILHOUND_TEMPLATE_MIN_CONTACTS": "5",
+                                  "TRAILHOUND_LINKAGE_MAX_CLUSTER_POSTS": "50"})
+    assert (settings.linkage_retention_days, settings.hub_min_texts, settings.template_min_contacts,
+            settings.linkage_max_cluster_posts) == (7.0, 30, 5, 50)
+    assert Settings.from_env({}).linkage_max_cluster_posts == 1000
+
+
+def test_a_network_at_its_size_limit_says_so_in_its_alert() -> None:
+    posts = [summary(day=i, city=c, phone="+12125550147") for i, c in enumerate(("Denver", "Phoenix", "Dallas"))]
+    book = ClusterBook(max_posts=2)
+    book.link(Link(posts[0], posts[1], "phone:+12125550147", "same phone"))
+    book.link(Link(posts[1], posts[2], "phone:+12125550147", "same phone"))
+    (cluster,) = book.clusters.values()
+    alert = build_cluster_alert(cluster, assess_cluster(cluster), 1.0)
+    validate_alert(alert)
+    assert alert["trailhound"]["cluster"]["links_refused"] == 1
+    assert "at its size limit: 1 links to further posts not followed" in alert["message"]
+    plain, _ = circuit_cluster()
+    plain_alert = build_cluster_alert(plain, assess_cluster(plain), 1.0)
+    assert plain_alert["trailhound"]["cluster"]["links_refused"] == 0 and "size limit" not in plain_alert["message"]

@@ -117,3 +117,49 @@ def test_random_link_orders_give_the_same_partition() -> None:
             book.link(link(posts[i], posts[j], f"phone:{min(i, j)}"))
         results.add(frozenset((c.cluster_id, frozenset(c.members)) for c in book.clusters.values()))
     assert len(results) == 1
+
+
+def test_a_cluster_stops_growing_at_its_size_limit_and_counts_what_it_refused() -> None:
+    posts = [summary(day=d) for d in range(6)]
+    book = ClusterBook(max_posts=4)
+    for a, b in itertools.pairwise(posts):  # a chain, as near-copies of one template make
+        book.link(link(a, b))
+    cluster = book.clusters[cluster_id_for(posts[0].post_key)]
+    assert set(cluster.members) == {p.post_key for p in posts[:4]}
+    assert cluster.links_refused == 1
+    rest = book.clusters[cluster_id_for(posts[4].post_key)]  # the chain goes on in a cluster of its own
+    assert set(rest.members) == {posts[4].post_key, posts[5].post_key} and rest.links_refused == 0
+    assert book.link(link(posts[0], posts[3], "email:y")) == cluster.cluster_id  # links inside still count
+    assert len(cluster.edges) == 4
+
+
+def test_two_clusters_that_together_pass_the_limit_stay_apart() -> None:
+    a = [summary(day=d) for d in range(3)]
+    b = [summary(day=10 + d) for d in range(2)]
+    book = ClusterBook(max_posts=4)
+    book.link(link(a[0], a[1]))
+    book.link(link(a[1], a[2]))
+    book.link(link(b[0], b[1], "email:b"))
+    assert book.link(link(a[2], b[0], "text:1:aa", "text 0.9 similar")) is None
+    assert sorted(len(c.members) for c in book.clusters.values()) == [2, 3]
+    assert book.clusters[cluster_id_for(a[0].post_key)].links_refused == 1
+    exactly = ClusterBook(max_posts=5)
+    for x, y, key in ((a[0], a[1], "p"), (a[1], a[2], "p"), (b[0], b[1], "e"), (a[2], b[0], "t")):
+        exactly.link(link(x, y, key))
+    assert [len(c.members) for c in exactly.clusters.values()] == [5]  # the limit itself is allowed
+
+
+def test_refused_links_survive_json_and_add_up_when_clusters_merge() -> None:
+    posts = [summary(day=d) for d in range(4)]
+    book = ClusterBook(max_posts=2)
+    book.link(link(posts[0], posts[1]))
+    book.link(link(posts[1], posts[2]))  # refused: the first cluster counts it
+    (stored,) = [c.to_json() for c in book.clusters.values()]
+    assert Cluster.from_json(stored).links_refused == 1
+    wide = ClusterBook([Cluster.from_json(stored)], max_posts=10)
+    wide.link(link(posts[2], posts[3], "email:z"))
+    wide.link(link(posts[1], posts[2], "email:z"))
+    (merged,) = wide.clusters.values()
+    assert len(merged.members) == 4 and merged.links_refused == 1
+    fresh = Cluster("cl-x", {})
+    assert "links_refused" not in fresh.to_json()  # stored documents of clusters never capped are unchanged
