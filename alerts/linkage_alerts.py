@@ -61,10 +61,10 @@ def build_cluster_alert(cluster: Cluster, assessment: ClusterAssessment, now: fl
     kinds = " + ".join(k.replace("_", " ") for k in assessment.kinds) or "linked posts"
     route = f" ({' → '.join(cities)})" if cities else ""
     content = "; ".join(assessment.content)
-    message = (f"Network of {len(members)} posts in {len(cities)} cities{route} under "
-               f"{len(assessment.contacts)} contacts: {kinds}" + (f"; {content}" if content else ""))
+    message = (f"Network of {_counted(len(members), 'post')} in {_counted(len(cities), 'city', 'cities')}{route} "
+               f"under {_counted(len(assessment.contacts), 'contact')}: {kinds}" + (f"; {content}" if content else ""))
     if cluster.links_refused:
-        message += (f"; at its size limit: {cluster.links_refused} links to further posts not followed "
+        message += (f"; at its size limit: {_counted(cluster.links_refused, 'link')} to further posts not followed "
                     "(these may be a common template rather than one network)")
     reasons = cluster.reason_counts()
     words = labels or {}
@@ -119,6 +119,10 @@ def build_cluster_alert(cluster: Cluster, assessment: ClusterAssessment, now: fl
             "status": "new",
         },
     }
+
+
+def _counted(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def build_watchlist_alert(enriched: dict[str, Any], matches: list[WatchMatch], now: float) -> dict[str, Any]:

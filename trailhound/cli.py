@@ -149,11 +149,15 @@ def alerts_list(
     """Newest alerts first, with their evidence."""
     from elasticsearch import Elasticsearch
 
-    from trailhound.alerts.search import SEVERITY_NUMBER, list_alerts
+    from trailhound.alerts.search import SEVERITY_NUMBER, checked_since, list_alerts
     from trailhound.connections import es_options
 
     if severity and severity not in SEVERITY_NUMBER:
         raise fail(f"--severity must be one of {', '.join(SEVERITY_NUMBER)}", 2)
+    try:
+        since = checked_since(since) if since else None
+    except ValueError as exc:
+        raise fail(f"--since: {exc}", 2) from None
     config = settings()
     found = list_alerts(Elasticsearch(config.elasticsearch_url, **es_options(config)), config, since, severity, limit)
     if as_json:
@@ -162,12 +166,13 @@ def alerts_list(
         return
     more = " (newest; --limit for more)" if len(found) == limit else ""
     table = Table(title=f"{len(found)} alerts{more}")
-    for column in ("time", "severity", "score", "post", "evidence"):
-        table.add_column(column)
+    for column in ("time", "id (for alert show)", "severity", "score", "post", "evidence"):
+        table.add_column(column, overflow="fold")
     for alert in found:
         th = alert["trailhound"]
         evidence = "; ".join(f"{i['category']}: “{' '.join(i['evidence'].split())}”" for i in th["indicators"][:4])
-        table.add_row(alert["@timestamp"][:19], th["severity"], f"{th['score']:.2f}", ", ".join(th["post_ids"]),
+        table.add_row(alert["@timestamp"][:19], alert["event"]["id"], th["severity"], f"{th['score']:.2f}",
+                      ", ".join(th["post_ids"]),
                       evidence or next(iter(th.get("explanations", {}).values()), ""))
     out.print(table)
 

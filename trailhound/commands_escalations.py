@@ -13,7 +13,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from trailhound.commands_common import err, out
+from trailhound.alerts.deliveries import STATES
+from trailhound.commands_common import err, fail, out
 from trailhound.commands_common import settings as _settings
 
 __all__ = ["app", "escalator"]
@@ -30,7 +31,7 @@ def _query(state: str | None, partner: str | None, alert: str | None) -> dict[st
 
 @app.command("list")
 def list_deliveries(
-    state: Annotated[str | None, typer.Option(help="pending, delivered, acknowledged or parked")] = None,
+    state: Annotated[str | None, typer.Option(help=", ".join(STATES))] = None,
     partner: Annotated[str | None, typer.Option(help="Only this partner")] = None,
     alert: Annotated[str | None, typer.Option(help="Only this alert id")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
@@ -41,6 +42,8 @@ def list_deliveries(
 
     from trailhound.timefmt import iso
 
+    if state and state not in STATES:
+        raise fail(f"--state must be one of {', '.join(STATES)}", 2)
     config = _settings()
     with Elasticsearch(config.elasticsearch_url) as es:
         try:

@@ -124,7 +124,8 @@ def test_a_network_at_its_size_limit_says_so_in_its_alert() -> None:
     alert = build_cluster_alert(cluster, assess_cluster(cluster), 1.0)
     validate_alert(alert)
     assert alert["trailhound"]["cluster"]["links_refused"] == 1
-    assert "at its size limit: 1 links to further posts not followed" in alert["message"]
+    assert "at its size limit: 1 link to further posts not followed" in alert["message"]
+    assert alert["message"].startswith("Network of 2 posts in 2 cities (Denver → Phoenix) under 1 contact:")
     plain, _ = circuit_cluster()
     plain_alert = build_cluster_alert(plain, assess_cluster(plain), 1.0)
     assert plain_alert["trailhound"]["cluster"]["links_refused"] == 0 and "size limit" not in plain_alert["message"]
