@@ -24,6 +24,13 @@ _STOP = frozenset({
     "my", "of", "on", "or", "our", "so", "that", "the", "this", "to", "we", "with", "you", "your",
 })
 
+_NUMBER_WORDS = frozenset({
+    "zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    "cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve",
+})
+"""Digits written as words, as ads spell phone numbers (the phone extractor reads the same words)."""
+_RUN_IS_NUMBER = 3  # number words or short numbers in a row that make a number, as three digits do
+
 Token = tuple[str, int, int]
 """``(token, start, end)`` in the normalised text; a bigram spans both of its words."""
 
@@ -52,30 +59,59 @@ def tokens(text: str) -> list[Token]:
     """Unigrams, bigrams and emoji glyphs of normalised text, with their spans, in order of appearance.
 
     Punctuation-only tokens are dropped, emoji (non-ASCII symbols) kept. Stop words are kept inside
-    bigrams (``my girls`` matters) but not as unigrams. Numbers of three or more digits (pieces of
-    phone numbers, prices) are dropped: a model that learns contact numbers as words would keep
-    flagging a number long after it changed hands; contacts are the entity detector's business.
+    bigrams (``my girls`` matters) but not as unigrams. Numbers are dropped when they look like pieces of
+    a contact: a number of three or more digits, and a run of three or more number words or short numbers
+    (``six one two five five five``, ``5 five 5``; punctuation between them does not end the run). A
+    model that learns contact numbers as words would keep flagging a number long after it changed hands,
+    and would show "five" as the wording that raised a score; contacts are the entity detector's business.
+    Fewer number words in a row stay words (``two girls``).
     """
     out: list[Token] = []
-    add = out.append
+    add, add_all = out.append, out.extend
     prev = ""  # the previous word, "" after a break (number, punctuation, emoji)
     prev_start = 0
+    held: list[Token] = []  # a run of number words so far, kept back until it is known to be short
+    atoms = 0  # number words and short numbers in the current run
     for m in _TOKEN.finditer(text):
         tok = m.group()
         if tok.isdigit() and len(tok) >= 3:
-            prev = ""
+            if 0 < atoms < _RUN_IS_NUMBER:
+                add_all(held)  # "only 15. 312-555-0140": the age stays a word
+            held, atoms, prev = [], 0, ""
             continue
         start, end = m.span()
         if not tok[0].isalnum():
-            if not tok.isascii():
-                add((tok, start, end))
-            prev = ""
+            if tok.isascii():
+                prev = ""  # punctuation breaks a bigram but not a run of numbers ("five-five-five")
+                continue
+            if 0 < atoms < _RUN_IS_NUMBER:
+                add_all(held)
+            held, atoms, prev = [], 0, ""
+            add((tok, start, end))
             continue
+        if tok in _NUMBER_WORDS or (tok.isdigit() and len(tok) <= 2):
+            if atoms >= _RUN_IS_NUMBER - 1:  # the third atom in a row: the run is a number, drop all of it
+                held, atoms, prev = [], _RUN_IS_NUMBER, ""
+                continue
+            atoms += 1
+            held.append((tok, start, end))
+            if prev:
+                held.append((f"{prev} {tok}", prev_start, end))
+            prev, prev_start = tok, start
+            continue
+        if atoms:
+            if atoms < _RUN_IS_NUMBER:
+                add_all(held)
+            else:
+                prev = ""  # no bigram across a dropped number
+            held, atoms = [], 0
         if tok not in _STOP:
             add((tok, start, end))
         if prev:
             add((f"{prev} {tok}", prev_start, end))
         prev, prev_start = tok, start
+    if atoms < _RUN_IS_NUMBER:
+        add_all(held)
     return out
 
 

@@ -92,3 +92,28 @@ def test_memory_is_bounded_by_the_hash_width() -> None:
 def test_unknown_label_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown verdict label"):
         TextModel().learn_one(_post(ADULT_AD), "spam")
+
+
+@pytest.mark.parametrize("body", [
+    "New girl, call six one two five five five zero one six two",
+    "Text me at five-five-five, 0162",
+    "Contacto: seis uno dos cinco cinco cinco",
+    "Call 6 one 2 now",
+])
+def test_a_number_spelled_in_words_is_no_wording_of_the_model(body: str) -> None:
+    """A spelled phone number is a contact, not wording: it never shows as what raised the score."""
+    model = _warm()
+    digits = {"one", "two", "five", "six", "zero", "seis", "uno", "dos", "cinco", "6", "2"}
+    for verdict in range(30):  # even after analysts flagged such ads many times
+        model.learn_one(_post(body, f"v{verdict}"), "trafficking")
+    words = {w for t in model.score_one(_post(body, "new")).details["top_tokens"] for w in t["token"].split()}
+    assert not words & digits, words
+
+
+def test_a_few_number_words_stay_words() -> None:
+    """Two or fewer in a row are words ("two girls", "only 15"), also right before a phone number."""
+    from trailhound.detectors.online.features import tokens
+
+    found = {t for t, _, _ in tokens("two girls together, only 15. 312-555-0140")}
+    assert {"two girls", "two", "only 15", "15"} <= found
+    assert not {t for t, _, _ in tokens("one two three girls")} & {"one", "two", "three", "three girls"}
