@@ -67,6 +67,12 @@ from trailhound.detectors.online.state_checks import check_float, check_int
 __all__ = ["TextModel"]
 
 _REMEMBERED_BUCKETS = 1 << 16
+_FLAG_EVIDENCE = {
+    "#contact_obfuscated": "(not words: the contact was written to get past filters)",
+    "#age_under_18": "(not words: an age under 18 was stated)",
+    "#several_phones": "(not words: several phone numbers)",
+}
+"""How an entity flag (:func:`~detectors.online.features.entity_flags`) is shown where evidence as written goes."""
 
 
 class TextModel:
@@ -213,17 +219,19 @@ class TextModel:
         norm = normalized(post)
         out = []
         for tok, weight, start, end in top:
-            if start < 0:
-                evidence, span = tok, (0, 0)
+            if start < 0:  # an entity flag: a fact read from the post, not words of it
+                evidence, span = _FLAG_EVIDENCE.get(tok, tok), (0, 0)
+                description = "a fact extracted from the post that raised the text model's score"
             else:
                 evidence, span = norm.evidence(start, end)
+                description = "wording that raised the text model's score (learned from labelled examples and verdicts)"
             out.append(Indicator(
                 pattern_id=f"text_model:{tok}",
                 category="learned_text",
                 evidence=evidence,
                 span=span,
                 weight=weight,
-                description="wording that raised the text model's score (learned from labelled examples and verdicts)",
+                description=description,
             ))
         return tuple(out)
 

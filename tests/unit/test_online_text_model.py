@@ -117,3 +117,14 @@ def test_a_few_number_words_stay_words() -> None:
     found = {t for t, _, _ in tokens("two girls together, only 15. 312-555-0140")}
     assert {"two girls", "two", "only 15", "15"} <= found
     assert not {t for t, _, _ in tokens("one two three girls")} & {"one", "two", "three", "three girls"}
+
+
+def test_a_flag_that_raised_the_score_is_shown_as_a_fact_not_as_words() -> None:
+    model = TextModel()
+    post = _post("Text only: six1two five5five 0one6two")  # a contact written to get past filters
+    assert post["entities"]["contact_obfuscated"]
+    (bucket,) = model._hashed("", ["#contact_obfuscated"])[0]
+    model.model._weights[bucket] = 2.0
+    (flag,) = [i for i in model.score_one(post).indicators if i.pattern_id == "text_model:#contact_obfuscated"]
+    assert flag.evidence == "(not words: the contact was written to get past filters)" and flag.span == (0, 0)
+    assert "fact extracted from the post" in flag.description
