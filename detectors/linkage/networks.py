@@ -148,7 +148,8 @@ def _velocity(members: list[Member], params: NetworkParams, cities: CityBaseline
     span_days = max(1.0, (last - min(m.ts for m in members)) / DAY_S)
     baseline = (len(members) - burst) / max(1.0, span_days - 1.0)
     if burst >= params.velocity_factor * max(baseline, 1.0):
-        return Finding("velocity", f"{burst} posts in one day against a usual {baseline:.1f} a day")
+        before = f"a usual {baseline:.1f} a day" if baseline else "none on the days before"
+        return Finding("velocity", f"{burst} posts in one day against {before}")
     if cities is None:
         return None
     for city, posts in Counter(m.city for m in day if m.city).most_common():

@@ -109,7 +109,11 @@ def test_a_burst_far_above_the_cluster_rate_is_velocity() -> None:
     burst = [summary(day=10 + h / 24, phone="+1", categories=signs, harm=signs) for h in range(8)]
     result = assess_cluster(chain(steady + burst))
     assert "velocity" in result.kinds and result.should_alert
-    assert "8 posts in one day" in next(f.evidence for f in result.findings if f.kind == "velocity")
+    assert next(f.evidence for f in result.findings if f.kind == "velocity") == \
+        "8 posts in one day against a usual 1.1 a day"
+    new_cluster = assess_cluster(chain(burst))
+    assert next(f.evidence for f in new_cluster.findings if f.kind == "velocity") == \
+        "8 posts in one day against none on the days before"
     assert "velocity" not in assess_cluster(chain(steady + burst), NetworkParams(velocity_min_posts=9)).kinds
     assert "velocity" not in assess_cluster(chain(steady)).kinds
 
