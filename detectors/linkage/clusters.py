@@ -3,7 +3,8 @@
 A cluster's id is derived from its *founder*, the member with the earliest ``(posted time, post key)``.
 When two clusters merge, the one with the earlier founder keeps its id and records the other as merged
 into it, so the id of a cluster is a function of its members — the same on any worker, after any
-restart, whatever the order the links arrived in. A hub notice removes the links made through the hub
+restart, whatever the order the links arrived in (while no cluster is at its size limit: which links a
+full cluster refused depends on their order). A hub notice removes the links made through the hub
 key and splits the cluster into what is still connected; each part takes the id of its own founder.
 
 :class:`ClusterBook` holds clusters in memory; the stream stage loads the clusters a batch of links
@@ -11,7 +12,8 @@ touches from Elasticsearch into a book, applies the batch and writes back what c
 (:meth:`Cluster.to_json` / :meth:`Cluster.from_json`). Retention drops members older than the window.
 
 A cluster stops growing at ``max_posts`` members: a link that would join two clusters into a larger one
-is not followed, only counted on the larger (``links_refused``). Without a limit, chains of near-copies
+is not followed, only counted on the larger (``links_refused``: at least that many, since the count is
+stored with the cluster's next change, and a split starts the parts at 0). Without a limit, chains of near-copies
 (one template reused by many unrelated advertisers) joined a busy feed into one cluster of tens of
 thousands of posts, which no analyst can read and whose every change rewrote a document of megabytes:
 on the soak feed the cluster stage slowed until the worker fell hours behind. The limit is
@@ -191,16 +193,22 @@ class ClusterBook:
     def _refused(self, link: Link) -> bool:
         """Whether the link would join two clusters (a post alone counts as one) into one above ``max_posts``;
         if so the larger cluster counts it."""
-        ids = (self.cluster_of.get(link.a.post_key), self.cluster_of.get(link.b.post_key))
-        if ids[0] is not None and ids[0] == ids[1]:
+        sizes = {self._cluster_id_of(post): 0 for post in (link.a, link.b)}
+        for cluster_id in sizes:
+            if cluster_id in self.clusters:
+                sizes[cluster_id] = len(self.clusters[cluster_id].members)
+        joining = (link.a.post_key not in self.cluster_of) + (link.b.post_key not in self.cluster_of)
+        if sum(sizes.values()) + joining <= self.max_posts:
             return False
-        sizes = [1 if cluster_id is None else len(self.clusters[cluster_id].members) for cluster_id in ids]
-        if sum(sizes) <= self.max_posts:
-            return False
-        larger = ids[0] if sizes[0] >= sizes[1] else ids[1]
-        if larger is not None:
+        larger = max(sizes, key=lambda cluster_id: sizes[cluster_id])
+        if larger in self.clusters:
             self.clusters[larger].links_refused += 1
         return True
+
+    def _cluster_id_of(self, post: PostSummary) -> str:
+        """The id of the cluster :meth:`_cluster_holding` would put ``post`` in (a post out of every cluster
+        goes back to the one it founded, if that still exists)."""
+        return self.cluster_of.get(post.post_key) or cluster_id_for(post.post_key)
 
     def _cluster_holding(self, post: PostSummary) -> Cluster:
         cluster_id = self.cluster_of.get(post.post_key)

@@ -60,57 +60,57 @@ def tokens(text: str) -> list[Token]:
 
     Punctuation-only tokens are dropped, emoji (non-ASCII symbols) kept. Stop words are kept inside
     bigrams (``my girls`` matters) but not as unigrams. Numbers are dropped when they look like pieces of
-    a contact: a number of three or more digits, and a run of three or more number words or short numbers
-    (``six one two five five five``, ``5 five 5``; punctuation between them does not end the run). A
-    model that learns contact numbers as words would keep flagging a number long after it changed hands,
-    and would show "five" as the wording that raised a score; contacts are the entity detector's business.
-    Fewer number words in a row stay words (``two girls``).
+    a contact: a number of three or more digits, and a run of three or more number words and short
+    numbers with at least one word among them (``six one two five five five``, ``5 five 5``; punctuation
+    between them does not end the run). A model that learns contact numbers as words would keep flagging
+    a number long after it changed hands, and would show "five" as the wording that raised a score;
+    contacts are the entity detector's business. Shorter runs stay words (``two girls``), and so do runs
+    of digits alone (``15 16 17``: ages).
     """
     out: list[Token] = []
     add, add_all = out.append, out.extend
     prev = ""  # the previous word, "" after a break (number, punctuation, emoji)
     prev_start = 0
-    held: list[Token] = []  # a run of number words so far, kept back until it is known to be short
-    atoms = 0  # number words and short numbers in the current run
+    held: list[Token] = []  # the current run of numbers, kept back until it is known not to be a contact
+    atoms = words = 0  # numbers in the current run, and how many of them are number words
+    dropping = False  # the current run is a contact: its numbers are dropped
     for m in _TOKEN.finditer(text):
         tok = m.group()
-        if tok.isdigit() and len(tok) >= 3:
-            if 0 < atoms < _RUN_IS_NUMBER:
-                add_all(held)  # "only 15. 312-555-0140": the age stays a word
-            held, atoms, prev = [], 0, ""
-            continue
         start, end = m.span()
-        if not tok[0].isalnum():
-            if tok.isascii():
-                prev = ""  # punctuation breaks a bigram but not a run of numbers ("five-five-five")
-                continue
-            if 0 < atoms < _RUN_IS_NUMBER:
-                add_all(held)
-            held, atoms, prev = [], 0, ""
-            add((tok, start, end))
-            continue
-        if tok in _NUMBER_WORDS or (tok.isdigit() and len(tok) <= 2):
-            if atoms >= _RUN_IS_NUMBER - 1:  # the third atom in a row: the run is a number, drop all of it
-                held, atoms, prev = [], _RUN_IS_NUMBER, ""
+        long_number = tok.isdigit() and len(tok) >= 3
+        if not long_number and (tok in _NUMBER_WORDS or (tok.isdigit() and tok[0].isascii())):
+            if dropping:
                 continue
             atoms += 1
+            words += not tok.isdigit()
+            if atoms >= _RUN_IS_NUMBER and words:
+                held, dropping, prev = [], True, ""
+                continue
             held.append((tok, start, end))
             if prev:
                 held.append((f"{prev} {tok}", prev_start, end))
             prev, prev_start = tok, start
             continue
-        if atoms:
-            if atoms < _RUN_IS_NUMBER:
-                add_all(held)
-            else:
+        if tok.isascii() and not tok[0].isalnum():
+            prev = ""  # punctuation breaks a bigram but not a run of numbers ("five-five-five")
+            continue
+        if atoms:  # a word, an emoji or a long number ends the run
+            if dropping:
                 prev = ""  # no bigram across a dropped number
-            held, atoms = [], 0
+            else:
+                add_all(held)
+            held, atoms, words, dropping = [], 0, 0, False
+        if long_number or not tok[0].isalnum():
+            if not long_number:
+                add((tok, start, end))  # an emoji
+            prev = ""
+            continue
         if tok not in _STOP:
             add((tok, start, end))
         if prev:
             add((f"{prev} {tok}", prev_start, end))
         prev, prev_start = tok, start
-    if atoms < _RUN_IS_NUMBER:
+    if not dropping:
         add_all(held)
     return out
 

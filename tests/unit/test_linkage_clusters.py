@@ -150,16 +150,30 @@ def test_two_clusters_that_together_pass_the_limit_stay_apart() -> None:
 
 
 def test_refused_links_survive_json_and_add_up_when_clusters_merge() -> None:
-    posts = [summary(day=d) for d in range(4)]
+    posts = [summary(day=d) for d in range(6)]
     book = ClusterBook(max_posts=2)
     book.link(link(posts[0], posts[1]))
     book.link(link(posts[1], posts[2]))  # refused: the first cluster counts it
-    (stored,) = [c.to_json() for c in book.clusters.values()]
-    assert Cluster.from_json(stored).links_refused == 1
-    wide = ClusterBook([Cluster.from_json(stored)], max_posts=10)
-    wide.link(link(posts[2], posts[3], "email:z"))
-    wide.link(link(posts[1], posts[2], "email:z"))
+    book.link(link(posts[3], posts[4], "email:z"))
+    book.link(link(posts[4], posts[5], "email:z"))  # refused twice by the second cluster
+    book.link(link(posts[5], posts[3], "email:z"))
+    stored = [c.to_json() for c in book.clusters.values()]
+    assert sorted(Cluster.from_json(c).links_refused for c in stored) == [1, 2]
+    wide = ClusterBook([Cluster.from_json(c) for c in stored], max_posts=10)
+    wide.link(link(posts[1], posts[4], "text:1:aa", "text 0.9 similar"))
     (merged,) = wide.clusters.values()
-    assert len(merged.members) == 4 and merged.links_refused == 1
+    assert len(merged.members) == 4 and merged.links_refused == 3
+
+
+def test_a_post_going_back_to_the_cluster_it_founded_counts_towards_the_limit() -> None:
+    p = [summary(day=d) for d in range(5)]
+    book = ClusterBook(max_posts=3)
+    book.link(link(p[0], p[1]))
+    book.link(link(p[1], p[2]))
+    book.expire(p[1].ts)  # p[0] leaves the cluster it founded, which keeps its id
+    book.link(link(p[3], p[4], "email:z"))
+    assert book.link(link(p[0], p[3], "email:z")) is None  # p[0] rejoining would make 2 + 1 + 2 posts
+    book.link(link(p[0], p[2]))  # back into its own cluster: 3 posts, allowed
+    assert sorted(len(c.members) for c in book.clusters.values()) == [2, 3]
     fresh = Cluster("cl-x", {})
     assert "links_refused" not in fresh.to_json()  # stored documents of clusters never capped are unchanged

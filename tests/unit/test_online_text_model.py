@@ -110,13 +110,20 @@ def test_a_number_spelled_in_words_is_no_wording_of_the_model(body: str) -> None
     assert not words & digits, words
 
 
-def test_a_few_number_words_stay_words() -> None:
-    """Two or fewer in a row are words ("two girls", "only 15"), also right before a phone number."""
+@pytest.mark.parametrize("text, kept, dropped", [
+    ("two girls together", {"two", "two girls"}, set()),
+    ("two, three girls", {"two", "three", "three girls"}, set()),  # two numbers in a row are words
+    ("she is only 15", {"only 15", "15"}, set()),  # a short run at the end of the text
+    ("only 15. 312-555-0140", {"only 15", "15"}, set()),  # ... and right before a phone number
+    ("girls 15 16 17 available", {"15", "16 17", "17 available"}, set()),  # digits alone: ages, not a contact
+    ("call 12 five 34 now", {"call", "now"}, {"12", "five", "34", "call 12", "34 now"}),  # two-digit groups count
+    ("one two three girls", {"girls"}, {"one", "two", "three", "three girls"}),
+])
+def test_which_numbers_stay_words(text: str, kept: set[str], dropped: set[str]) -> None:
     from trailhound.detectors.online.features import tokens
 
-    found = {t for t, _, _ in tokens("two girls together, only 15. 312-555-0140")}
-    assert {"two girls", "two", "only 15", "15"} <= found
-    assert not {t for t, _, _ in tokens("one two three girls")} & {"one", "two", "three", "three girls"}
+    found = {t for t, _, _ in tokens(text)}
+    assert kept <= found and not dropped & found, found
 
 
 def test_a_flag_that_raised_the_score_is_shown_as_a_fact_not_as_words() -> None:
