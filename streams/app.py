@@ -44,6 +44,7 @@ from trailhound.es_json import orjson_serializers
 from trailhound.retrying import wait_out
 from trailhound.streams.alert_stage import AlertStage
 from trailhound.streams.batching import (
+    JOINED_BATCH_RECORDS,
     JOINED_BUFFER_RECORDS,
     Deliveries,
     Outgoing,
@@ -68,7 +69,6 @@ __all__ = ["build_app"]
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-DETECT_BATCH_RECORDS = 16  # joined records of posts.enriched: each holds an enrich batch's posts of one partition
 DETECT_CONCURRENCY = 2
 PRODUCER_LINGER_MS = 5  # a batch's sends leave in a few large produce requests, not one request per record
 PRODUCER_BATCH_BYTES = 1024 * 1024
@@ -122,7 +122,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     within_s = settings.batch_within_ms / 1000  # a batch is what arrived while the last one was worked on
     enriched_topic = app.topic(settings.topic("posts.enriched"), maxsize=JOINED_BUFFER_RECORDS)
     dlq_topic = app.topic(settings.topic("posts.dlq"))
-    alerts_topic = app.topic(settings.topic("alerts"))
+    alerts_topic = app.topic(settings.topic("alerts"), maxsize=2 * BATCH_SIZE)  # not 16,384 alerts held in memory
     outbox_topic = app.topic(settings.topic("escalations"))
     pattern_updates = PatternUpdates(settings, detectors, metrics)
 
@@ -208,7 +208,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         """
         await prepared.wait()
         sink = ElasticsearchSink(es)
-        async for batch in held_batches(stream, DETECT_BATCH_RECORDS, within_s, StageTimer(metrics, "detect")):
+        async for batch in held_batches(stream, JOINED_BATCH_RECORDS, within_s, StageTimer(metrics, "detect")):
             posts: list[tuple[dict[str, Any], str]] = []
             rejects: list[tuple[bytes, str, str, str]] = []
             for event in batch:

@@ -40,13 +40,18 @@ from faust.types import EventT
 from trailhound.retrying import wait_out
 from trailhound.streams.stage_timing import StageTimer
 
-__all__ = ["JOINED_BUFFER_RECORDS", "Deliveries",
+__all__ = ["JOINED_BATCH_RECORDS", "JOINED_BUFFER_RECORDS", "Deliveries",
            "Outgoing", "default_partition", "held_batches", "is_retriable_send_error", "joined_groups",
            "joined_items", "joined_records"]
 
 # A stream of joined records buffers this many, not faust's 16,384: each holds up to a batch of posts,
 # so a stage running behind would otherwise hold a backlog of millions of posts in memory.
 JOINED_BUFFER_RECORDS = 64
+# ... and a stage takes this many of them per batch, not the 500 it takes of single records. The link-keys
+# and cluster stages used to take 500: a stage that fell behind then took a batch of up to 500 records of
+# up to 512 KiB each, held it in memory and worked through it for minutes in one go (the soak's worker
+# held 330 MB of such records and grew past 2 GB while every other stage waited).
+JOINED_BATCH_RECORDS = 16
 MAX_JOINED_RECORD_BYTES = 512 * 1024  # well under the topics' MAX_RECORD_BYTES; see joined_groups
 
 

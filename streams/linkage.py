@@ -67,6 +67,7 @@ from trailhound.detectors.linkage.watchlist import WatchEntry, Watchlist
 from trailhound.ids import stable_id
 from trailhound.retrying import wait_out
 from trailhound.streams.batching import (
+    JOINED_BATCH_RECORDS,
     JOINED_BUFFER_RECORDS,
     Deliveries,
     Outgoing,
@@ -83,7 +84,6 @@ __all__ = ["Linkage", "add_alert", "key_partition", "link_events", "register_lin
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
 LINKS_PER_RECORD = 1000  # a record of 1,000 links with their posts is well under 1 MB
 CLEANUP_EVERY_S = 600.0
 EVIDENCE_RETRY_S = 3.0
@@ -479,7 +479,7 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
         """Observe keys in offset order, a batch at a time; the batch's links leave in one wave of sends."""
         await prepared.wait()
         timer = StageTimer(metrics, "link_keys") if metrics else None
-        async for batch in held_batches(stream, BATCH_SIZE, settings.batch_within_ms / 1000, timer):
+        async for batch in held_batches(stream, JOINED_BATCH_RECORDS, settings.batch_within_ms / 1000, timer):
             found: list[Link | HubKey] = []
             for event in batch:
                 message = event.message
@@ -500,7 +500,7 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
         await prepared.wait()
         timer = StageTimer(metrics, "build_clusters") if metrics else None
         within_s = settings.batch_within_ms / 1000
-        async for batch in held_batches(stream, BATCH_SIZE, within_s, timer):  # acked once the clusters are saved
+        async for batch in held_batches(stream, JOINED_BATCH_RECORDS, within_s, timer):  # acked once clusters are saved
             await linkage.build_clusters([event.value for event in batch], publish,
                                          (batch[0].message.offset, batch[-1].message.offset))
 
