@@ -149,14 +149,21 @@ def test_two_workers_find_the_same_clusters_as_one_and_a_hub_links_nothing(stack
             return found if len(found) == expected and posts == 5 + 4 + 2 * len(UNRELATED) else None
 
         results[workers] = wait_for(settled, timeout_s=240, what=f"the clusters found by {workers} worker(s)")
-        def two_alerts(settings: Settings = settings):
-            # open network alerts: one alerted before links reached it and later absorbed by another stays as
-            # a record with ``merged_into``; whether there is one depends on the order links arrive in
-            found = [a for a in network_alerts(es, settings) if not a["trailhound"]["cluster"].get("merged_into")]
-            return found if len(found) >= 2 else None
+        seen: list[str] = []
 
-        alerts = wait_for(two_alerts, timeout_s=60, what="the network alerts indexed")
-        assert len(alerts) == 2, [a["message"] for a in alerts]
+        def two_alerts(settings: Settings = settings, seen: list[str] = seen):
+            # open network alerts: one alerted before links reached it and later absorbed by another stays as
+            # a record with ``merged_into``; whether there is one depends on the order links arrive in, and
+            # its ``merged_into`` is recorded a batch after the alert that absorbed it, so a third open alert
+            # may be seen for a moment
+            found = [a for a in network_alerts(es, settings) if not a["trailhound"]["cluster"].get("merged_into")]
+            seen[:] = [a["message"] for a in found]
+            return found if len(found) == 2 else None
+
+        try:
+            alerts = wait_for(two_alerts, timeout_s=90, what="exactly two open network alerts")
+        except AssertionError:
+            raise AssertionError(f"open network alerts: {seen}") from None
         template = next(a for a in alerts if "template" in a["trailhound"]["cluster"]["networks"])
         assert template["trailhound"]["post_ids"] == [f"jobs.example:t{n}" for n in range(4)]
         assert template["trailhound"]["cluster"]["contact_count"] == 4
