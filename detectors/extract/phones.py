@@ -22,7 +22,7 @@ import phonenumbers
 
 from trailhound.detectors.normalize import NormalizedText
 
-__all__ = ["FoundPhone", "find_phones", "parse_phone"]
+__all__ = ["NUMBER_WORDS", "FoundPhone", "find_phones", "parse_phone"]
 
 _WORD_DIGITS = {
     "zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
@@ -30,6 +30,8 @@ _WORD_DIGITS = {
     "cuatro": "4", "cinco": "5", "seis": "6", "siete": "7", "ocho": "8", "nueve": "9",
     "o": "0", "l": "1", "i": "1",
 }
+NUMBER_WORDS = frozenset(word for word in _WORD_DIGITS if len(word) > 1)
+"""Digits written as words ("five", "cinco"); the single letters read as digits inside a number are left out."""
 _ATOM = "|".join(sorted((re.escape(w) for w in _WORD_DIGITS), key=len, reverse=True))
 _ATOM_RE = re.compile(rf"\d+|{_ATOM}")  # a run of digits is one group of a chain
 _SEP = r"[\s\-.()/_,*:]{0,3}"

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from trailhound.detectors.decoded import decoded_normalized
+from trailhound.detectors.extract.phones import NUMBER_WORDS
 from trailhound.detectors.normalize import NormalizedText
 
 __all__ = ["Token", "entity_flags", "normalized", "normalized_text", "tokens"]
@@ -24,11 +25,6 @@ _STOP = frozenset({
     "my", "of", "on", "or", "our", "so", "that", "the", "this", "to", "we", "with", "you", "your",
 })
 
-_NUMBER_WORDS = frozenset({
-    "zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-    "cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve",
-})
-"""Digits written as words, as ads spell phone numbers (the phone extractor reads the same words)."""
 _RUN_IS_NUMBER = 3  # number words or short numbers in a row that make a number, as three digits do
 
 Token = tuple[str, int, int]
@@ -78,7 +74,7 @@ def tokens(text: str) -> list[Token]:
         tok = m.group()
         start, end = m.span()
         long_number = tok.isdigit() and len(tok) >= 3
-        if not long_number and (tok in _NUMBER_WORDS or (tok.isdigit() and tok[0].isascii())):
+        if not long_number and (tok in NUMBER_WORDS or (tok.isdigit() and tok[0].isascii())):
             if dropping:
                 continue
             atoms += 1
