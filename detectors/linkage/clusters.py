@@ -193,10 +193,9 @@ class ClusterBook:
     def _refused(self, link: Link) -> bool:
         """Whether the link would join two clusters (a post alone counts as one) into one above ``max_posts``;
         if so the larger cluster counts it."""
-        sizes = {self._cluster_id_of(post): 0 for post in (link.a, link.b)}
-        for cluster_id in sizes:
-            if cluster_id in self.clusters:
-                sizes[cluster_id] = len(self.clusters[cluster_id].members)
+        ids = dict.fromkeys(self._cluster_id_of(post) for post in (link.a, link.b))  # in order: ties go to a's
+        sizes = {cluster_id: len(self.clusters[cluster_id].members) if cluster_id in self.clusters else 0
+                 for cluster_id in ids}
         joining = (link.a.post_key not in self.cluster_of) + (link.b.post_key not in self.cluster_of)
         if sum(sizes.values()) + joining <= self.max_posts:
             return False
