@@ -19,36 +19,48 @@ import time
 from collections import Counter
 
 from elasticsearch import Elasticsearch
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
 from trailhound.config import Settings
+from trailhound.streams.topic_batches import READER_GROUPS
 
 __all__ = ["alert_kinds", "by_kind", "difference_by_kind", "wait_drained"]
 
 
-def _lag(settings: Settings, admin: KafkaAdminClient, consumer: KafkaConsumer, group: str) -> int:
+def _lag(settings: Settings, admin: KafkaAdminClient, consumer: KafkaConsumer, group: str,
+         topic: str | None = None) -> int:
+    """Records not yet committed by ``group``: of ``topic`` (every partition, committed or not), or of every
+    namespace topic the group committed something of (-1 while it committed nothing)."""
     committed = admin.list_consumer_group_offsets(group)
-    prefix = settings.namespace + "."
-    partitions = [tp for tp in committed if tp.topic.startswith(prefix)]
+    if topic is None:
+        partitions = [tp for tp in committed if tp.topic.startswith(settings.namespace + ".")]
+        if not partitions:
+            return -1
+    else:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
     try:
-        ends = consumer.end_offsets(partitions) if partitions else {}
+        ends = consumer.end_offsets(partitions)
+        starts = consumer.beginning_offsets(partitions)
     except KeyError:  # kafka-python sometimes misses a partition's answer: ask again on the next round
         return -1
-    return sum(max(0, ends[tp] - committed[tp].offset) for tp in partitions) if partitions else -1
+    return sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else starts[tp])) for tp in partitions)
 
 
 def wait_drained(settings: Settings, timeout_s: float, every_s: float = 1.0) -> float:
-    """Wait until the workers' consumer group has committed every record of the namespace's topics
-    (twice in a row); returns the seconds waited. Raises after ``timeout_s``."""
-    group = f"trailhound-{settings.namespace}"
+    """Wait until each of the workers' consumer groups (Faust's and every topic reader's) has committed
+    every record of the topics it reads (twice in a row); returns the seconds waited. Raises after
+    ``timeout_s``."""
+    groups = [(settings.consumer_group(), None),
+              *((settings.consumer_group(reader), settings.topic(topic)) for topic, reader in READER_GROUPS.items())]
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
     t0 = time.monotonic()
     zero_in_a_row = 0
     try:
         while time.monotonic() - t0 < timeout_s:
-            zero_in_a_row = zero_in_a_row + 1 if _lag(settings, admin, consumer, group) == 0 else 0
+            lags = [_lag(settings, admin, consumer, group, topic) for group, topic in groups]
+            zero_in_a_row = zero_in_a_row + 1 if all(lag == 0 for lag in lags) else 0
             if zero_in_a_row >= 2:
                 return time.monotonic() - t0
             time.sleep(every_s)

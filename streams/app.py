@@ -38,7 +38,7 @@ from trailhound.alerts.indices import prepare_indices
 from trailhound.alerts.sink import ElasticsearchSink
 from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
-from trailhound.connections import es_options, kafka_options
+from trailhound.connections import es_options
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.es_json import orjson_serializers
 from trailhound.retrying import wait_out
@@ -59,8 +59,8 @@ from trailhound.streams.linkage import Linkage, register_linkage
 from trailhound.streams.metrics import PipelineMetrics, partition_lags
 from trailhound.streams.pattern_updates import PatternUpdates
 from trailhound.streams.pipeline import PostProcessor
-from trailhound.streams.raw_batches import RawBatches
 from trailhound.streams.stage_timing import StageTimer
+from trailhound.streams.topic_batches import BatchHandler, TopicBatches, topic_reader
 from trailhound.streams.web import register_views
 from trailhound.topics import MAX_RECORD_BYTES, dead_letter_headers
 
@@ -72,6 +72,7 @@ BATCH_SIZE = 500
 DETECT_CONCURRENCY = 2
 PRODUCER_LINGER_MS = 5  # a batch's sends leave in a few large produce requests, not one request per record
 PRODUCER_BATCH_BYTES = 1024 * 1024
+ALERT_FETCH_BYTES = 1024 * 1024  # a partition's alerts fetched ahead: hundreds, not a backlog of thousands
 
 
 def _faust_app(settings: Settings) -> faust.App:
@@ -79,7 +80,7 @@ def _faust_app(settings: Settings) -> faust.App:
     data_dir = settings.cache_dir / "faust"  # Faust's own files, kept out of the current folder
     data_dir.mkdir(parents=True, exist_ok=True)
     return faust.App(
-        "trailhound" + (f"-{settings.namespace}" if settings.namespace else ""),
+        settings.consumer_group(),
         broker=f"kafka://{settings.kafka_bootstrap}",
         value_serializer="raw",
         key_serializer="raw",
@@ -122,7 +123,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     within_s = settings.batch_within_ms / 1000  # a batch is what arrived while the last one was worked on
     enriched_topic = app.topic(settings.topic("posts.enriched"), maxsize=JOINED_BUFFER_RECORDS)
     dlq_topic = app.topic(settings.topic("posts.dlq"))
-    alerts_topic = app.topic(settings.topic("alerts"), maxsize=2 * BATCH_SIZE)  # not 16,384 alerts held in memory
+    alerts_topic = app.topic(settings.topic("alerts"))
     outbox_topic = app.topic(settings.topic("escalations"))
     pattern_updates = PatternUpdates(settings, detectors, metrics)
 
@@ -158,9 +159,6 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     feedback = FeedbackLearner(settings, detectors, es, metrics, send_alert,
                                worker_id=f"{socket.gethostname()}-{os.getpid()}", clock=clock)
 
-    raw_batches = RawBatches({"bootstrap_servers": settings.kafka_bootstrap, **kafka_options(settings)},
-                             settings.topic("posts.raw"), f"{app.conf.id}-raw", BATCH_SIZE, within_s,
-                             legacy_group=app.conf.id)
     enrich_timer = StageTimer(metrics, "enrich")
 
     async def enrich(batch: list[ConsumerRecord]) -> None:
@@ -187,14 +185,14 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         await dead_letter_all(rejects)
         enrich_timer.finished_stamps(stamps, taken_at)
 
-    async def read_raw_posts() -> None:
-        """Read ``posts.raw`` until the worker stops; a reader that fails for good stops the worker."""
+    async def read(reader: TopicBatches, handle: BatchHandler) -> None:
+        """Read a topic until the worker stops; a reader that fails for good stops the worker."""
         try:
-            await raw_batches.run(enrich)
+            await reader.run(handle)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.exception("reading posts.raw failed")
+            log.exception("reading %s failed", reader.topic)
             await app.crash(exc)
 
     @app.agent(enriched_topic, concurrency=DETECT_CONCURRENCY)
@@ -260,18 +258,21 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
 
     alert_stage = AlertStage(settings, es, metrics, send_outbox, dead_letter, clock)
 
-    @app.agent(alerts_topic)
-    async def record_alerts(stream: faust.Stream) -> None:
+    alerts_timer = StageTimer(metrics, "record_alerts")
+
+    async def record_alerts(batch: list[ConsumerRecord]) -> None:
         """Group → silence → route → outbox → record, a batch of alerts at a time."""
-        await prepared.wait()
-        async for batch in held_batches(stream, BATCH_SIZE, within_s, StageTimer(metrics, "record_alerts")):
-            await alert_stage.handle([event.value for event in batch])
+        taken_at = time.time()
+        await alert_stage.handle([record.value for record in batch])
+        alerts_timer.finished_stamps([record.timestamp / 1000 for record in batch], taken_at)
 
     register_views(app, processor, metrics, prepared)
 
     background: list[asyncio.Task[None]] = []
     linkage = Linkage(settings, es, detectors, clock)
-    register_linkage(app, settings, linkage, publish_alerts, prepared, background, metrics)
+    readers = [(topic_reader(settings, "posts.raw", BATCH_SIZE), enrich),
+               *register_linkage(app, settings, linkage, publish_alerts, background, metrics),
+               (topic_reader(settings, "alerts", BATCH_SIZE, ALERT_FETCH_BYTES), record_alerts)]
 
     @app.task
     async def prepare() -> None:
@@ -285,7 +286,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         await pattern_updates.reader.caught_up.wait()
         await warming  # ready means able to enrich: pool processes import for seconds before their first post
         prepared.set()
-        background.append(asyncio.ensure_future(read_raw_posts()))
+        background.extend(asyncio.ensure_future(read(reader, handle)) for reader, handle in readers)
 
     @app.timer(10.0)
     async def checkpoint_models() -> None:
@@ -306,10 +307,9 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     @app.timer(5.0)
     async def report_lag() -> None:
         metrics.consumer_lag.clear()  # partitions this worker lost in a rebalance must not linger
-        readers = [(app.consumer, app.consumer.assignment())]
-        if raw_batches.assignment():
-            readers.append((raw_batches.consumer, raw_batches.assignment()))
-        for consumer, assigned in readers:
+        consumers = [(app.consumer, app.consumer.assignment()),
+                     *((reader.consumer, reader.assignment()) for reader, _ in readers if reader.assignment())]
+        for consumer, assigned in consumers:
             for tp, lag in (await partition_lags(consumer, assigned)).items():
                 metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(lag)
 

@@ -40,7 +40,7 @@ from faust.types import EventT
 from trailhound.retrying import wait_out
 from trailhound.streams.stage_timing import StageTimer
 
-__all__ = ["JOINED_BATCH_RECORDS", "JOINED_BUFFER_RECORDS", "Deliveries",
+__all__ = ["JOINED_BATCH_RECORDS", "JOINED_BUFFER_RECORDS", "JOINED_FETCH_BYTES", "Deliveries",
            "Outgoing", "default_partition", "held_batches", "is_retriable_send_error", "joined_groups",
            "joined_items", "joined_records"]
 
@@ -53,6 +53,8 @@ JOINED_BUFFER_RECORDS = 64
 # held 330 MB of such records and grew past 2 GB while every other stage waited).
 JOINED_BATCH_RECORDS = 16
 MAX_JOINED_RECORD_BYTES = 512 * 1024  # well under the topics' MAX_RECORD_BYTES; see joined_groups
+# What a reader of joined records fetches ahead a partition (:mod:`~trailhound.streams.topic_batches`).
+JOINED_FETCH_BYTES = 4 * MAX_JOINED_RECORD_BYTES
 
 
 async def held_batches(stream: faust.Stream, size: int, within_s: float,

@@ -22,6 +22,9 @@ on different partitions and workers. Linkage therefore re-keys them, one stage p
    (:mod:`trailhound.detectors.linkage.clusters`), so they are the same whichever worker saw the posts
    and survive restarts.
 
+Stages 2 and 3 read their topics with bare aiokafka consumers, each in a group of its own
+(:mod:`~trailhound.streams.topic_batches`): a stage behind leaves its backlog in Kafka, not in memory.
+
 State is bounded by the retention window: key indices forget older posts, clusters drop older members,
 and a timer deletes clusters and memberships that saw nothing within the window.
 """
@@ -31,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import zlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection
@@ -66,19 +70,13 @@ from trailhound.detectors.linkage.stored_key_index import StoredKeyIndex
 from trailhound.detectors.linkage.watchlist import WatchEntry, Watchlist
 from trailhound.ids import stable_id
 from trailhound.retrying import wait_out
-from trailhound.streams.batching import (
-    JOINED_BATCH_RECORDS,
-    JOINED_BUFFER_RECORDS,
-    Deliveries,
-    Outgoing,
-    held_batches,
-    joined_items,
-)
+from trailhound.streams.batching import JOINED_BATCH_RECORDS, JOINED_FETCH_BYTES, Deliveries, Outgoing, joined_items
 from trailhound.streams.broadcast import BroadcastReader
 from trailhound.streams.city_baselines import StoredCityRates
 from trailhound.streams.cluster_cache import ClusterCache, Stored
 from trailhound.streams.metrics import PipelineMetrics
 from trailhound.streams.stage_timing import StageTimer
+from trailhound.streams.topic_batches import BatchHandler, TopicBatches, topic_reader
 
 __all__ = ["Linkage", "add_alert", "key_partition", "link_events", "register_linkage"]
 
@@ -464,45 +462,42 @@ class Linkage:
 
 
 def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publish: PublishAlerts,
-                     prepared: asyncio.Event, background: list[asyncio.Task[None]],
-                     metrics: PipelineMetrics | None = None) -> None:
-    """Add the linkage agents, the watchlist reader and the clean-up timer to ``app``."""
-    keys_topic = app.topic(settings.topic("linkage.keys"), maxsize=JOINED_BUFFER_RECORDS)
-    links_topic = app.topic(settings.topic("linkage.links"), maxsize=JOINED_BUFFER_RECORDS)
+                     background: list[asyncio.Task[None]], metrics: PipelineMetrics | None = None
+                     ) -> list[tuple[TopicBatches, BatchHandler]]:
+    """Add the watchlist reader and the timers to ``app``; return the linkage stages' topic readers with
+    their handlers, which the app starts once it is prepared (as it does ``posts.raw``'s)."""
+    keys_topic = app.topic(settings.topic("linkage.keys"))
+    links_topic = app.topic(settings.topic("linkage.links"))
     watch = BroadcastReader(settings.kafka_bootstrap, settings.topic("watchlist"), _handler(linkage),
                             client_id="trailhound-watchlist")
-
     deliveries = Deliveries()
+    keys_timer = StageTimer(metrics, "link_keys") if metrics else None
+    clusters_timer = StageTimer(metrics, "build_clusters") if metrics else None
 
-    @app.agent(keys_topic)
-    async def link_keys(stream: faust.Stream) -> None:
+    async def link_keys(batch: list[ConsumerRecord]) -> None:
         """Observe keys in offset order, a batch at a time; the batch's links leave in one wave of sends."""
-        await prepared.wait()
-        timer = StageTimer(metrics, "link_keys") if metrics else None
-        async for batch in held_batches(stream, JOINED_BATCH_RECORDS, settings.batch_within_ms / 1000, timer):
-            found: list[Link | HubKey] = []
-            for event in batch:
-                message = event.message
-                index = await linkage.index_for(message.partition, message.offset)
-                try:
-                    events = linkage.observe(index, event.value)
-                except (ValueError, KeyError, TypeError):  # written by our own detect stage; never expected
-                    log.exception("linkage.keys[%d]@%d is not a linkage record; skipped", message.partition,
-                                  message.offset)
-                    continue
-                found.extend(events)
-            links = [Outgoing(links_topic, b"links", value, partition=0) for value in linkage.links_records(found)]
-            for _record, why in await deliveries.deliver(links):  # only a record too large
-                log.error("linkage.links refused a link record: %s", why)
+        taken_at = time.time()
+        found: list[Link | HubKey] = []
+        for record in batch:
+            index = await linkage.index_for(record.partition, record.offset)
+            try:
+                events = linkage.observe(index, record.value)
+            except (ValueError, KeyError, TypeError):  # written by our own detect stage; never expected
+                log.exception("linkage.keys[%d]@%d is not a linkage record; skipped", record.partition, record.offset)
+                continue
+            found.extend(events)
+        links = [Outgoing(links_topic, b"links", value, partition=0) for value in linkage.links_records(found)]
+        for _record, why in await deliveries.deliver(links):  # only a record too large
+            log.error("linkage.links refused a link record: %s", why)
+        if keys_timer is not None:
+            keys_timer.finished_stamps([record.timestamp / 1000 for record in batch], taken_at)
 
-    @app.agent(links_topic)
-    async def build_clusters(stream: faust.Stream) -> None:
-        await prepared.wait()
-        timer = StageTimer(metrics, "build_clusters") if metrics else None
-        within_s = settings.batch_within_ms / 1000
-        async for batch in held_batches(stream, JOINED_BATCH_RECORDS, within_s, timer):  # acked once clusters are saved
-            await linkage.build_clusters([event.value for event in batch], publish,
-                                         (batch[0].message.offset, batch[-1].message.offset))
+    async def build_clusters(batch: list[ConsumerRecord]) -> None:
+        """Apply a batch of links; its offsets are committed once its clusters are saved."""
+        taken_at = time.time()
+        await linkage.build_clusters([record.value for record in batch], publish, (batch[0].offset, batch[-1].offset))
+        if clusters_timer is not None:
+            clusters_timer.finished_stamps([record.timestamp / 1000 for record in batch], taken_at)
 
     @app.task
     async def follow_watchlist() -> None:
@@ -525,6 +520,8 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
             log.exception("linkage clean-up failed")
 
     linkage.keys_topic = keys_topic
+    return [(topic_reader(settings, topic, JOINED_BATCH_RECORDS, JOINED_FETCH_BYTES), handler)
+            for topic, handler in (("linkage.keys", link_keys), ("linkage.links", build_clusters))]
 
 
 def add_alert(sink: ElasticsearchSink, index: str, alert: dict[str, Any]) -> None:

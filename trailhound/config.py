@@ -230,6 +230,12 @@ class Settings:
         """The real Kafka topic name for a logical one (``posts.raw`` → ``<ns>.posts.raw``)."""
         return f"{self.namespace}.{name}" if self.namespace else name
 
+    def consumer_group(self, reader: str = "") -> str:
+        """The workers' Kafka consumer group: Faust's (the app's id), or that of one of the topic readers
+        the worker runs beside it (``raw`` → ``trailhound-<ns>-raw``; :mod:`trailhound.streams.topic_batches`)."""
+        group = f"trailhound-{self.namespace}" if self.namespace else "trailhound"
+        return f"{group}-{reader}" if reader else group
+
     def index(self, name: str) -> str:
         """The real Elasticsearch index/alias for a logical one (``alerts`` → ``trailhound-alerts``)."""
         prefix = f"trailhound-{self.namespace}-" if self.namespace else "trailhound-"

@@ -40,3 +40,18 @@ def test_bad_values_are_refused_with_the_variable_named(env, message):
     with pytest.raises(SettingsError, match=None) as caught:
         Settings.from_env(env)
     assert message in str(caught.value)
+
+
+def test_topic_readers_have_consumer_groups_of_their_own_beside_fausts() -> None:
+    """Each topic reader commits in its own group; posts.raw's keeps the name existing deployments have."""
+    from trailhound.streams.batching import JOINED_FETCH_BYTES
+    from trailhound.streams.topic_batches import topic_reader
+
+    settings = Settings().with_namespace("ns")
+    assert settings.consumer_group() == "trailhound-ns"
+    raw = topic_reader(settings, "posts.raw", 500)
+    links = topic_reader(settings, "linkage.links", 16, JOINED_FETCH_BYTES)
+    assert (raw.topic, raw.group_id, raw.legacy_group) == ("ns.posts.raw", "trailhound-ns-raw", "trailhound-ns")
+    assert (links.topic, links.group_id, links.fetch_bytes) == ("ns.linkage.links", "trailhound-ns-linkage-links",
+                                                                JOINED_FETCH_BYTES)
+    assert Settings().consumer_group("alerts") == "trailhound-alerts"

@@ -1,4 +1,4 @@
-"""``posts.raw``'s batch reader on the real broker: offsets move only after a batch is handled."""
+"""A topic's batch reader on the real broker: offsets move only after a batch is handled."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from trailhound.config import Settings
-from trailhound.streams.raw_batches import RawBatches
+from trailhound.streams.topic_batches import TopicBatches
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ async def _committed(settings: Settings, group: str, tp: TopicPartition) -> int 
         await consumer.stop()
 
 
-async def _read(reader: RawBatches, until: int, fail_first: bool = False) -> list[list[bytes]]:
+async def _read(reader: TopicBatches, until: int, fail_first: bool = False) -> list[list[bytes]]:
     """The batches ``reader`` handed over until ``until`` distinct records were handled."""
     batches: list[list[bytes]] = []
     seen: set[bytes] = set()
@@ -68,7 +68,7 @@ def test_a_failed_batch_is_read_again_and_offsets_move_only_after_a_handled_batc
 
     async def scenario() -> tuple[list[list[bytes]], int | None]:
         await _produce(settings, topic, 12)
-        reader = RawBatches({"bootstrap_servers": settings.kafka_bootstrap}, topic, "raw-test", 5, 0.05,
+        reader = TopicBatches({"bootstrap_servers": settings.kafka_bootstrap}, topic, "raw-test", 5, 0.05,
                             retry_pause_s=0.1)
         batches = await _read(reader, 12, fail_first=True)
         return batches, await _committed(settings, "raw-test", tp)
@@ -96,7 +96,7 @@ def test_a_partition_this_group_never_committed_starts_where_the_legacy_group_le
             await legacy.commit({tp: OffsetAndMetadata(5, "")})
         finally:
             await legacy.stop()
-        reader = RawBatches({"bootstrap_servers": settings.kafka_bootstrap}, topic, "legacy-raw", 100, 0.05,
+        reader = TopicBatches({"bootstrap_servers": settings.kafka_bootstrap}, topic, "legacy-raw", 100, 0.05,
                             legacy_group="legacy")
         return await _read(reader, 3)
 

@@ -1,12 +1,16 @@
-"""``posts.raw`` read a batch at a time by a bare aiokafka consumer, its offsets committed after each batch.
+"""A topic read a batch at a time by a bare aiokafka consumer, its offsets committed after each batch.
 
-Why it exists (issue 13): ``posts.raw`` carries one record per post (the input's contract), and Faust
-charges every record its per-event path (conductor, stream buffer, event objects, acks). A bare Faust
-agent relaying records one at a time reached about 2,500 a second on the development machine, a bare
-aiokafka ``getmany`` loop about 26,000; in a py-spy profile of a busy worker, Faust's consumer path and
-the event loop's work for it were a tenth of the worker's time, most of it for ``posts.raw``. Here the
-worker reads ``posts.raw`` with :class:`aiokafka.AIOKafkaConsumer` in a consumer group of its own
-(the app's group id with ``-raw``): whole fetches come back as lists, with no per-record framework.
+Why it exists (issue 13): Faust charges every record its per-event path (conductor, stream buffer, event
+objects, acks), and its one fetcher feeds every agent: when one stage falls behind, what the fetcher
+already holds waits in memory for it while the other stages wait too. ``posts.raw`` carries one record per
+post (the input's contract): a bare Faust agent relaying records one at a time reached about 2,500 a
+second on the development machine, a bare aiokafka ``getmany`` loop about 26,000. The linkage topics
+carry joined records of up to half a megabyte: in the soak, with the cluster stage behind, a worker held
+945 ``linkage.links`` records (364 MB) in Faust's buffers and kept growing. So the worker reads these
+topics with :class:`aiokafka.AIOKafkaConsumer`, each in a consumer group of its own (the app's group id
+and the stage, :meth:`~trailhound.config.Settings.consumer_group`): whole fetches come back as lists, a
+reader fetches again only when its handler has taken what it holds (at most ``fetch_bytes`` a partition),
+and a stage behind leaves its backlog in Kafka, not in the worker.
 
 At-least-once, as before: a batch's offsets are committed only after its handler returned, i.e. after
 every output it produced was acknowledged. A handler that raises leaves the batch uncommitted and the
@@ -18,7 +22,7 @@ partitions move. Records fetched before a rebalance and not yet handled are drop
 went to another worker (which reads them from the committed offset), and handled if it stayed (they
 may then be read once more: harmless, as outputs are idempotent; never skipped).
 
-Upgrading from a worker that read ``posts.raw`` through Faust: a group that never committed an offset
+Upgrading from a worker that read a topic through Faust: a group that never committed an offset
 of the topic starts where the app's Faust group had got to (``legacy_group``), not at its beginning.
 """
 
@@ -34,15 +38,20 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from trailhound.config import Settings
+from trailhound.connections import kafka_options
 from trailhound.retrying import wait_out
 from trailhound.streams.batching import is_retriable_send_error
 
-__all__ = ["RawBatches"]
+__all__ = ["FETCH_BYTES", "READER_GROUPS", "BatchHandler", "TopicBatches", "topic_reader"]
 
 log = logging.getLogger(__name__)
 
-FETCH_BYTES = 8 * 1024 * 1024
-Handler = Callable[[list[ConsumerRecord]], Awaitable[None]]
+FETCH_BYTES = 8 * 1024 * 1024  # a partition's fetch of single-post records
+BatchHandler = Callable[[list[ConsumerRecord]], Awaitable[None]]
+# The topics a worker reads this way, each with its consumer group's suffix (``raw``: the first one's, kept).
+READER_GROUPS = {"posts.raw": "raw", "linkage.keys": "linkage-keys", "linkage.links": "linkage-links",
+                 "alerts": "alerts"}
 
 
 class _Listener(ConsumerRebalanceListener):
@@ -57,13 +66,16 @@ class _Listener(ConsumerRebalanceListener):
         pass
 
 
-class RawBatches:
+class TopicBatches:
     """Batches of up to ``size`` records of ``topic`` (or what arrived within ``within_s``), committed
-    once handled; :meth:`run` reads until cancelled."""
+    once handled; :meth:`run` reads until cancelled. At most ``fetch_bytes`` a partition are fetched
+    ahead (a record larger than that still comes, alone)."""
 
     def __init__(self, consumer_options: dict[str, Any], topic: str, group_id: str, size: int, within_s: float,
-                 legacy_group: str | None = None, retry_pause_s: float = 1.0) -> None:
+                 legacy_group: str | None = None, retry_pause_s: float = 1.0, fetch_bytes: int = FETCH_BYTES
+                 ) -> None:
         self.topic = topic
+        self.fetch_bytes = fetch_bytes
         self.size = size
         self.within_s = within_s
         self.legacy_group = legacy_group
@@ -83,11 +95,11 @@ class RawBatches:
         """The partitions this worker reads now (none before the reader started)."""
         return set(self._consumer.assignment()) if self._consumer is not None else set()
 
-    async def run(self, handle: Handler) -> None:
+    async def run(self, handle: BatchHandler) -> None:
         """Read, handle and commit batches until cancelled; the consumer leaves its group at the end."""
         self._consumer = AIOKafkaConsumer(group_id=self.group_id, enable_auto_commit=False,
-                                          auto_offset_reset="earliest", max_partition_fetch_bytes=FETCH_BYTES,
-                                          fetch_max_bytes=4 * FETCH_BYTES, **self._options)
+                                          auto_offset_reset="earliest", max_partition_fetch_bytes=self.fetch_bytes,
+                                          fetch_max_bytes=4 * self.fetch_bytes, **self._options)
         try:
             async for attempt in wait_out("adopting a legacy group's offsets", is_retriable_send_error, 0.5, 5.0,
                                           attempts=10):
@@ -120,7 +132,7 @@ class RawBatches:
                 records.extend(part)
         return records
 
-    async def _handled(self, batch: list[ConsumerRecord], handle: Handler) -> None:
+    async def _handled(self, batch: list[ConsumerRecord], handle: BatchHandler) -> None:
         """Handle ``batch`` and commit it; if the handler raises, read the batch again after a pause."""
         try:
             await handle(batch)
@@ -184,3 +196,11 @@ class RawBatches:
             log.info("group %s did not adopt group %s's offsets: %r", self.group_id, self.legacy_group, exc)
         finally:
             await adopting.stop()
+
+
+def topic_reader(settings: Settings, topic: str, size: int, fetch_bytes: int = FETCH_BYTES) -> TopicBatches:
+    """The worker's reader of ``topic`` (one of :data:`READER_GROUPS`), taking batches of up to ``size``."""
+    return TopicBatches({"bootstrap_servers": settings.kafka_bootstrap, **kafka_options(settings)},
+                        settings.topic(topic), settings.consumer_group(READER_GROUPS[topic]), size,
+                        settings.batch_within_ms / 1000, legacy_group=settings.consumer_group(),
+                        fetch_bytes=fetch_bytes)
