@@ -25,7 +25,7 @@ from trailhound.alerts.grouping import GroupReason, group_doc_id, group_key, mer
 from trailhound.alerts.linkage_alerts import is_merge_notice, is_upserted, upsert_parts
 from trailhound.alerts.partners import Routing
 from trailhound.alerts.recent import RecentAlerts
-from trailhound.alerts.related import mentioned, partners_told, related_query, related_to, shares_any
+from trailhound.alerts.related import RelatedIndex, mentioned, partners_told, related_query, shares_any
 from trailhound.alerts.routing import route
 from trailhound.alerts.silences import Silence, matching_silence
 from trailhound.alerts.sink import TRANSIENT_STATUSES, ElasticsearchSink, is_transient
@@ -190,11 +190,11 @@ class AlertRecorder:
         one of those already went to; each of those names it back."""
         by_id = {}
         silenced = [self._silence(alert, silences) for alert in alerts]
-        candidates = await self._related_candidates(silenced)
+        candidates = RelatedIndex(await self._related_candidates(silenced))
         backlinks: dict[str, str] = {}
         for alert in silenced:
             by_id[alert["event"]["id"]] = alert
-            related = related_to(alert, candidates)
+            related = candidates.related_to(alert)
             if related:
                 alert["trailhound"]["related_alerts"] = [r["event"]["id"] for r in related]
                 backlinks.update((r["event"]["id"], alert["event"]["id"]) for r in related)
@@ -328,11 +328,11 @@ class AlertRecorder:
                     writes.append((group, document, found, best))
         routed = [(document, reason) for _, document, _, reason in writes
                   if document["trailhound"].get("status") in ("new", "acknowledged", "escalated")]
-        candidates = await self._related_candidates([document for document, _ in routed])
+        candidates = RelatedIndex(await self._related_candidates([document for document, _ in routed]))
         backlinks: dict[str, list[str]] = {}  # network alert id → every alert it names, this round's too
         skips: list[set[str]] = []
         for document, _ in routed:
-            related = related_to(document, candidates)
+            related = candidates.related_to(document)
             skips.append(partners_told(related))
             if related:
                 network = related[0]

@@ -9,7 +9,7 @@ grouped alert. A partner that one of them was already escalated to is not sent t
 
 Two alerts are related when they share a post, or when the grouped alert's contact is one of the
 cluster's contacts, and both are open. Everything here is pure; the recorder asks Elasticsearch with
-:func:`related_query` and decides with :func:`related_to` and :func:`partners_told`.
+:func:`related_query` and decides with :class:`RelatedIndex` and :func:`partners_told`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from trailhound.alerts.linkage_alerts import is_upserted
 from trailhound.alerts.transitions import CLOSED
 
-__all__ = ["MAX_TERMS", "mentioned", "partners_told", "related_query", "related_to", "shares_any"]
+__all__ = ["MAX_TERMS", "RelatedIndex", "mentioned", "partners_told", "related_query", "related_to", "shares_any"]
 
 MAX_TERMS = 1000  # posts and contacts asked about in one query
 
@@ -79,19 +79,42 @@ def related_query(alerts: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
                      "must_not": [{"terms": {"trailhound.status": sorted(CLOSED)}}]}}
 
 
+class RelatedIndex:
+    """Open candidate alerts indexed by the posts and contacts they are about.
+
+    Why it exists: finding an alert's related ones then costs the alert's own posts and contacts, not a set
+    of every candidate's posts per alert. A batch of network alerts (up to 1,000 posts each) checked
+    against hundreds of candidates that way was a fifth of a busy worker's time in a py-spy profile.
+    """
+
+    def __init__(self, candidates: Iterable[dict[str, Any]]) -> None:
+        self.by_post: dict[str, list[dict[str, Any]]] = {}
+        self.by_contact: dict[str, list[dict[str, Any]]] = {}
+        for other in candidates:
+            if (other.get("trailhound") or {}).get("status") in CLOSED:
+                continue
+            for post in _posts(other):
+                self.by_post.setdefault(post, []).append(other)
+            for contact in _contacts(other):
+                self.by_contact.setdefault(contact, []).append(other)
+
+    def related_to(self, alert: dict[str, Any]) -> list[dict[str, Any]]:
+        """The candidates related to ``alert``: the other kind, open, sharing a post or a contact."""
+        network = is_upserted(alert)
+        alert_id = alert["event"]["id"]
+        found: dict[str, dict[str, Any]] = {}
+        for index, keys in ((self.by_post, _posts(alert)), (self.by_contact, _contacts(alert))):
+            for key in keys:
+                for other in index.get(key, ()):
+                    other_id = other["event"]["id"]
+                    if other_id != alert_id and is_upserted(other) != network:
+                        found[other_id] = other
+        return [found[other_id] for other_id in sorted(found)]
+
+
 def related_to(alert: dict[str, Any], candidates: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The candidates (alert documents) related to ``alert``: the other kind, open, sharing a post or a contact."""
-    network = is_upserted(alert)
-    posts, contacts = _posts(alert), _contacts(alert)
-    found = []
-    for other in candidates:
-        if is_upserted(other) == network or other["event"]["id"] == alert["event"]["id"]:
-            continue
-        if (other.get("trailhound") or {}).get("status") in CLOSED:
-            continue
-        if posts & _posts(other) or contacts & _contacts(other):
-            found.append(other)
-    return sorted(found, key=lambda a: a["event"]["id"])
+    return RelatedIndex(candidates).related_to(alert)
 
 
 def partners_told(related: Iterable[dict[str, Any]]) -> set[str]:

@@ -29,7 +29,12 @@ from elasticsearch import AsyncElasticsearch
 from trailhound.alerts.es_errors import TRANSIENT_STATUSES, worth_waiting
 from trailhound.retrying import MAX_PAUSE_S, wait_out
 
-__all__ = ["BulkResult", "ElasticsearchSink", "TransientBulkError", "is_transient"]
+__all__ = ["BULK_RESPONSE_FIELDS", "BulkResult", "ElasticsearchSink", "TransientBulkError", "is_transient"]
+
+# What a bulk response is read for: each item's status, id and error. The rest of each item (index, version,
+# shards, sequence numbers) is about four fifths of a response, and decoding the responses of the cluster
+# stage's large writes was a tenth of its time in a profile of a worker draining a backlog.
+BULK_RESPONSE_FIELDS = ["items.*.status", "items.*._id", "items.*.error"]
 
 MAX_BULK_BYTES = 10 * 1024 * 1024  # well under Elasticsearch's 100 MB request limit
 
@@ -139,7 +144,8 @@ class ElasticsearchSink:
         operations: list[dict[str, Any] | bytes] = []
         for pending in batch:
             operations.extend((pending.action, pending.source if pending.encoded is None else pending.encoded))
-        response = await self.es.bulk(operations=operations, refresh=False)  # type: ignore[arg-type]  # bytes lines pass through
+        response = await self.es.bulk(operations=operations, refresh=False,  # type: ignore[arg-type]  # bytes lines pass through
+                                      filter_path=BULK_RESPONSE_FIELDS)
         retry: list[_Pending] = []
         for pending, item in zip(batch, response["items"], strict=True):
             op, outcome = next(iter(item.items()))

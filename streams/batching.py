@@ -40,21 +40,25 @@ from faust.types import EventT
 from trailhound.retrying import wait_out
 from trailhound.streams.stage_timing import StageTimer
 
-__all__ = ["JOINED_BATCH_RECORDS", "JOINED_BUFFER_RECORDS", "JOINED_FETCH_BYTES", "Deliveries",
+__all__ = ["JOINED_BATCH_RECORDS", "JOINED_BUFFER_RECORDS", "JOINED_BATCH_BYTES", "JOINED_FETCH_BYTES", "Deliveries",
            "Outgoing", "default_partition", "held_batches", "is_retriable_send_error", "joined_groups",
            "joined_items", "joined_records"]
 
-# A stream of joined records buffers this many, not faust's 16,384: each holds up to a batch of posts,
-# so a stage running behind would otherwise hold a backlog of millions of posts in memory.
+# The detect stage's Faust stream of joined records buffers this many, not faust's 16,384: each holds up
+# to a batch of posts, so a stage running behind would otherwise hold a backlog of millions of posts.
 JOINED_BUFFER_RECORDS = 64
-# ... and a stage takes this many of them per batch, not the 500 it takes of single records. The link-keys
-# and cluster stages used to take 500: a stage that fell behind then took a batch of up to 500 records of
-# up to 512 KiB each, held it in memory and worked through it for minutes in one go (the soak's worker
-# held 330 MB of such records and grew past 2 GB while every other stage waited).
+# ... and takes this many of them per batch, not the 500 it takes of single records: a stage that fell
+# behind took a batch of up to 500 records of up to 512 KiB each and worked through it for minutes in one
+# go (the soak's worker held 330 MB of such records while every other stage waited).
 JOINED_BATCH_RECORDS = 16
 MAX_JOINED_RECORD_BYTES = 512 * 1024  # well under the topics' MAX_RECORD_BYTES; see joined_groups
-# What a reader of joined records fetches ahead a partition (:mod:`~trailhound.streams.topic_batches`).
+# What a reader of joined records fetches ahead a partition, and the most a batch of them holds
+# (:mod:`~trailhound.streams.topic_batches`): bytes, not records, bound the link-keys and cluster stages'
+# batches. A feed at a steady rate makes many small records, and a batch of 16 of them was a second and a
+# half of links; every batch rewrites each cluster it touches (up to 1,000 posts and 2,000 links), so
+# the cluster stage spent 4.7 s a batch and fell further behind. A batch is now what arrived meanwhile.
 JOINED_FETCH_BYTES = 4 * MAX_JOINED_RECORD_BYTES
+JOINED_BATCH_BYTES = 8 * MAX_JOINED_RECORD_BYTES
 
 
 async def held_batches(stream: faust.Stream, size: int, within_s: float,

@@ -26,7 +26,7 @@ from trailhound.detectors.linkage.clusters import Cluster
 
 __all__ = ["MAX_CACHED_ITEMS", "ClusterCache", "Stored"]
 
-MAX_CACHED_ITEMS = 50_000  # members plus links of the cached clusters
+MAX_CACHED_ITEMS = 150_000  # members plus links of the cached clusters: about 470 bytes each, 70 MB in all
 RECENT_WRITE_S = 5.0  # a cluster evicted this soon after its write may not be searchable yet
 
 

@@ -57,7 +57,7 @@ from trailhound.alerts.linkage_alerts import (
     upsert_parts,
 )
 from trailhound.alerts.post_documents import POST_SOURCE_FIELDS, original_post, post_doc_id
-from trailhound.alerts.sink import ElasticsearchSink
+from trailhound.alerts.sink import BULK_RESPONSE_FIELDS, ElasticsearchSink
 from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
 from trailhound.detectors.detector_set import DetectorSet
@@ -70,7 +70,7 @@ from trailhound.detectors.linkage.stored_key_index import StoredKeyIndex
 from trailhound.detectors.linkage.watchlist import WatchEntry, Watchlist
 from trailhound.ids import stable_id
 from trailhound.retrying import wait_out
-from trailhound.streams.batching import JOINED_BATCH_RECORDS, JOINED_FETCH_BYTES, Deliveries, Outgoing, joined_items
+from trailhound.streams.batching import JOINED_BATCH_BYTES, JOINED_FETCH_BYTES, Deliveries, Outgoing, joined_items
 from trailhound.streams.broadcast import BroadcastReader
 from trailhound.streams.city_baselines import StoredCityRates
 from trailhound.streams.cluster_cache import ClusterCache, Stored
@@ -82,6 +82,7 @@ __all__ = ["Linkage", "add_alert", "key_partition", "link_events", "register_lin
 
 log = logging.getLogger(__name__)
 
+JOINED_READER_RECORDS = 1000  # a linkage stage's batch is bounded by its bytes (JOINED_BATCH_BYTES)
 LINKS_PER_RECORD = 1000  # a record of 1,000 links with their posts is well under 1 MB
 CLEANUP_EVERY_S = 600.0
 EVIDENCE_RETRY_S = 3.0
@@ -385,7 +386,7 @@ class Linkage:
             return
         async for attempt in wait_out("writing linkage state"):
             with attempt:
-                response = await self.es.bulk(operations=operations, refresh=False)
+                response = await self.es.bulk(operations=operations, refresh=False, filter_path=BULK_RESPONSE_FIELDS)
         for item in response.get("items", []):
             op, outcome = next(iter(item.items()))
             status = outcome.get("status", 0)
@@ -520,7 +521,7 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
             log.exception("linkage clean-up failed")
 
     linkage.keys_topic = keys_topic
-    return [(topic_reader(settings, topic, JOINED_BATCH_RECORDS, JOINED_FETCH_BYTES), handler)
+    return [(topic_reader(settings, topic, JOINED_READER_RECORDS, JOINED_FETCH_BYTES, JOINED_BATCH_BYTES), handler)
             for topic, handler in (("linkage.keys", link_keys), ("linkage.links", build_clusters))]
 
 

@@ -48,6 +48,7 @@ __all__ = ["FETCH_BYTES", "READER_GROUPS", "BatchHandler", "TopicBatches", "topi
 log = logging.getLogger(__name__)
 
 FETCH_BYTES = 8 * 1024 * 1024  # a partition's fetch of single-post records
+BATCH_BYTES = 16 * 1024 * 1024
 BatchHandler = Callable[[list[ConsumerRecord]], Awaitable[None]]
 # The topics a worker reads this way, each with its consumer group's suffix (``raw``: the first one's, kept).
 READER_GROUPS = {"posts.raw": "raw", "linkage.keys": "linkage-keys", "linkage.links": "linkage-links",
@@ -69,13 +70,14 @@ class _Listener(ConsumerRebalanceListener):
 class TopicBatches:
     """Batches of up to ``size`` records of ``topic`` (or what arrived within ``within_s``), committed
     once handled; :meth:`run` reads until cancelled. At most ``fetch_bytes`` a partition are fetched
-    ahead (a record larger than that still comes, alone)."""
+    ahead (a record larger than that still comes, alone), and a batch holds about ``batch_bytes`` at most."""
 
     def __init__(self, consumer_options: dict[str, Any], topic: str, group_id: str, size: int, within_s: float,
-                 legacy_group: str | None = None, retry_pause_s: float = 1.0, fetch_bytes: int = FETCH_BYTES
-                 ) -> None:
+                 legacy_group: str | None = None, retry_pause_s: float = 1.0, fetch_bytes: int = FETCH_BYTES,
+                 batch_bytes: int = BATCH_BYTES) -> None:
         self.topic = topic
         self.fetch_bytes = fetch_bytes
+        self.batch_bytes = batch_bytes
         self.size = size
         self.within_s = within_s
         self.legacy_group = legacy_group
@@ -120,16 +122,22 @@ class TopicBatches:
             await self.consumer.stop()
 
     async def _next_batch(self) -> list[ConsumerRecord]:
+        """What arrived within ``within_s`` of the first record, up to ``size`` records and about ``batch_bytes``
+        (over by at most what the reader had already fetched)."""
         loop = asyncio.get_running_loop()
         records: list[ConsumerRecord] = []
+        size = 0
         deadline = loop.time() + self.within_s
-        for part in (await self.consumer.getmany(timeout_ms=1000, max_records=self.size)).values():
-            records.extend(part)
-        while records and len(records) < self.size and (left := deadline - loop.time()) > 0:
-            more = await self.consumer.getmany(timeout_ms=max(1, int(left * 1000)),
-                                               max_records=self.size - len(records))
+        timeout_ms = 1000
+        while len(records) < self.size and size < self.batch_bytes:
+            more = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=self.size - len(records))
             for part in more.values():
                 records.extend(part)
+                size += sum(len(record.value or b"") for record in part)
+            left = deadline - loop.time()
+            if not records or left <= 0:
+                break
+            timeout_ms = max(1, int(left * 1000))
         return records
 
     async def _handled(self, batch: list[ConsumerRecord], handle: BatchHandler) -> None:
@@ -198,9 +206,11 @@ class TopicBatches:
             await adopting.stop()
 
 
-def topic_reader(settings: Settings, topic: str, size: int, fetch_bytes: int = FETCH_BYTES) -> TopicBatches:
-    """The worker's reader of ``topic`` (one of :data:`READER_GROUPS`), taking batches of up to ``size``."""
+def topic_reader(settings: Settings, topic: str, size: int, fetch_bytes: int = FETCH_BYTES,
+                 batch_bytes: int = BATCH_BYTES) -> TopicBatches:
+    """The worker's reader of ``topic`` (one of :data:`READER_GROUPS`), taking batches of up to ``size``
+    records and about ``batch_bytes``."""
     return TopicBatches({"bootstrap_servers": settings.kafka_bootstrap, **kafka_options(settings)},
                         settings.topic(topic), settings.consumer_group(READER_GROUPS[topic]), size,
                         settings.batch_within_ms / 1000, legacy_group=settings.consumer_group(),
-                        fetch_bytes=fetch_bytes)
+                        fetch_bytes=fetch_bytes, batch_bytes=batch_bytes)

@@ -103,3 +103,30 @@ def test_a_partition_this_group_never_committed_starts_where_the_legacy_group_le
     batches = asyncio.run(scenario())
     assert [value for batch in batches for value in batch] == [b"r5", b"r6", b"r7"], \
         "posts the legacy group had handled are not read again; the rest are"
+
+
+def test_a_batch_of_large_records_is_bounded_by_its_bytes_not_only_its_count(settings: Settings) -> None:
+    """A stage behind on joined records takes a few megabytes at a time, not everything that is waiting."""
+    topic = settings.topic("linkage.links")
+    record = b"x" * 50_000
+
+    async def scenario() -> list[list[bytes]]:
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+        await producer.start()
+        try:
+            for i in range(30):
+                await producer.send(topic, f"{i:03d}".encode() + record, partition=0)
+            await producer.flush()
+        finally:
+            await producer.stop()
+        reader = TopicBatches({"bootstrap_servers": settings.kafka_bootstrap}, topic, "bytes-test", 1000, 0.5,
+                              fetch_bytes=100_000, batch_bytes=200_000)
+        return await _read(reader, 30)
+
+    batches = asyncio.run(scenario())
+    assert [value[:3] for batch in batches for value in batch] == [f"{i:03d}".encode() for i in range(30)]
+    assert len(batches) >= 5, "30 records of 50 kB come in batches of about 200 kB"
+    assert max(sum(map(len, batch)) for batch in batches) <= 200_000 + 100_000, \
+        "a batch holds its byte budget at most, plus what the reader had already fetched"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.unit.test_alert_transitions_grouping import alert
-from trailhound.alerts.related import partners_told, related_query, related_to
+from trailhound.alerts.related import RelatedIndex, partners_told, related_query, related_to
 
 
 def network(cluster: str, posts: list[str], contacts: list[str], **details: Any) -> dict[str, Any]:
@@ -57,3 +57,38 @@ def test_the_query_asks_for_the_other_kind_of_open_alert_by_posts_and_contacts()
     assert groups_query["bool"]["filter"][1]["bool"]["should"] == [{"term": {"rule.category": "network"}}]
     assert related_query([]) is None
     assert related_query([alert("p4", contact="post:web:p4") | {"trailhound": {"post_ids": []}}]) is None
+
+
+def test_the_index_of_a_batch_finds_for_every_alert_exactly_the_related_candidates():
+    """The recorder indexes a batch's candidates once; each alert's answer is the pairwise rule's."""
+    import random
+
+    rng = random.Random(7)
+    contacts = [f"phone:+1555010{i:04d}" for i in range(6)]
+
+    def some(prefix: str, pool: int) -> list[str]:
+        return [f"{prefix}{rng.randrange(pool)}" for _ in range(rng.randrange(0, 4))]
+
+    candidates = []
+    for i in range(40):
+        if i % 2:
+            found = network(f"c{i}", some("p", 40), rng.sample(contacts, rng.randrange(0, 3)))
+        else:
+            found = alert(f"p{i}", contact=rng.choice(contacts))
+        if i % 7 == 0:
+            found["trailhound"]["status"] = "resolved"
+        candidates.append(found)
+    index = RelatedIndex(candidates)
+
+    def shares(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        sets = [(set(x["trailhound"].get("post_ids") or ()), set(x["trailhound"].get("cluster", {}).get("contacts")
+                 or [x["trailhound"]["entity"]["key"]])) for x in (a, b)]
+        return bool(sets[0][0] & sets[1][0] or sets[0][1] & sets[1][1])
+
+    for asking in candidates:
+        expected = sorted(c["event"]["id"] for c in candidates
+                          if c is not asking and c["trailhound"]["status"] != "resolved"
+                          and (c["rule"]["category"] == "network") != (asking["rule"]["category"] == "network")
+                          and shares(asking, c))
+        assert [c["event"]["id"] for c in index.related_to(asking)] == expected
+    assert any(index.related_to(a) for a in candidates), "the feed has relations to find"
