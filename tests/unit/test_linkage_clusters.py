@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import random
 
+import orjson
+
 from tests.linkage_posts import summary
 from trailhound.detectors.linkage.clusters import Cluster, ClusterBook, cluster_id_for
 from trailhound.detectors.linkage.key_index import HubKey, Link
@@ -62,6 +64,20 @@ def test_a_cluster_survives_a_round_trip_through_json_and_keeps_growing() -> Non
     (cluster,) = again.clusters.values()
     assert cluster.cluster_id == cluster_id_for(a.post_key)
     assert cluster.members[b.post_key].city == "Dallas" and len(cluster.members) == 3
+
+
+def test_the_encoded_state_written_to_elasticsearch_is_the_json_state_also_after_the_cluster_changed() -> None:
+    a, b, c, d = (summary(day=day, city=city) for day, city in enumerate(("Denver", "Dallas", "Reno", "Waco")))
+    book = ClusterBook()
+    book.link(link(a, b))
+    book.link(link(c, d, "email:c"))
+    for cluster in book.clusters.values():
+        assert orjson.loads(cluster.encoded()) == cluster.to_json()  # members' and links' encodings now kept
+    book.link(link(b, c, "text:1:ab"))
+    book.hub(HubKey("email:c", 9, 40))
+    for cluster in book.clusters.values():
+        assert orjson.loads(cluster.encoded()) == cluster.to_json()
+        assert Cluster.from_json(orjson.loads(cluster.encoded())).to_json() == cluster.to_json()
 
 
 def test_a_hub_notice_splits_what_the_hub_alone_held_together() -> None:
