@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trailhound.detectors.linkage.city_rates import CityBaseline
-from trailhound.detectors.linkage.clusters import Cluster, Member
+from trailhound.detectors.linkage.clusters import Cluster, Edge, Member
 from trailhound.detectors.linkage.keys import key_kind
 
 __all__ = ["ADULT_SERVICE_CATEGORIES", "ClusterAssessment", "Finding", "NetworkParams", "RouteStop", "assess_cluster"]
@@ -120,17 +120,16 @@ def _circuit(cluster: Cluster, recent: list[Member], params: NetworkParams) -> F
     return Finding("circuit", f"advertised in {len(route)} cities within {params.window_s / DAY_S:.0f} days: {path}")
 
 
-def _template(cluster: Cluster, params: NetworkParams) -> Finding | None:
+def _template(cluster: Cluster, text_edges: list[Edge], params: NetworkParams) -> Finding | None:
     text_posts: set[str] = set()
-    for edge in cluster.edges:
-        if key_kind(edge.key) == "text":
-            text_posts.update((edge.a, edge.b))
+    for edge in text_edges:
+        text_posts.update((edge.a, edge.b))
     members = [cluster.members[k] for k in text_posts if k in cluster.members]
     contacts = _contacts(members)
     owners = contacts | {m.author for m in members if m.author}
     if len(members) < params.template_min_posts or len(contacts) < params.template_min_contacts:
         return None
-    best = max((e.similarity for e in cluster.edges if key_kind(e.key) == "text"), default=0.0)
+    best = max((e.similarity for e in text_edges), default=0.0)
     return Finding("template", f"{len(members)} posts with near-identical text (up to {best:.2f} similar) "
                                f"under {len(contacts)} contacts", {"owners": len(owners)})
 
@@ -165,15 +164,15 @@ def _contacts(members: Collection[Member]) -> set[str]:
     return {m.contact for m in members if m.contact and not m.contact.startswith(NO_CONTACT)}
 
 
-def _shared_image(cluster: Cluster) -> Finding | None:
-    posts = {k for e in cluster.edges if key_kind(e.key) == "image" for k in (e.a, e.b)}
+def _shared_image(cluster: Cluster, image_edges: list[Edge]) -> Finding | None:
+    posts = {k for e in image_edges for k in (e.a, e.b)}
     contacts = _contacts([cluster.members[k] for k in posts if k in cluster.members])
     if len(contacts) < 2:
         return None
     return Finding("shared_image", f"the same image appears under {len(contacts)} different contacts")
 
 
-def _of_a_kind(cluster: Cluster, marked: set[str]) -> set[str]:
+def _of_a_kind(cluster: Cluster, text_edges: list[Edge], marked: set[str]) -> set[str]:
     """The ``marked`` posts and their near copies: a copy of an ad (a text link) is the same kind of ad.
 
     The pattern library reads each copy alone and may recognise the ad's type (adult service, a job ad
@@ -181,12 +180,11 @@ def _of_a_kind(cluster: Cluster, marked: set[str]) -> set[str]:
     the type does not drift along a chain of links.
     """
     copies = set(marked)
-    for edge in cluster.edges:
-        if key_kind(edge.key) == "text":
-            if edge.a in marked:
-                copies.add(edge.b)
-            if edge.b in marked:
-                copies.add(edge.a)
+    for edge in text_edges:
+        if edge.a in marked:
+            copies.add(edge.b)
+        if edge.b in marked:
+            copies.add(edge.a)
     return copies & cluster.members.keys()
 
 
@@ -209,12 +207,15 @@ def assess_cluster(cluster: Cluster, params: NetworkParams | None = None,
     members = sorted(cluster.members.values(), key=lambda m: m.order)
     last = members[-1].ts if members else 0.0
     recent = [m for m in members if m.ts >= last - params.window_s]
-    found = (_circuit(cluster, recent, params), _template(cluster, params), _velocity(members, params, cities),
-             _shared_image(cluster))
+    edges: dict[str, list[Edge]] = {"text": [], "image": []}
+    for edge in cluster.edges:  # the kind of each link once, not once per detector
+        edges.get(key_kind(edge.key), []).append(edge)
+    found = (_circuit(cluster, recent, params), _template(cluster, edges["text"], params),
+             _velocity(members, params, cities), _shared_image(cluster, edges["image"]))
     findings = tuple(f for f in found if f is not None)
     harm_posts = sum(1 for m in members if m.harm)
     harm_kinds = {c for m in members for c in m.harm}
-    adult_posts = len(_of_a_kind(cluster, {m.post_key for m in members
+    adult_posts = len(_of_a_kind(cluster, edges["text"], {m.post_key for m in members
                                            if m.adult or ADULT_SERVICE_CATEGORIES & set(m.categories)}))
     personas = _personas(members)
     content: list[str] = []
@@ -228,7 +229,7 @@ def assess_cluster(cluster: Cluster, params: NetworkParams | None = None,
         content.append(f"{personas} people advertised under one contact in adult-service ads")
     if adult_network and kinds & {"template", "shared_image"}:
         content.append("one adult-service ad shared across contacts")
-    labour_posts = len(_of_a_kind(cluster, {m.post_key for m in members
+    labour_posts = len(_of_a_kind(cluster, edges["text"], {m.post_key for m in members
                                             if any(c.startswith(LABOUR_PREFIX) for c in m.categories)}))
     if labour_posts / n >= params.adult_min_share and kinds & {"template", "shared_image"}:
         content.append("one job ad with labour indicators shared across contacts")
