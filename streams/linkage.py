@@ -489,6 +489,7 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
                 log.exception("linkage.keys[%d]@%d is not a linkage record; skipped", record.partition, record.offset)
                 continue
             found.extend(events)
+            await asyncio.sleep(0)  # a record is a batch of posts' keys: the other stages get a turn between them
         links = [Outgoing(links_topic, b"links", value, partition=0) for value in linkage.links_records(found)]
         for _record, why in await deliveries.deliver(links):  # only a record too large
             log.error("linkage.links refused a link record: %s", why)
