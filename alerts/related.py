@@ -20,7 +20,7 @@ from typing import Any
 from trailhound.alerts.linkage_alerts import is_upserted
 from trailhound.alerts.transitions import CLOSED
 
-__all__ = ["MAX_TERMS", "RelatedIndex", "mentioned", "partners_told", "related_query", "related_to", "shares_any"]
+__all__ = ["MAX_TERMS", "RelatedIndex", "mentioned", "partners_told", "related_query", "shares_any"]
 
 MAX_TERMS = 1000  # posts and contacts asked about in one query
 
@@ -48,7 +48,8 @@ def mentioned(alerts: Iterable[dict[str, Any]]) -> tuple[set[str], set[str]]:
 
 
 def shares_any(alert: dict[str, Any], posts: set[str], contacts: set[str]) -> bool:
-    """Whether ``alert`` is about one of ``posts`` or ``contacts`` (a cheap pre-check before :func:`related_to`)."""
+    """Whether ``alert`` is about one of ``posts`` or ``contacts`` (a cheap pre-check before
+    :meth:`RelatedIndex.related_to`)."""
     return not (_posts(alert).isdisjoint(posts) and _contacts(alert).isdisjoint(contacts))
 
 
@@ -110,11 +111,6 @@ class RelatedIndex:
                     if other_id != alert_id and is_upserted(other) != network:
                         found[other_id] = other
         return [found[other_id] for other_id in sorted(found)]
-
-
-def related_to(alert: dict[str, Any], candidates: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The candidates (alert documents) related to ``alert``: the other kind, open, sharing a post or a contact."""
-    return RelatedIndex(candidates).related_to(alert)
 
 
 def partners_told(related: Iterable[dict[str, Any]]) -> set[str]:

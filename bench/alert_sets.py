@@ -28,17 +28,11 @@ from trailhound.streams.topic_batches import READER_GROUPS
 __all__ = ["alert_kinds", "by_kind", "difference_by_kind", "wait_drained"]
 
 
-def _lag(settings: Settings, admin: KafkaAdminClient, consumer: KafkaConsumer, group: str,
-         topic: str | None = None) -> int:
-    """Records not yet committed by ``group``: of ``topic`` (every partition, committed or not), or of every
-    namespace topic the group committed something of (-1 while it committed nothing)."""
+def _lag(admin: KafkaAdminClient, consumer: KafkaConsumer, group: str, topic: str) -> int:
+    """Records of ``topic`` not yet committed by ``group`` (a partition it never committed counts from its
+    start); -1 when Kafka left an answer out."""
     committed = admin.list_consumer_group_offsets(group)
-    if topic is None:
-        partitions = [tp for tp in committed if tp.topic.startswith(settings.namespace + ".")]
-        if not partitions:
-            return -1
-    else:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
     try:
         ends = consumer.end_offsets(partitions)
         starts = consumer.beginning_offsets(partitions)
@@ -51,7 +45,7 @@ def wait_drained(settings: Settings, timeout_s: float, every_s: float = 1.0) -> 
     """Wait until each of the workers' consumer groups (Faust's and every topic reader's) has committed
     every record of the topics it reads (twice in a row); returns the seconds waited. Raises after
     ``timeout_s``."""
-    groups = [(settings.consumer_group(), None),
+    groups = [(settings.consumer_group(), settings.topic("posts.enriched")),  # Faust's, then each reader's
               *((settings.consumer_group(reader), settings.topic(topic)) for topic, reader in READER_GROUPS.items())]
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
@@ -59,7 +53,7 @@ def wait_drained(settings: Settings, timeout_s: float, every_s: float = 1.0) -> 
     zero_in_a_row = 0
     try:
         while time.monotonic() - t0 < timeout_s:
-            lags = [_lag(settings, admin, consumer, group, topic) for group, topic in groups]
+            lags = [_lag(admin, consumer, group, topic) for group, topic in groups]
             zero_in_a_row = zero_in_a_row + 1 if all(lag == 0 for lag in lags) else 0
             if zero_in_a_row >= 2:
                 return time.monotonic() - t0

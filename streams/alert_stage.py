@@ -3,8 +3,8 @@
 Reading the partners file here makes a worker refuse to start on a bad routing file, like the
 escalator. The stage groups, silences, routes (automatic rules put deliveries on the ``escalations``
 outbox) and records; records that are not alerts and alerts Elasticsearch refuses for good go to
-``posts.dlq`` with the reason. The Faust wiring is one agent in :mod:`streams.app` calling
-:meth:`AlertStage.handle`.
+``posts.dlq`` with the reason. :mod:`streams.app` reads ``alerts`` a batch at a time
+(:mod:`~trailhound.streams.topic_batches`) and calls :meth:`AlertStage.handle`.
 """
 
 from __future__ import annotations

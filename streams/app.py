@@ -2,9 +2,9 @@
 
 Each stage reads one topic and writes the next, a batch at a time; what they decide about a post
 is :class:`~trailhound.streams.pipeline.PostProcessor`'s job and the HTTP views live in
-:mod:`trailhound.streams.web`. ``posts.raw``, the one topic with a record per post, is read by a bare
-aiokafka consumer (:mod:`~trailhound.streams.raw_batches`), not a Faust agent, to save Faust's
-per-record cost; the other topics carry joined records or few ones and stay Faust agents.
+:mod:`trailhound.streams.web`. ``posts.enriched`` is read by a Faust agent (detect); ``posts.raw``, the
+linkage topics and ``alerts`` by bare aiokafka consumers (:mod:`~trailhound.streams.topic_batches`), which
+save Faust's per-record cost and leave a stage's backlog in Kafka rather than in the worker's memory.
 
 ``posts.raw`` → **enrich** (stateless; optionally on a process pool: :mod:`~trailhound.streams.enrich_pool`)
 → ``posts.enriched`` → **detect** → Elasticsearch (posts, evidence) and ``alerts`` → **record_alerts**

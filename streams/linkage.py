@@ -18,7 +18,7 @@ on different partitions and workers. Linkage therefore re-keys them, one stage p
    touch (from memory while its batches follow one another, :mod:`~trailhound.streams.cluster_cache`;
    else from Elasticsearch, realtime gets), merges or splits them, writes them back, and sends one
    cluster alert per cluster that calls for one to ``alerts`` — the same ``event.id`` every time, so
-   the ``index_alerts`` stage updates it in place. Cluster ids depend only on members
+   the alert stage updates it in place. Cluster ids depend only on members
    (:mod:`trailhound.detectors.linkage.clusters`), so they are the same whichever worker saw the posts
    and survive restarts.
 
@@ -45,6 +45,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from elasticsearch import AsyncElasticsearch
 
+from trailhound.alerts.es_errors import TRANSIENT_STATUSES
 from trailhound.alerts.indices import posts_index_for
 from trailhound.alerts.linkage_alerts import (
     build_cluster_alert,
@@ -57,9 +58,10 @@ from trailhound.alerts.linkage_alerts import (
     upsert_parts,
 )
 from trailhound.alerts.post_documents import POST_SOURCE_FIELDS, original_post, post_doc_id
-from trailhound.alerts.sink import BULK_RESPONSE_FIELDS, ElasticsearchSink
+from trailhound.alerts.sink import BULK_RESPONSE_FIELDS, ElasticsearchSink, TransientBulkError
 from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
+from trailhound.connections import kafka_options
 from trailhound.detectors.detector_set import DetectorSet
 from trailhound.detectors.linkage.clusters import Cluster, ClusterBook
 from trailhound.detectors.linkage.key_index import HubKey, KeyIndex, KeyIndexParams, Link
@@ -206,7 +208,8 @@ class Linkage:
         tp = TopicPartition(self.settings.topic("linkage.keys"), partition)
         consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap, group_id=None,
                                     enable_auto_commit=False, auto_offset_reset="earliest",
-                                    client_id="trailhound-linkage-replay", max_partition_fetch_bytes=8 * 1024 * 1024)
+                                    client_id="trailhound-linkage-replay", max_partition_fetch_bytes=8 * 1024 * 1024,
+                                    **kafka_options(self.settings))
         await consumer.start()
         count = 0
         try:
@@ -386,9 +389,13 @@ class Linkage:
         if not operations:
             return
         async for attempt in wait_out("writing linkage state"):
-            with attempt:
+            with attempt:  # every operation is idempotent, so a request with an item to retry is sent again whole
                 response = await self.es.bulk(operations=operations, refresh=False,  # type: ignore[arg-type]
                                               filter_path=BULK_RESPONSE_FIELDS)  # (bytes lines pass through)
+                busy = sum(next(iter(item.values())).get("status") in TRANSIENT_STATUSES
+                           for item in response.get("items", []))
+                if busy:  # e.g. 429: the state must be written before the batch's offsets move
+                    raise TransientBulkError(f"{busy} linkage state writes hit a temporary failure")
         for item in response.get("items", []):
             op, outcome = next(iter(item.items()))
             status = outcome.get("status", 0)

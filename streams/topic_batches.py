@@ -19,8 +19,7 @@ killed mid-batch leaves it uncommitted, so whoever owns the partition next reads
 idempotent). A rebalance (a worker joining, leaving or dying) waits for the batch being handled: the
 rebalance listener takes the lock a batch is handled under, so its offsets are committed before its
 partitions move. Records fetched before a rebalance and not yet handled are dropped if their partition
-went to another worker (which reads them from the committed offset), and handled if it stayed (they
-may then be read once more: harmless, as outputs are idempotent; never skipped).
+went to another worker (which reads them from the committed offset), and handled once if it stayed.
 
 Upgrading from a worker that read a topic through Faust: a group that never committed an offset
 of the topic starts where the app's Faust group had got to (``legacy_group``), not at its beginning.
@@ -49,6 +48,12 @@ log = logging.getLogger(__name__)
 
 FETCH_BYTES = 8 * 1024 * 1024  # a partition's fetch of single-post records
 BATCH_BYTES = 16 * 1024 * 1024
+# A rebalance waits for the batch being handled (a key index replayed, Elasticsearch away for a while), so
+# members get Faust's minute to rejoin, not aiokafka's default of the 10 s session timeout; and a batch
+# may take Faust's 1,000 s between polls before the worker is taken for dead. A killed worker is still
+# noticed after the session timeout.
+REBALANCE_MS = 60_000
+MAX_POLL_INTERVAL_MS = 1_000_000
 BatchHandler = Callable[[list[ConsumerRecord]], Awaitable[None]]
 # The topics a worker reads this way, each with its consumer group's suffix (``raw``: the first one's, kept).
 READER_GROUPS = {"posts.raw": "raw", "linkage.keys": "linkage-keys", "linkage.links": "linkage-links",
@@ -101,7 +106,8 @@ class TopicBatches:
         """Read, handle and commit batches until cancelled; the consumer leaves its group at the end."""
         self._consumer = AIOKafkaConsumer(group_id=self.group_id, enable_auto_commit=False,
                                           auto_offset_reset="earliest", max_partition_fetch_bytes=self.fetch_bytes,
-                                          fetch_max_bytes=4 * self.fetch_bytes, **self._options)
+                                          fetch_max_bytes=4 * self.fetch_bytes, rebalance_timeout_ms=REBALANCE_MS,
+                                          max_poll_interval_ms=MAX_POLL_INTERVAL_MS, **self._options)
         try:
             async for attempt in wait_out("adopting a legacy group's offsets", is_retriable_send_error, 0.5, 5.0,
                                           attempts=10):
@@ -122,18 +128,26 @@ class TopicBatches:
             await self.consumer.stop()
 
     async def _next_batch(self) -> list[ConsumerRecord]:
-        """What arrived within ``within_s`` of the first record, up to ``size`` records and about ``batch_bytes``
-        (over by at most what the reader had already fetched)."""
+        """What arrived within ``within_s`` (from the first ask), up to ``size`` records and about
+        ``batch_bytes`` (over by at most what the reader had already fetched).
+
+        A rebalance meanwhile makes the consumer read its partitions again from their committed offsets, so
+        a record already taken may come again: it is taken once (a batch must not hold a post twice).
+        """
         loop = asyncio.get_running_loop()
         records: list[ConsumerRecord] = []
+        taken: set[tuple[int, int]] = set()
         size = 0
         deadline = loop.time() + self.within_s
         timeout_ms = 1000
         while len(records) < self.size and size < self.batch_bytes:
             more = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=self.size - len(records))
             for part in more.values():
-                records.extend(part)
-                size += sum(len(record.value or b"") for record in part)
+                for record in part:
+                    if (record.partition, record.offset) not in taken:
+                        taken.add((record.partition, record.offset))
+                        records.append(record)
+                        size += len(record.value or b"")
             left = deadline - loop.time()
             if not records or left <= 0:
                 break

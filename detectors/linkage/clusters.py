@@ -44,7 +44,7 @@ def cluster_id_for(post_key: str) -> str:
     return "cl-" + stable_id("trailhound.cluster", post_key, length=20)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     """What a cluster keeps of one of its posts."""
 
@@ -83,8 +83,8 @@ class Member:
     def encoded(self) -> orjson.Fragment:
         """:meth:`to_json` encoded, once: a member never changes (see :meth:`Cluster.encoded`)."""
         if self._encoded is None:
-            self._encoded = orjson.Fragment(orjson.dumps(self.to_json()))
-        return self._encoded
+            object.__setattr__(self, "_encoded", orjson.Fragment(orjson.dumps(self.to_json())))
+        return self._encoded  # type: ignore[return-value]  # set just above
 
 
 @dataclass(frozen=True, slots=True)

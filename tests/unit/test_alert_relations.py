@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.unit.test_alert_transitions_grouping import alert
-from trailhound.alerts.related import RelatedIndex, partners_told, related_query, related_to
+from trailhound.alerts.related import RelatedIndex, partners_told, related_query
 
 
 def network(cluster: str, posts: list[str], contacts: list[str], **details: Any) -> dict[str, Any]:
@@ -23,7 +23,7 @@ def test_a_network_alert_is_related_to_open_grouped_alerts_sharing_a_post_or_a_c
     closed = alert("p1")
     closed["trailhound"]["status"] = "resolved"
     other_ring = network("c2", ["p1"], ["phone:+15550100001"])
-    found = related_to(ring, [by_post, by_contact, stranger, closed, other_ring])
+    found = RelatedIndex([by_post, by_contact, stranger, closed, other_ring]).related_to(ring)
     assert [a["event"]["id"] for a in found] == sorted([by_post["event"]["id"], by_contact["event"]["id"]])
 
 
@@ -31,9 +31,9 @@ def test_a_grouped_alert_is_related_to_the_network_alert_of_its_contact_and_not_
     group = alert("p5", contact="phone:+15550100001")
     ring = network("c1", ["p1"], ["phone:+15550100001", "email:a@example.org"])
     elsewhere = network("c2", ["p8"], ["phone:+15550100002"])
-    assert related_to(group, [group, ring, elsewhere]) == [ring]
+    assert RelatedIndex([group, ring, elsewhere]).related_to(group) == [ring]
     post_only = alert("p6", contact="post:web:p6")
-    assert related_to(post_only, [ring]) == []  # a post without a contact shares no contact
+    assert RelatedIndex([ring]).related_to(post_only) == []  # a post without a contact shares no contact
 
 
 def test_partners_already_told_by_a_related_alert_are_not_told_again():
