@@ -202,6 +202,13 @@ class Linkage:
         self.next_offset[partition] = offset + 1
         return self.indexes[partition]
 
+    def keep_indexes(self, partitions: set[int]) -> None:
+        """After a rebalance: close the key indices of the partitions this worker no longer reads (their
+        databases go with them); a partition that comes back is replayed, as at a takeover."""
+        for partition in [p for p in self.indexes if p not in partitions]:
+            self.indexes.pop(partition).close()
+            self.next_offset.pop(partition, None)
+
     async def _replay(self, partition: int, until: int, index: KeyIndex) -> int:
         if until <= 0:
             return 0
@@ -531,8 +538,10 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
             log.exception("linkage clean-up failed")
 
     linkage.keys_topic = keys_topic
-    return [(topic_reader(settings, topic, JOINED_READER_RECORDS, JOINED_FETCH_BYTES, JOINED_BATCH_BYTES), handler)
-            for topic, handler in (("linkage.keys", link_keys), ("linkage.links", build_clusters))]
+    keys_reader, links_reader = (topic_reader(settings, topic, JOINED_READER_RECORDS, JOINED_FETCH_BYTES,
+                                              JOINED_BATCH_BYTES) for topic in ("linkage.keys", "linkage.links"))
+    keys_reader.on_assigned = linkage.keep_indexes
+    return [(keys_reader, link_keys), (links_reader, build_clusters)]
 
 
 def add_alert(sink: ElasticsearchSink, index: str, alert: dict[str, Any]) -> None:

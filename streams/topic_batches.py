@@ -61,15 +61,18 @@ READER_GROUPS = {"posts.raw": "raw", "linkage.keys": "linkage-keys", "linkage.li
 
 
 class _Listener(ConsumerRebalanceListener):
-    def __init__(self, lock: asyncio.Lock) -> None:
+    def __init__(self, lock: asyncio.Lock, on_assigned: Callable[[set[int]], None] | None) -> None:
         self.lock = lock
+        self.on_assigned = on_assigned
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         async with self.lock:  # the batch being handled finishes and commits before its partitions move
             pass
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        pass
+        if self.on_assigned is not None:
+            async with self.lock:  # not in the middle of a batch
+                self.on_assigned({tp.partition for tp in assigned})
 
 
 class TopicBatches:
@@ -80,6 +83,7 @@ class TopicBatches:
     def __init__(self, consumer_options: dict[str, Any], topic: str, group_id: str, size: int, within_s: float,
                  legacy_group: str | None = None, retry_pause_s: float = 1.0, fetch_bytes: int = FETCH_BYTES,
                  batch_bytes: int = BATCH_BYTES) -> None:
+        self.on_assigned: Callable[[set[int]], None] | None = None  # told the partitions after each rebalance
         self.topic = topic
         self.fetch_bytes = fetch_bytes
         self.batch_bytes = batch_bytes
@@ -117,7 +121,7 @@ class TopicBatches:
             log.exception("%s could not adopt group %s's offsets", self.group_id, self.legacy_group)
         await self.consumer.start()
         try:
-            self.consumer.subscribe([self.topic], listener=_Listener(self.lock))
+            self.consumer.subscribe([self.topic], listener=_Listener(self.lock, self.on_assigned))
             while True:
                 batch = await self._next_batch()
                 async with self.lock:  # a rebalance waits for this batch to be handled and committed

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 from functools import cache
 from types import SimpleNamespace
+
+import pytest
 
 from tests.linkage_posts import summary
 from trailhound.config import Settings
@@ -137,3 +141,19 @@ def test_the_key_index_is_kept_where_the_setting_says() -> None:
     assert isinstance(on_disk, StoredKeyIndex)
     assert type(in_memory) is KeyIndex
     assert Settings.from_env({}).key_index_store == "disk"
+
+
+def test_a_rebalance_closes_the_key_indices_of_the_partitions_that_moved_away() -> None:
+    """A worker keeps only the key indices (each a database) of the partitions it still reads."""
+    linkage = Linkage(Settings(key_index_store="disk"), es=None, detectors=shipped_detectors())  # type: ignore[arg-type]
+
+    async def take(partitions: list[int]) -> None:
+        for partition in partitions:
+            await linkage.index_for(partition, 0)
+
+    asyncio.run(take([0, 1, 2]))
+    moved = linkage.indexes[1]
+    linkage.keep_indexes({0, 2, 3})
+    assert sorted(linkage.indexes) == [0, 2] and 1 not in linkage.next_offset
+    with pytest.raises(sqlite3.ProgrammingError):  # its database is closed
+        moved._db.execute("SELECT 1")  # type: ignore[attr-defined]
