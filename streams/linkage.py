@@ -302,6 +302,8 @@ class Linkage:
             return 0
         stored = await self._load(events)
         book = ClusterBook((s.cluster for s in stored.values()), max_posts=self.settings.linkage_max_cluster_posts)
+        if book.repaired:
+            log.warning("linkage: %d posts were stored in two clusters; each kept in one", book.repaired)
         before = dict(book.cluster_of)
         for event in events:
             if isinstance(event, HubKey):

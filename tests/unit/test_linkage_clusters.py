@@ -80,6 +80,21 @@ def test_the_encoded_state_written_to_elasticsearch_is_the_json_state_also_after
         assert Cluster.from_json(orjson.loads(cluster.encoded())).to_json() == cluster.to_json()
 
 
+def test_clusters_stored_with_a_shared_post_are_repaired_not_a_stalled_stage() -> None:
+    """A post stored in two clusters stays in the first; links through it work, and the second is rewritten."""
+    a, b, c, d = (summary(day=day) for day in range(4))
+    first, second = ClusterBook(), ClusterBook()
+    first.link(link(a, b))
+    second.link(link(b, c))  # b in both
+    book = ClusterBook([*first.clusters.values(), *second.clusters.values()])
+    kept, lost = (cluster_id_for(a.post_key), cluster_id_for(b.post_key))
+    assert book.repaired == 1 and book.cluster_of[b.post_key] == kept
+    assert b.post_key not in book.clusters[lost].members
+    assert book.link(link(b, d)) == kept
+    changed, _ = book.take_changes()
+    assert {cluster.cluster_id for cluster in changed} == {kept, lost}
+
+
 def test_a_hub_notice_splits_what_the_hub_alone_held_together() -> None:
     a1, a2, b1, b2 = summary(day=0), summary(day=1), summary(day=2), summary(day=3)
     book = ClusterBook()
