@@ -333,6 +333,7 @@ class ClusterBook:
                     self.cluster_of.pop(post_key, None)
                 del self.clusters[cluster.cluster_id]
                 self.changed.discard(cluster.cluster_id)
+                self.retired[cluster.cluster_id] = ""  # its stored document goes too: a search by key found it
             else:
                 self.changed.add(cluster.cluster_id)
 

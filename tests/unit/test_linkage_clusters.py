@@ -132,8 +132,11 @@ def test_expiry_forgets_old_members_and_dissolves_what_is_left_alone() -> None:
     (cluster,) = book.clusters.values()
     assert set(cluster.members) == {b.post_key, c.post_key}
     assert cluster.cluster_id == cluster_id_for(a.post_key)  # an id never changes under an analyst's feet
+    book.take_changes()
     book.expire(horizon=summary(day=6).ts)
     assert not book.clusters and not book.cluster_of
+    assert book.take_changes() == ([], {cluster_id_for(a.post_key): ""}), \
+        "a dissolved cluster is retired, so its stored document is deleted and no search finds it again"
 
 
 def test_random_link_orders_give_the_same_partition() -> None:
