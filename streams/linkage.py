@@ -303,8 +303,9 @@ class Linkage:
         stored = await self._load(events)
         book = ClusterBook((s.cluster for s in stored.values()), max_posts=self.settings.linkage_max_cluster_posts)
         if book.repaired:
-            log.warning("linkage: %d posts were stored in two clusters; each kept in one", book.repaired)
-        before = dict(book.cluster_of)
+            log.warning("linkage: %d posts were stored in two clusters; each kept in one", len(book.repaired))
+        # what is stored of each post's membership (a repaired post's is written again)
+        before = {k: v for k, v in book.cluster_of.items() if k not in book.repaired}
         for event in events:
             if isinstance(event, HubKey):
                 book.hub(event)

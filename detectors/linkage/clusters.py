@@ -196,20 +196,20 @@ class ClusterBook:
         self.hub_keys: set[str] = set(hub_keys)
         self.changed: set[str] = set()
         self.retired: dict[str, str] = {}  # cluster id → the cluster it was merged into ("" = dissolved)
-        self.repaired = 0  # posts found in two clusters, kept in the first (see add)
+        self.repaired: set[str] = set()  # posts found in two clusters, kept in the first (see add)
         for cluster in clusters:
             self.add(cluster)
 
     def add(self, cluster: Cluster) -> None:
         """Hold ``cluster``. A post already held in another cluster stays there and leaves this one
-        (:attr:`repaired` counts it): stored clusters sharing a post would otherwise break every batch that
-        touches them, a stage stalled for good."""
+        (:attr:`repaired` names it, so its stored membership is written again): stored clusters sharing a
+        post would otherwise break every batch that touches them, a stage stalled for good."""
         self.clusters[cluster.cluster_id] = cluster
         for post_key in list(cluster.members):
             held = self.cluster_of.get(post_key)
             if held is not None and held != cluster.cluster_id and held in self.clusters:
                 del cluster.members[post_key]
-                self.repaired += 1
+                self.repaired.add(post_key)
                 self.changed.add(cluster.cluster_id)
             else:
                 self.cluster_of[post_key] = cluster.cluster_id
