@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import socket
-import time
 from typing import Any
 
 import faust
@@ -159,11 +158,8 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     feedback = FeedbackLearner(settings, detectors, es, metrics, send_alert,
                                worker_id=f"{socket.gethostname()}-{os.getpid()}", clock=clock)
 
-    enrich_timer = StageTimer(metrics, "enrich")
-
     async def enrich(batch: list[ConsumerRecord]) -> None:
         """Validate and enrich a batch of raw posts, re-keyed by contact: one record per partition."""
-        taken_at = time.time()
         metrics.posts_consumed.labels(stage="enrich").inc(len(batch))
         stamps = [record.timestamp / 1000 for record in batch]  # Kafka's are milliseconds
         records = await enricher.enrich([(record.value, stamp) for record, stamp in zip(batch, stamps, strict=True)])
@@ -183,7 +179,6 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
             raw, origin = raw_of[id(out)]
             rejects.append((raw, f"enriched record not accepted: {why}", "enrich", origin))
         await dead_letter_all(rejects)
-        enrich_timer.finished_stamps(stamps, taken_at)
 
     async def read(reader: TopicBatches, handle: BatchHandler) -> None:
         """Read a topic until the worker stops; a reader that fails for good stops the worker."""
@@ -258,21 +253,19 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
 
     alert_stage = AlertStage(settings, es, metrics, send_outbox, dead_letter, clock)
 
-    alerts_timer = StageTimer(metrics, "record_alerts")
-
     async def record_alerts(batch: list[ConsumerRecord]) -> None:
         """Group → silence → route → outbox → record, a batch of alerts at a time."""
-        taken_at = time.time()
         await alert_stage.handle([record.value for record in batch])
-        alerts_timer.finished_stamps([record.timestamp / 1000 for record in batch], taken_at)
 
     register_views(app, processor, metrics, prepared)
 
     background: list[asyncio.Task[None]] = []
     linkage = Linkage(settings, es, detectors, clock)
-    readers = [(topic_reader(settings, "posts.raw", BATCH_SIZE), enrich),
-               *register_linkage(app, settings, linkage, publish_alerts, background, metrics),
-               (topic_reader(settings, "alerts", BATCH_SIZE, ALERT_FETCH_BYTES), record_alerts)]
+    raw_reader = topic_reader(settings, "posts.raw", BATCH_SIZE, timer=StageTimer(metrics, "enrich"))
+    alerts_reader = topic_reader(settings, "alerts", BATCH_SIZE, ALERT_FETCH_BYTES,
+                                 timer=StageTimer(metrics, "record_alerts"))
+    readers = [(raw_reader, enrich), *register_linkage(app, settings, linkage, publish_alerts, background, metrics),
+               (alerts_reader, record_alerts)]
 
     @app.task
     async def prepare() -> None:

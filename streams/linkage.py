@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import zlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection, Sequence
@@ -491,12 +490,9 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
     watch = BroadcastReader(settings.kafka_bootstrap, settings.topic("watchlist"), _handler(linkage),
                             client_id="trailhound-watchlist")
     deliveries = Deliveries()
-    keys_timer = StageTimer(metrics, "link_keys") if metrics else None
-    clusters_timer = StageTimer(metrics, "build_clusters") if metrics else None
 
     async def link_keys(batch: list[ConsumerRecord]) -> None:
         """Observe keys in offset order, a batch at a time; the batch's links leave in one wave of sends."""
-        taken_at = time.time()
         found: list[Link | HubKey] = []
         for record in batch:
             index = await linkage.index_for(record.partition, record.offset)
@@ -510,15 +506,10 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
         links = [Outgoing(links_topic, b"links", value, partition=0) for value in linkage.links_records(found)]
         for _record, why in await deliveries.deliver(links):  # only a record too large
             log.error("linkage.links refused a link record: %s", why)
-        if keys_timer is not None:
-            keys_timer.finished_stamps([record.timestamp / 1000 for record in batch], taken_at)
 
     async def build_clusters(batch: list[ConsumerRecord]) -> None:
         """Apply a batch of links; its offsets are committed once its clusters are saved."""
-        taken_at = time.time()
         await linkage.build_clusters([record.value for record in batch], publish, (batch[0].offset, batch[-1].offset))
-        if clusters_timer is not None:
-            clusters_timer.finished_stamps([record.timestamp / 1000 for record in batch], taken_at)
 
     @app.task
     async def follow_watchlist() -> None:
@@ -541,8 +532,10 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
             log.exception("linkage clean-up failed")
 
     linkage.keys_topic = keys_topic
-    keys_reader, links_reader = (topic_reader(settings, topic, JOINED_READER_RECORDS, JOINED_FETCH_BYTES,
-                                              JOINED_BATCH_BYTES) for topic in ("linkage.keys", "linkage.links"))
+    keys_reader, links_reader = (
+        topic_reader(settings, topic, JOINED_READER_RECORDS, JOINED_FETCH_BYTES, JOINED_BATCH_BYTES,
+                     StageTimer(metrics, stage) if metrics else None)
+        for topic, stage in (("linkage.keys", "link_keys"), ("linkage.links", "build_clusters")))
     keys_reader.on_assigned = linkage.keep_indexes
     return [(keys_reader, link_keys), (links_reader, build_clusters)]
 

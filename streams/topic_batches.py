@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,6 +42,7 @@ from trailhound.config import Settings
 from trailhound.connections import kafka_options
 from trailhound.retrying import wait_out
 from trailhound.streams.batching import is_retriable_send_error
+from trailhound.streams.stage_timing import StageTimer
 
 __all__ = ["FETCH_BYTES", "READER_GROUPS", "BatchHandler", "TopicBatches", "topic_reader"]
 
@@ -82,7 +84,8 @@ class TopicBatches:
 
     def __init__(self, consumer_options: dict[str, Any], topic: str, group_id: str, size: int, within_s: float,
                  legacy_group: str | None = None, retry_pause_s: float = 1.0, fetch_bytes: int = FETCH_BYTES,
-                 batch_bytes: int = BATCH_BYTES) -> None:
+                 batch_bytes: int = BATCH_BYTES, timer: StageTimer | None = None) -> None:
+        self.timer = timer  # told of every handled batch (:mod:`~trailhound.streams.stage_timing`)
         self.on_assigned: Callable[[set[int]], None] | None = None  # told the partitions after each rebalance
         self.topic = topic
         self.fetch_bytes = fetch_bytes
@@ -160,6 +163,7 @@ class TopicBatches:
 
     async def _handled(self, batch: list[ConsumerRecord], handle: BatchHandler) -> None:
         """Handle ``batch`` and commit it; if the handler raises, read the batch again after a pause."""
+        taken_at = time.time()
         try:
             await handle(batch)
         except asyncio.CancelledError:
@@ -169,6 +173,8 @@ class TopicBatches:
             await asyncio.sleep(self.retry_pause_s)
             await self._rewind(batch)
             return
+        if self.timer is not None:
+            self.timer.finished_stamps([record.timestamp / 1000 for record in batch], taken_at)  # Kafka's are ms
         await self._commit(batch)
 
     async def _rewind(self, batch: list[ConsumerRecord]) -> None:
@@ -225,10 +231,10 @@ class TopicBatches:
 
 
 def topic_reader(settings: Settings, topic: str, size: int, fetch_bytes: int = FETCH_BYTES,
-                 batch_bytes: int = BATCH_BYTES) -> TopicBatches:
+                 batch_bytes: int = BATCH_BYTES, timer: StageTimer | None = None) -> TopicBatches:
     """The worker's reader of ``topic`` (one of :data:`READER_GROUPS`), taking batches of up to ``size``
     records and about ``batch_bytes``."""
     return TopicBatches({"bootstrap_servers": settings.kafka_bootstrap, **kafka_options(settings)},
                         settings.topic(topic), settings.consumer_group(READER_GROUPS[topic]), size,
                         settings.batch_within_ms / 1000, legacy_group=settings.consumer_group(),
-                        fetch_bytes=fetch_bytes, batch_bytes=batch_bytes)
+                        fetch_bytes=fetch_bytes, batch_bytes=batch_bytes, timer=timer)

@@ -82,9 +82,7 @@ class Member:
 
     def encoded(self) -> orjson.Fragment:
         """:meth:`to_json` encoded, once: a member never changes (see :meth:`Cluster.encoded`)."""
-        if self._encoded is None:
-            object.__setattr__(self, "_encoded", orjson.Fragment(orjson.dumps(self.to_json())))
-        return self._encoded  # type: ignore[return-value]  # set just above
+        return _kept_encoding(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +101,7 @@ class Edge:
 
     def encoded(self) -> orjson.Fragment:
         """:meth:`to_json` encoded, once (see :meth:`Cluster.encoded`)."""
-        if self._encoded is None:
-            object.__setattr__(self, "_encoded", orjson.Fragment(orjson.dumps(self.to_json())))
-        return self._encoded  # type: ignore[return-value]  # set just above
+        return _kept_encoding(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Edge:
@@ -343,6 +339,13 @@ class ClusterBook:
         retired = dict(self.retired)
         self.changed, self.retired = set(), {}
         return changed, retired
+
+
+def _kept_encoding(item: Member | Edge) -> orjson.Fragment:
+    """``item.to_json()`` encoded the first time it is asked for, then kept on the (frozen) item."""
+    if item._encoded is None:
+        object.__setattr__(item, "_encoded", orjson.Fragment(orjson.dumps(item.to_json())))
+    return item._encoded  # type: ignore[return-value]  # set just above
 
 
 def _avoiding(gone: set[str]) -> Callable[[Edge], bool]:

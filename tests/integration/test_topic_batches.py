@@ -130,3 +130,28 @@ def test_a_batch_of_large_records_is_bounded_by_its_bytes_not_only_its_count(set
     assert len(batches) >= 5, "30 records of 50 kB come in batches of about 200 kB"
     assert max(sum(map(len, batch)) for batch in batches) <= 200_000 + 100_000, \
         "a batch holds its byte budget at most, plus what the reader had already fetched"
+
+
+def test_a_reader_times_the_batches_it_handled_and_not_the_one_that_failed(settings: Settings) -> None:
+    """The per-stage histograms see every handled record once, from its Kafka timestamp (milliseconds)."""
+    from trailhound.streams.metrics import PipelineMetrics
+    from trailhound.streams.stage_timing import StageTimer
+
+    topic = settings.topic("alerts")
+    metrics = PipelineMetrics()
+
+    async def scenario() -> list[list[bytes]]:
+        await _produce(settings, topic, 12)
+        reader = TopicBatches({"bootstrap_servers": settings.kafka_bootstrap}, topic, "timed-test", 5, 0.05,
+                              retry_pause_s=0.1, timer=StageTimer(metrics, "record_alerts"))
+        return await _read(reader, 12, fail_first=True)
+
+    batches = asyncio.run(scenario())
+
+    def sample(name: str) -> float | None:
+        return metrics.registry.get_sample_value(name, {"stage": "record_alerts"})
+
+    assert sample("trailhound_stage_batch_seconds_count") == len(batches) - 1, "the failed batch is not timed"
+    assert sample("trailhound_stage_latency_seconds_count") == sum(map(len, batches[1:]))
+    assert sample("trailhound_stage_latency_seconds_sum") < 60 * sum(map(len, batches[1:])), \
+        "record ages are seconds, not milliseconds read as seconds"
