@@ -84,18 +84,36 @@ def _reap(pid: int) -> None:
         del _children[pid]
 
 
+def _stat_fields(stat_path: Path) -> list[str]:
+    """The fields of a ``/proc`` stat file after the command name (state first), or none if it is gone."""
+    try:
+        stat = stat_path.read_text()
+    except OSError:
+        return []
+    return stat[stat.rfind(")") + 2:].split()
+
+
+def _still_running(process: Path) -> bool:
+    """Whether a zombie-looking process still has a live thread.
+
+    A JVM exits from one of its own threads, so its main thread can be a zombie while the others are
+    still closing the process's files, sockets included: the process is gone only when every thread is.
+    """
+    try:
+        tasks = list((process / "task").iterdir())
+    except OSError:
+        return False
+    return any(_stat_fields(task / "stat")[:1] not in ([], ["Z"], ["X"]) for task in tasks)
+
+
 def _live_group_members(pgid: int) -> list[int]:
-    """PIDs in process group ``pgid`` that are not zombies (Linux /proc scan)."""
+    """PIDs in process group ``pgid`` that have not exited (Linux /proc scan)."""
     members = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != "Z":
+        fields = _stat_fields(entry / "stat")
+        if len(fields) > 2 and int(fields[2]) == pgid and (fields[0] != "Z" or _still_running(entry)):
             members.append(int(entry.name))
     return members
 

@@ -23,6 +23,7 @@ from trailhound.stack.addresses import elasticsearch_endpoint, kafka_endpoint
 from trailhound.stack.errors import StackError
 from trailhound.stack.es_config import elasticsearch_jvm_options, elasticsearch_yml
 from trailhound.stack.fetch import ensure_kafka, extract_zip, install_atomically
+from trailhound.stack.health import port_open
 from trailhound.stack.kafka_config import kafka_jvm_options, kafka_server_properties, new_cluster_id
 from trailhound.stack.layout import StackLayout
 from trailhound.stack.processes import group_alive, owned_pid, spawn_detached, stop_group, write_pid
@@ -259,6 +260,37 @@ def test_a_server_ignoring_sigterm_is_killed(tmp_path: Path) -> None:
         time.sleep(0.5)  # let it install its handler
         assert stop_group(pid, grace=0.5) is True
         assert not group_alive(pid)
+    finally:
+        if group_alive(pid):
+            stop_group(pid, grace=0)
+
+
+_MAIN_THREAD_EXITS_FIRST = """
+import ctypes, socket, sys, threading, time
+listener = socket.create_server(("127.0.0.1", 0))
+print(listener.getsockname()[1], flush=True)
+threading.Thread(target=time.sleep, args=(float(sys.argv[1]),)).start()
+ctypes.CDLL(None).pthread_exit(None)
+"""
+
+
+def test_a_server_whose_main_thread_is_gone_counts_as_running_until_its_last_thread_is(tmp_path: Path) -> None:
+    """A JVM exits from another thread: its main thread is a zombie while the rest still hold its port."""
+    log = tmp_path / "s.log"
+    pid = spawn_detached([sys.executable, "-c", _MAIN_THREAD_EXITS_FIRST, "2"], cwd=tmp_path,
+                         env={"PATH": "/usr/bin:/bin"}, log_path=log)
+    try:
+        deadline = time.monotonic() + 10
+        while not log.read_text().strip().splitlines()[-1].isdigit() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        port = int(log.read_text().strip().splitlines()[-1])
+        time.sleep(0.3)  # its main thread has exited by now
+        assert Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        assert port_open("127.0.0.1", port)
+        assert group_alive(pid)
+        assert stop_group(pid, grace=10) is False
+        assert not group_alive(pid)
+        assert not port_open("127.0.0.1", port)
     finally:
         if group_alive(pid):
             stop_group(pid, grace=0)
