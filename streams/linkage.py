@@ -297,6 +297,11 @@ class Linkage:
         for event in events:
             if isinstance(event, Link):
                 self.newest_ts = max(self.newest_ts, event.a.ts, event.b.ts)
+        # A post past the window has left its clusters (expire below) and is not linked again: alone, it would
+        # found a cluster under the id of the one it founded before, which may live on without it and would be
+        # overwritten, its members' memberships left naming a cluster that no longer holds them.
+        horizon = self.newest_ts - self.params.retention_s
+        events = [e for e in events if isinstance(e, HubKey) or min(e.a.ts, e.b.ts) >= horizon]
         if not events:
             return 0
         stored = await self._load(events)
@@ -310,7 +315,7 @@ class Linkage:
                 book.hub(event)
             else:
                 book.link(event)
-        book.expire(self.newest_ts - self.params.retention_s)
+        book.expire(horizon)
         changed, retired = book.take_changes()
         now = self.clock()
         assessments = [assess_cluster(cluster, self.networks, self.cities) for cluster in changed]

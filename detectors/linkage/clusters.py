@@ -206,7 +206,7 @@ class ClusterBook:
             if held is not None and held != cluster.cluster_id and held in self.clusters:
                 del cluster.members[post_key]
                 self.repaired.add(post_key)
-                self.changed.add(cluster.cluster_id)
+                self.changed.update((cluster.cluster_id, held))  # both written: the keeper with the membership
             else:
                 self.cluster_of[post_key] = cluster.cluster_id
 

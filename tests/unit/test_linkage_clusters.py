@@ -90,6 +90,7 @@ def test_clusters_stored_with_a_shared_post_are_repaired_not_a_stalled_stage() -
     kept, lost = (cluster_id_for(a.post_key), cluster_id_for(b.post_key))
     assert book.repaired == {b.post_key} and book.cluster_of[b.post_key] == kept
     assert b.post_key not in book.clusters[lost].members
+    assert book.changed == {kept, lost}  # the keeper is written too, with the post's membership
     assert book.link(link(b, d)) == kept
     changed, _ = book.take_changes()
     assert {cluster.cluster_id for cluster in changed} == {kept, lost}
