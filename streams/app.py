@@ -31,15 +31,12 @@ from typing import Any
 import faust
 import orjson
 from aiokafka import ConsumerRecord
-from elasticsearch import AsyncElasticsearch
 
 from trailhound.alerts.indices import prepare_indices
 from trailhound.alerts.sink import ElasticsearchSink
 from trailhound.clock import Clock, system_clock
 from trailhound.config import Settings
-from trailhound.connections import es_options
 from trailhound.detectors.detector_set import DetectorSet
-from trailhound.es_json import orjson_serializers
 from trailhound.retrying import wait_out
 from trailhound.streams.alert_stage import AlertStage
 from trailhound.streams.batching import (
@@ -54,14 +51,16 @@ from trailhound.streams.batching import (
 )
 from trailhound.streams.enrich_pool import Enricher
 from trailhound.streams.feedback import FeedbackLearner
-from trailhound.streams.linkage import Linkage, register_linkage
+from trailhound.streams.linkage import Linkage, linkage_stages, linkage_upkeep, register_linkage
+from trailhound.streams.linkage_process import LinkageProcess, worker_elasticsearch
 from trailhound.streams.metrics import PipelineMetrics, partition_lags
 from trailhound.streams.pattern_updates import PatternUpdates
 from trailhound.streams.pipeline import PostProcessor
+from trailhound.streams.publishing import Publisher, Reject
 from trailhound.streams.stage_timing import StageTimer
 from trailhound.streams.topic_batches import BatchHandler, TopicBatches, topic_reader
 from trailhound.streams.web import register_views
-from trailhound.topics import MAX_RECORD_BYTES, dead_letter_headers
+from trailhound.topics import MAX_RECORD_BYTES
 
 __all__ = ["build_app"]
 
@@ -116,8 +115,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     """A configured Faust app with its agents, web views and background tasks."""
     metrics = metrics or PipelineMetrics()
     processor = PostProcessor(settings, detectors, clock)
-    es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30, retry_on_timeout=True,
-                            serializers=orjson_serializers(), **es_options(settings))
+    es = worker_elasticsearch(settings)
     app = _faust_app(settings)
     within_s = settings.batch_within_ms / 1000  # a batch is what arrived while the last one was worked on
     enriched_topic = app.topic(settings.topic("posts.enriched"), maxsize=JOINED_BUFFER_RECORDS)
@@ -129,27 +127,12 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     deliveries = Deliveries()
     enricher = Enricher(settings.max_post_bytes, settings.enrich_processes, clock)
 
-    async def dead_letter_all(rejects: list[tuple[bytes, str, str, str]]) -> None:
-        """Dead-letter records with their reasons, waiting until Kafka has every one of them."""
-        if not rejects:
-            return
-        for _, _, stage, _ in rejects:
-            metrics.posts_rejected.labels(stage=stage).inc()
-        lost = await deliveries.deliver([
-            Outgoing(dlq_topic, origin.encode(), raw, dead_letter_headers(reason, stage, origin, clock))
-            for raw, reason, stage, origin in rejects])
-        for record, why in lost:  # only a record larger than the dead-letter topic takes gets here
-            log.error("could not dead-letter %s: %s", record.key.decode(errors="replace"), why)
+    publisher = Publisher(alerts_topic, dlq_topic, deliveries,
+                          lambda stage: metrics.posts_rejected.labels(stage=stage).inc(), clock)
+    dead_letter_all, publish_alerts = publisher.dead_letter_all, publisher.publish_alerts
 
     async def dead_letter(raw: bytes, reason: str, stage: str, origin: str) -> None:
         await dead_letter_all([(raw, reason, stage, origin)])
-
-    async def publish_alerts(alerts: list[dict[str, Any]]) -> None:
-        """Put alerts on ``alerts`` for the alert stage, waiting until Kafka has every one of them."""
-        lost = await deliveries.deliver([
-            Outgoing(alerts_topic, alert["event"]["id"].encode("ascii"),
-                     orjson.dumps(alert)) for alert in alerts])
-        await dead_letter_all([(record.value, why, "publish-alerts", record.key.decode()) for record, why in lost])
 
     async def send_alert(alert: dict[str, Any]) -> None:
         await publish_alerts([alert])
@@ -164,7 +147,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         stamps = [record.timestamp / 1000 for record in batch]  # Kafka's are milliseconds
         records = await enricher.enrich([(record.value, stamp) for record, stamp in zip(batch, stamps, strict=True)])
         outgoing: list[Outgoing] = []
-        rejects: list[tuple[bytes, str, str, str]] = []
+        rejects: list[Reject] = []
         raw_of: dict[int, tuple[bytes, str]] = {}
         for message, record in zip(batch, records, strict=True):
             origin = f"{message.topic}:{message.partition}:{message.offset}"
@@ -203,7 +186,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         sink = ElasticsearchSink(es)
         async for batch in held_batches(stream, JOINED_BATCH_RECORDS, within_s, StageTimer(metrics, "detect")):
             posts: list[tuple[dict[str, Any], str]] = []
-            rejects: list[tuple[bytes, str, str, str]] = []
+            rejects: list[Reject] = []
             for event in batch:
                 message = event.message
                 origin = f"{message.topic}:{message.partition}:{message.offset}"
@@ -220,7 +203,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         """Judge enriched posts, index them with their evidence, then send their alerts and linkage keys."""
         alerts: list[dict[str, Any]] = []
         keys: list[Outgoing] = []
-        rejects: list[tuple[bytes, str, str, str]] = []
+        rejects: list[Reject] = []
 
         async def collect(alert: dict[str, Any], alerts: list[dict[str, Any]] = alerts) -> None:
             alerts.append(alert)  # watchlist alerts leave with the batch's others
@@ -264,8 +247,12 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     raw_reader = topic_reader(settings, "posts.raw", BATCH_SIZE, timer=StageTimer(metrics, "enrich"))
     alerts_reader = topic_reader(settings, "alerts", BATCH_SIZE, ALERT_FETCH_BYTES,
                                  timer=StageTimer(metrics, "record_alerts"))
-    readers = [(raw_reader, enrich), *register_linkage(app, settings, linkage, publish_alerts, background, metrics),
-               (alerts_reader, record_alerts)]
+    register_linkage(app, settings, linkage, background)
+    readers = [(raw_reader, enrich), (alerts_reader, record_alerts)]
+    linkage_process = LinkageProcess(settings, metrics) if settings.linkage_process else None
+    if linkage_process is None:  # stages 2 and 3 here, in the worker's own process
+        readers += linkage_stages(settings, linkage, app.topic(settings.topic("linkage.links")), publish_alerts,
+                                  lambda stage: StageTimer(metrics, stage))
 
     @app.task
     async def prepare() -> None:
@@ -280,6 +267,10 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         await warming  # ready means able to enrich: pool processes import for seconds before their first post
         prepared.set()
         background.extend(asyncio.ensure_future(read(reader, handle)) for reader, handle in readers)
+        if linkage_process is None:
+            background.append(asyncio.ensure_future(linkage_upkeep(linkage)))
+        else:
+            linkage_process.start(detectors.category_labels, app.crash)
 
     @app.timer(10.0)
     async def checkpoint_models() -> None:
@@ -292,6 +283,8 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
     async def close(app: faust.App, **kwargs: Any) -> None:
         for task in background:
             task.cancel()
+        if linkage_process is not None:
+            await linkage_process.stop()
         await asyncio.gather(*background, return_exceptions=True)
         await feedback.checkpoint()
         enricher.close()
@@ -305,6 +298,10 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         for consumer, assigned in consumers:
             for tp, lag in (await partition_lags(consumer, assigned)).items():
                 metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(lag)
+        if linkage_process is not None:
+            for (topic, partition), lag in linkage_process.lags.items():
+                metrics.consumer_lag.labels(topic=topic, partition=str(partition)).set(lag)
+            linkage_process.send_labels(detectors.category_labels)  # changed if a library was published
 
     return app
 

@@ -30,10 +30,11 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import faust
 import orjson
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from faust.types import EventT
 
@@ -41,8 +42,8 @@ from trailhound.retrying import wait_out
 from trailhound.streams.stage_timing import StageTimer
 
 __all__ = ["JOINED_BATCH_RECORDS", "JOINED_BUFFER_RECORDS", "JOINED_BATCH_BYTES", "JOINED_FETCH_BYTES", "Deliveries",
-           "Outgoing", "default_partition", "held_batches", "is_retriable_send_error", "joined_groups",
-           "joined_items", "joined_records"]
+           "Destination", "Outgoing", "PlainTopic", "default_partition", "held_batches", "is_retriable_send_error",
+           "joined_groups", "joined_items", "joined_records"]
 
 # The detect stage's Faust stream of joined records buffers this many, not faust's 16,384: each holds up
 # to a batch of posts, so a stage running behind would otherwise hold a backlog of millions of posts.
@@ -90,11 +91,40 @@ def is_retriable_send_error(exc: BaseException) -> bool:
     return isinstance(exc, asyncio.TimeoutError | ConnectionError)
 
 
+class Destination(Protocol):
+    """Where a record goes: a Faust topic, or :class:`PlainTopic` where there is no Faust app (either has
+    ``app.producer.send``)."""
+
+    app: Any
+
+    def get_topic_name(self) -> str: ...
+
+
+class PlainTopic:
+    """A topic produced to by a bare aiokafka producer, shaped as :class:`Deliveries` uses a Faust topic
+    (``topic.app.producer.send``), for a process that runs no Faust app (:mod:`~trailhound.streams.linkage_process`)."""
+
+    def __init__(self, producer: AIOKafkaProducer, name: str) -> None:
+        self.app = self  # Deliveries sends through ``topic.app.producer``
+        self.producer = self
+        self._producer = producer
+        self._name = name
+
+    def get_topic_name(self) -> str:
+        return self._name
+
+    async def send(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None,
+                   timestamp: float | None, headers: Any) -> Awaitable[Any]:
+        return await self._producer.send(topic, value=value, key=key, partition=partition,
+                                         timestamp_ms=None if timestamp is None else int(timestamp * 1000),
+                                         headers=headers)
+
+
 @dataclass
 class Outgoing:
     """One record to produce."""
 
-    topic: faust.TopicT
+    topic: Destination
     key: bytes
     value: bytes
     headers: list[tuple[str, bytes]] | None = None

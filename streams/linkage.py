@@ -71,19 +71,31 @@ from trailhound.detectors.linkage.stored_key_index import StoredKeyIndex
 from trailhound.detectors.linkage.watchlist import WatchEntry, Watchlist
 from trailhound.ids import stable_id
 from trailhound.retrying import wait_out
-from trailhound.streams.batching import JOINED_BATCH_BYTES, JOINED_FETCH_BYTES, Deliveries, Outgoing, joined_items
+from trailhound.streams.batching import (
+    JOINED_BATCH_BYTES,
+    JOINED_FETCH_BYTES,
+    Deliveries,
+    Destination,
+    Outgoing,
+    joined_items,
+)
 from trailhound.streams.broadcast import BroadcastReader
 from trailhound.streams.city_baselines import StoredCityRates
 from trailhound.streams.cluster_cache import ClusterCache, Stored
-from trailhound.streams.metrics import PipelineMetrics
-from trailhound.streams.stage_timing import StageTimer
+from trailhound.streams.stage_timing import BatchTimer
 from trailhound.streams.topic_batches import BatchHandler, TopicBatches, topic_reader
 
-__all__ = ["Linkage", "add_alert", "key_partition", "link_events", "register_linkage"]
+__all__ = ["Linkage", "add_alert", "key_partition", "link_events", "linkage_stages", "linkage_upkeep",
+           "register_linkage"]
 
 log = logging.getLogger(__name__)
 
 JOINED_READER_RECORDS = 1000  # a linkage stage's batch is bounded by its bytes (JOINED_BATCH_BYTES)
+# A linkage stage's batch is what arrived within a second, not the 100 ms of the other stages: a cluster batch
+# rewrites each cluster it touches, and the stages on a core of their own (:mod:`~trailhound.streams.linkage_process`)
+# kept up in batches of 100 ms that cost 1.6 times the CPU a post (Elasticsearch's too) of what they cost when
+# running behind. A network alert waits up to a second longer; the worker does about a fifth more posts a second.
+LINKAGE_WITHIN_S = 1.0
 LINKS_PER_RECORD = 1000  # a record of 1,000 links with their posts is well under 1 MB
 CLEANUP_EVERY_S = 600.0
 EVIDENCE_RETRY_S = 3.0
@@ -112,7 +124,7 @@ def network_params(settings: Settings) -> NetworkParams:
 class Linkage:
     """The linkage stages of one worker (see the module docstring); ``register_linkage`` wires them."""
 
-    def __init__(self, settings: Settings, es: AsyncElasticsearch, detectors: DetectorSet,
+    def __init__(self, settings: Settings, es: AsyncElasticsearch, detectors: DetectorSet | None,
                  clock: Clock = system_clock) -> None:
         self.settings = settings
         self.clock = clock
@@ -131,12 +143,25 @@ class Linkage:
         self.newest_ts = 0.0
         self.pending_evidence: dict[str, tuple[str, str]] = {}  # post key → (cluster id, posted_at)
         self.cache = ClusterCache()  # the cluster stage's clusters between its batches
+        # the categories' readable names, sent by the worker to a linkage process of its own (which has no
+        # detectors); None: the detectors' own
+        self.labels: dict[str, str] | None = None
+
+    def category_labels(self) -> dict[str, str]:
+        if self.labels is not None or self.detectors is None:
+            return self.labels or {}
+        return self.detectors.category_labels
+
+    def _stage_one_detectors(self) -> DetectorSet:
+        if self.detectors is None:
+            raise RuntimeError("stage 1 runs in the worker, with its detectors")
+        return self.detectors
 
     # -- stage 1: in the detect agent ------------------------------------------------------------------
 
     def categories_of(self, pattern_ids: Collection[str]) -> list[str]:
         """The categories of the patterns that spoke against a post (as its post document lists them)."""
-        library = self.detectors.library
+        library = self._stage_one_detectors().library
         if self._category_of[0] != library.version:
             self._category_of = (library.version, {p.id: p.category for p in library.patterns})
         known = self._category_of[1]
@@ -164,7 +189,7 @@ class Linkage:
     def key_records(self, enriched: dict[str, Any], categories: Collection[str], score: float
                     ) -> list[tuple[int, bytes, bytes]]:
         """``(partition, key, value)`` records for ``linkage.keys``: one per partition owning some key."""
-        summary = summarise(enriched, categories, self.detectors.supporting_categories, score)
+        summary = summarise(enriched, categories, self._stage_one_detectors().supporting_categories, score)
         groups: dict[int, list[str]] = defaultdict(list)
         for key in summary.link_keys():
             groups[key_partition(key, self.settings.partitions)].append(key)
@@ -328,7 +353,7 @@ class Linkage:
             entry.cluster = cluster
             if assessment.should_alert or entry.alerted:
                 entry.alerted = True
-                alerts.append(build_cluster_alert(cluster, assessment, now, self.detectors.category_labels))
+                alerts.append(build_cluster_alert(cluster, assessment, now, self.category_labels()))
         alerts += [build_merge_notice(cluster_id, into, now) for cluster_id, into in sorted(retired.items())
                    if into and cluster_id in stored and stored[cluster_id].alerted]
         await self._save(book, changed, retired, stored, before)
@@ -485,15 +510,26 @@ class Linkage:
                 index=self.settings.index(name), query={"range": {field_name: {"lt": horizon}}}, conflicts="proceed")
 
 
-def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publish: PublishAlerts,
-                     background: list[asyncio.Task[None]], metrics: PipelineMetrics | None = None
-                     ) -> list[tuple[TopicBatches, BatchHandler]]:
-    """Add the watchlist reader and the timers to ``app``; return the linkage stages' topic readers with
-    their handlers, which the app starts once it is prepared (as it does ``posts.raw``'s)."""
-    keys_topic = app.topic(settings.topic("linkage.keys"))
-    links_topic = app.topic(settings.topic("linkage.links"))
+def register_linkage(app: faust.App, settings: Settings, linkage: Linkage,
+                     background: list[asyncio.Task[None]]) -> None:
+    """Add what stage 1 needs to ``app``: the watchlist, read in full before the first post is judged, and
+    the ``linkage.keys`` topic its records go to. Stages 2 and 3 are :func:`linkage_stages`."""
     watch = BroadcastReader(settings.kafka_bootstrap, settings.topic("watchlist"), _handler(linkage),
                             client_id="trailhound-watchlist")
+
+    @app.task
+    async def follow_watchlist() -> None:
+        background.append(asyncio.ensure_future(watch.run()))
+        await watch.caught_up.wait()
+        linkage.watch_ready.set()
+
+    linkage.keys_topic = app.topic(settings.topic("linkage.keys"))
+
+
+def linkage_stages(settings: Settings, linkage: Linkage, links_topic: Destination, publish: PublishAlerts,
+                   timer: Callable[[str], BatchTimer | None]) -> list[tuple[TopicBatches, BatchHandler]]:
+    """The topic readers of stages 2 and 3 with their handlers, for whichever process runs them (the worker's
+    own, or :mod:`~trailhound.streams.linkage_process`); ``timer`` gives a stage's timer by name."""
     deliveries = Deliveries()
 
     async def link_keys(batch: list[ConsumerRecord]) -> None:
@@ -516,33 +552,30 @@ def register_linkage(app: faust.App, settings: Settings, linkage: Linkage, publi
         """Apply a batch of links; its offsets are committed once its clusters are saved."""
         await linkage.build_clusters([record.value for record in batch], publish, (batch[0].offset, batch[-1].offset))
 
-    @app.task
-    async def follow_watchlist() -> None:
-        background.append(asyncio.ensure_future(watch.run()))
-        await watch.caught_up.wait()
-        linkage.watch_ready.set()
+    keys_reader, links_reader = (
+        topic_reader(settings, topic, JOINED_READER_RECORDS, JOINED_FETCH_BYTES, JOINED_BATCH_BYTES, timer(stage),
+                     LINKAGE_WITHIN_S)
+        for topic, stage in (("linkage.keys", "link_keys"), ("linkage.links", "build_clusters")))
+    keys_reader.on_assigned = linkage.keep_indexes
+    return [(keys_reader, link_keys), (links_reader, build_clusters)]
 
-    @app.timer(EVIDENCE_RETRY_S)
-    async def capture_late_evidence() -> None:
+
+async def linkage_upkeep(linkage: Linkage) -> None:
+    """The cluster stage's timers, beside its reader: late evidence captured, clusters past the window deleted."""
+    since_cleanup = 0.0
+    while True:
+        await asyncio.sleep(EVIDENCE_RETRY_S)
+        since_cleanup += EVIDENCE_RETRY_S
         try:
             await linkage.retry_evidence()
         except Exception:  # retried on the next tick
             log.exception("evidence capture failed")
-
-    @app.timer(CLEANUP_EVERY_S)
-    async def forget_old_clusters() -> None:
-        try:
-            await linkage.cleanup()
-        except Exception:  # retried on the next tick
-            log.exception("linkage clean-up failed")
-
-    linkage.keys_topic = keys_topic
-    keys_reader, links_reader = (
-        topic_reader(settings, topic, JOINED_READER_RECORDS, JOINED_FETCH_BYTES, JOINED_BATCH_BYTES,
-                     StageTimer(metrics, stage) if metrics else None)
-        for topic, stage in (("linkage.keys", "link_keys"), ("linkage.links", "build_clusters")))
-    keys_reader.on_assigned = linkage.keep_indexes
-    return [(keys_reader, link_keys), (links_reader, build_clusters)]
+        if since_cleanup >= CLEANUP_EVERY_S:
+            since_cleanup = 0.0
+            try:
+                await linkage.cleanup()
+            except Exception:  # retried on the next tick
+                log.exception("linkage clean-up failed")
 
 
 def add_alert(sink: ElasticsearchSink, index: str, alert: dict[str, Any]) -> None:

@@ -20,12 +20,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Protocol
 
 from faust.types import EventT
 
 from trailhound.streams.metrics import PipelineMetrics
 
-__all__ = ["StageTimer"]
+__all__ = ["BatchTimer", "StageTimer"]
+
+
+class BatchTimer(Protocol):
+    """What a stage's reader tells of each finished batch (:class:`StageTimer`, or a relay to the worker)."""
+
+    def finished_stamps(self, stamps: Sequence[float], taken_at: float) -> None: ...
 
 
 class StageTimer:
@@ -39,9 +46,9 @@ class StageTimer:
         """``batch`` is done (its outputs acknowledged); it was taken at ``taken_at`` (``time.time()``)."""
         self.finished_stamps([event.message.timestamp for event in batch], taken_at)
 
-    def finished_stamps(self, stamps: Sequence[float], taken_at: float) -> None:
-        """A batch of records with these Kafka timestamps (epoch seconds; 0 for none) is done."""
-        now = time.time()
+    def finished_stamps(self, stamps: Sequence[float], taken_at: float, now: float | None = None) -> None:
+        """A batch of records with these Kafka timestamps (epoch seconds; 0 for none) is done (at ``now``)."""
+        now = time.time() if now is None else now
         self._batch.observe(now - taken_at)
         observe = self._latency.observe
         for stamp in stamps:

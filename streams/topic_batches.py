@@ -42,7 +42,7 @@ from trailhound.config import Settings
 from trailhound.connections import kafka_options
 from trailhound.retrying import wait_out
 from trailhound.streams.batching import is_retriable_send_error
-from trailhound.streams.stage_timing import StageTimer
+from trailhound.streams.stage_timing import BatchTimer
 
 __all__ = ["FETCH_BYTES", "READER_GROUPS", "BatchHandler", "TopicBatches", "topic_reader"]
 
@@ -84,7 +84,7 @@ class TopicBatches:
 
     def __init__(self, consumer_options: dict[str, Any], topic: str, group_id: str, size: int, within_s: float,
                  legacy_group: str | None = None, retry_pause_s: float = 1.0, fetch_bytes: int = FETCH_BYTES,
-                 batch_bytes: int = BATCH_BYTES, timer: StageTimer | None = None) -> None:
+                 batch_bytes: int = BATCH_BYTES, timer: BatchTimer | None = None) -> None:
         self.timer = timer  # told of every handled batch (:mod:`~trailhound.streams.stage_timing`)
         self.on_assigned: Callable[[set[int]], None] | None = None  # told the partitions after each rebalance
         self.topic = topic
@@ -231,10 +231,13 @@ class TopicBatches:
 
 
 def topic_reader(settings: Settings, topic: str, size: int, fetch_bytes: int = FETCH_BYTES,
-                 batch_bytes: int = BATCH_BYTES, timer: StageTimer | None = None) -> TopicBatches:
+                 batch_bytes: int = BATCH_BYTES, timer: BatchTimer | None = None,
+                 within_s: float | None = None) -> TopicBatches:
     """The worker's reader of ``topic`` (one of :data:`READER_GROUPS`), taking batches of up to ``size``
-    records and about ``batch_bytes``."""
+    records and about ``batch_bytes``, or what arrived within ``within_s`` (``TRAILHOUND_BATCH_WITHIN_MS``
+    unless given)."""
     return TopicBatches({"bootstrap_servers": settings.kafka_bootstrap, **kafka_options(settings)},
                         settings.topic(topic), settings.consumer_group(READER_GROUPS[topic]), size,
-                        settings.batch_within_ms / 1000, legacy_group=settings.consumer_group(),
+                        settings.batch_within_ms / 1000 if within_s is None else within_s,
+                        legacy_group=settings.consumer_group(),
                         fetch_bytes=fetch_bytes, batch_bytes=batch_bytes, timer=timer)

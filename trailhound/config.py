@@ -46,6 +46,15 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
     return _number(env, name, default, float, "a number")
 
 
+def _switch(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise SettingsError(f"{name}={raw!r} is not on or off (1/0, true/false, yes/no, on/off)")
+    return raw in ("1", "true", "yes", "on")
+
+
 def _default_cache() -> Path:
     return Path.home() / ".cache" / "trailhound"
 
@@ -104,6 +113,7 @@ class Settings:
     console_session_hours: float = 12.0
     worker_url: str = ""
     enrich_processes: int = 0
+    linkage_process: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -159,6 +169,7 @@ class Settings:
             console_session_hours=_float(env, "TRAILHOUND_CONSOLE_SESSION_HOURS", cls.console_session_hours),
             worker_url=env.get("TRAILHOUND_WORKER_URL", "").rstrip("/"),
             enrich_processes=_int(env, "TRAILHOUND_ENRICH_PROCESSES", cls.enrich_processes),
+            linkage_process=_switch(env, "TRAILHOUND_LINKAGE_PROCESS", cls.linkage_process),
         )
         settings.validate()
         return settings
