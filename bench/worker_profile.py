@@ -100,7 +100,8 @@ def main() -> None:
     with stack() as base, namespace(base, "profile") as settings, workers(settings, 1) as (worker,):
         es = es_client(settings)
         spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "-p", str(worker.process.pid),
-                                "-o", str(args.out), "--format", "raw", "-r", str(args.rate), "--nonblocking"],
+                                "-o", str(args.out), "--format", "raw", "-r", str(args.rate), "--nonblocking",
+                                "--subprocesses"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             t0 = time.monotonic()

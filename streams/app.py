@@ -10,7 +10,8 @@ save Faust's per-record cost and leave a stage's backlog in Kafka rather than in
 → ``posts.enriched`` → **detect** → Elasticsearch (posts, evidence) and ``alerts`` → **record_alerts**
 → Elasticsearch (grouped, silenced and routed by :mod:`~trailhound.streams.alert_stage`; deliveries to
 partners go to the ``escalations`` outbox for ``trailhound escalator``). Linkage keys leave detect for
-their own topics (:mod:`~trailhound.streams.linkage`). The ``posts.enriched`` hop is kept because it
+their own topics (:mod:`~trailhound.streams.linkage`), whose stages run in a second process the worker
+starts (:mod:`~trailhound.streams.linkage_process`). The ``posts.enriched`` hop is kept because it
 re-keys posts by contact: every post of one phone or e-mail reaches the same worker, whose per-contact
 state must see all of them. Processing is at-least-once: a batch's offsets move only after everything it
 produced is acknowledged by Kafka and Elasticsearch (:mod:`~trailhound.streams.batching`), and every

@@ -23,7 +23,9 @@ on different partitions and workers. Linkage therefore re-keys them, one stage p
    and survive restarts.
 
 Stages 2 and 3 read their topics with bare aiokafka consumers, each in a group of its own
-(:mod:`~trailhound.streams.topic_batches`): a stage behind leaves its backlog in Kafka, not in memory.
+(:mod:`~trailhound.streams.topic_batches`): a stage behind leaves its backlog in Kafka, not in memory. They
+share nothing in memory with detection, so they run in a process of their own beside the worker's
+(:mod:`~trailhound.streams.linkage_process`), or in the worker's own when that is switched off.
 
 State is bounded by the retention window: key indices forget older posts, clusters drop older members,
 and a timer deletes clusters and memberships that saw nothing within the window.

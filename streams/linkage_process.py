@@ -186,12 +186,16 @@ async def _serve(settings: Settings, pipe: Connection, labels: dict[str, str]) -
         while True:
             await asyncio.sleep(LAG_EVERY_S)
             lags: list[tuple[tuple[str, int], int]] = []
-            for reader, _ in stages:
-                if reader.assignment():
-                    lags += [((tp.topic, tp.partition), lag) for tp, lag in
-                             (await partition_lags(reader.consumer, reader.assignment())).items()]
-            with contextlib.suppress(OSError):
+            try:
+                for reader, _ in stages:
+                    if reader.assignment():
+                        lags += [((tp.topic, tp.partition), lag) for tp, lag in
+                                 (await partition_lags(reader.consumer, reader.assignment())).items()]
                 pipe.send(("lags", lags))
+            except OSError:  # the worker is gone: this process is about to be stopped too
+                return
+            except Exception:  # a lag not known this time (a rebalance, the broker away): the next tick tells
+                log.warning("linkage consumer lags not read", exc_info=True)
 
     tasks = [asyncio.ensure_future(reader.run(handle)) for reader, handle in stages]
     tasks += [asyncio.ensure_future(linkage_upkeep(linkage)), asyncio.ensure_future(report_lags())]

@@ -66,3 +66,12 @@ def test_a_linkage_process_that_dies_stops_the_worker_for_its_supervisor_to_rest
     code = wait_for(lambda: worker.process.poll(), timeout_s=90, what="the worker to stop")
     assert code != 0
     assert "the linkage process exited" in worker.log_path.read_text(errors="replace")
+
+
+def test_switched_off_the_worker_finds_the_same_network_in_its_own_process(settings, start_worker, es, tmp_path):
+    worker = start_worker(settings, extra_env={"TRAILHOUND_LINKAGE_PROCESS": "off"})
+    ingest(settings, tmp_path, "circuit.jsonl", *(circuit_post(n, n) for n in range(3)))
+    (alert,) = wait_for(lambda: network_alerts(es, settings) or None, timeout_s=90, what="a network alert")
+    assert alert["trailhound"]["post_ids"] == [f"linkage.example:c{n}" for n in (1, 2, 3)]
+    assert _linkage_processes(worker.process.pid) == []
+    assert _stage_batches(worker.metrics(), "build_clusters") >= 1

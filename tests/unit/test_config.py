@@ -35,11 +35,19 @@ def test_overrides_and_analyst_list():
     ({"KAFKA_BOOTSTRAP": "localhost"}, "host:port"),
     ({"ELASTICSEARCH_URL": "localhost:9200"}, "http"),
     ({"TRAILHOUND_FEEDBACK_KEY": "short"}, "at least 32"),
+    ({"TRAILHOUND_LINKAGE_PROCESS": "maybe"}, "on or off"),
 ])
 def test_bad_values_are_refused_with_the_variable_named(env, message):
     with pytest.raises(SettingsError, match=None) as caught:
         Settings.from_env(env)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(("value", "separate"), [
+    (None, True), ("1", True), ("on", True), ("Yes", True), ("0", False), ("off", False), ("false", False)])
+def test_the_linkage_stages_run_in_a_process_of_their_own_unless_switched_off(value, separate):
+    settings = Settings.from_env({} if value is None else {"TRAILHOUND_LINKAGE_PROCESS": value})
+    assert settings.linkage_process is separate
 
 
 def test_topic_readers_have_consumer_groups_of_their_own_beside_fausts() -> None:
