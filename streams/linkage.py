@@ -101,6 +101,8 @@ LINKAGE_WITHIN_S = 1.0
 LINKS_PER_RECORD = 1000  # a record of 1,000 links with their posts is well under 1 MB
 CLEANUP_EVERY_S = 600.0
 EVIDENCE_RETRY_S = 3.0
+EVIDENCE_PER_REQUEST = 500
+EVIDENCE_GIVE_UP_S = 3600.0  # a post not in the posts index an hour after its cluster alerted will not be
 
 SendAlert = Callable[[dict[str, Any]], Awaitable[None]]
 PublishAlerts = Callable[[list[dict[str, Any]]], Awaitable[None]]
@@ -143,7 +145,7 @@ class Linkage:
         self.summaries = SharedSummaries()  # a post's records on several partitions share one summary
         self.next_offset: dict[int, int] = {}
         self.newest_ts = 0.0
-        self.pending_evidence: dict[str, tuple[str, str]] = {}  # post key → (cluster id, posted_at)
+        self.pending_evidence: dict[str, tuple[str, str, float]] = {}  # post key → (cluster id, posted_at, since)
         self.cache = ClusterCache()  # the cluster stage's clusters between its batches
         # the categories' readable names, sent by the worker to a linkage process of its own (which has no
         # detectors); None: the detectors' own
@@ -458,20 +460,29 @@ class Linkage:
                 if post_key in captured:
                     stored[cluster_id].evidence.add(post_key)
                 else:  # not in the posts index yet: the evidence timer tries again
-                    self.pending_evidence[post_key] = (cluster_id, posted_at)
+                    self.pending_evidence.setdefault(post_key, (cluster_id, posted_at, now))
             await self._bulk(operations + [op for cid in {c for c, _, _ in capture} for op in (
                 {"update": {"_index": self.settings.index("clusters"), "_id": cid}},
                 {"doc": {"evidence": sorted(stored[cid].evidence)}})])  # one request: the records, then the marks
 
     async def retry_evidence(self) -> None:
-        """Capture evidence of cluster posts that were not yet indexed when their cluster alerted."""
-        if not self.pending_evidence:
-            return
-        wanted = [(cid, key, posted_at) for key, (cid, posted_at) in sorted(self.pending_evidence.items())][:500]
-        captured, operations = await self._capture(wanted, self.clock())
-        await self._bulk(operations)
-        for post_key in captured:
-            self.pending_evidence.pop(post_key, None)
+        """Capture evidence of cluster posts that were not yet indexed when their cluster alerted: every one
+        waiting, a request per ``EVIDENCE_PER_REQUEST`` (taking only some each tick, a busy feed's waiting posts
+        piled up without end); one still not found after ``EVIDENCE_GIVE_UP_S`` is given up on, and logged."""
+        now = self.clock()
+        waiting = list(self.pending_evidence.items())
+        for start in range(0, len(waiting), EVIDENCE_PER_REQUEST):
+            part = waiting[start:start + EVIDENCE_PER_REQUEST]
+            captured, operations = await self._capture([(cid, key, at) for key, (cid, at, _) in part], now)
+            await self._bulk(operations)
+            for post_key in captured:
+                self.pending_evidence.pop(post_key, None)
+        lost = [key for key, (_, _, since) in self.pending_evidence.items() if now - since > EVIDENCE_GIVE_UP_S]
+        for post_key in lost:
+            del self.pending_evidence[post_key]
+        if lost:
+            log.warning("evidence of %d posts of alerted clusters not captured: not in the posts index after %.0f s "
+                        "(e.g. %s)", len(lost), EVIDENCE_GIVE_UP_S, lost[0])
 
     async def _capture(self, wanted: list[tuple[str, str, str]], now: float
                        ) -> tuple[set[str], list[dict[str, Any]]]:

@@ -157,3 +157,32 @@ def test_a_rebalance_closes_the_key_indices_of_the_partitions_that_moved_away() 
     assert sorted(linkage.indexes) == [0, 2] and 1 not in linkage.next_offset
     with pytest.raises(sqlite3.ProgrammingError):  # its database is closed
         moved._db.execute("SELECT 1")  # type: ignore[attr-defined]
+
+
+def test_every_post_waiting_for_its_evidence_is_tried_each_tick_and_one_never_indexed_is_given_up() -> None:
+    """A busy feed leaves more posts waiting than one request takes; none may be left to pile up."""
+    from trailhound.streams import linkage as stage
+
+    clock = [1_000.0]
+    linkage = Linkage(Settings(), None, None, clock=lambda: clock[0])  # type: ignore[arg-type]
+    indexed = {f"p{n}" for n in range(1_200)}
+    linkage.pending_evidence = {f"p{n}": ("cl-1", "2026-11-10T08:00:00Z", 1_000.0) for n in range(1_201)}
+    asked: list[int] = []
+
+    async def capture(wanted: list[tuple[str, str, str]], now: float) -> tuple[set[str], list]:
+        asked.append(len(wanted))
+        return {key for _, key, _ in wanted if key in indexed}, []
+
+    async def bulk(operations: list) -> None:
+        return None
+
+    linkage._capture, linkage._bulk = capture, bulk  # type: ignore[method-assign]
+    asyncio.run(linkage.retry_evidence())
+    assert asked == [stage.EVIDENCE_PER_REQUEST, stage.EVIDENCE_PER_REQUEST, 201]
+    assert linkage.pending_evidence == {"p1200": ("cl-1", "2026-11-10T08:00:00Z", 1_000.0)}
+    clock[0] += stage.EVIDENCE_GIVE_UP_S - 1
+    asyncio.run(linkage.retry_evidence())
+    assert "p1200" in linkage.pending_evidence  # not yet given up
+    clock[0] += 2
+    asyncio.run(linkage.retry_evidence())
+    assert linkage.pending_evidence == {}
