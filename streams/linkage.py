@@ -102,7 +102,7 @@ LINKS_PER_RECORD = 1000  # a record of 1,000 links with their posts is well unde
 CLEANUP_EVERY_S = 600.0
 EVIDENCE_RETRY_S = 3.0
 EVIDENCE_PER_REQUEST = 500
-EVIDENCE_GIVE_UP_S = 3600.0  # a post not in the posts index an hour after its cluster alerted will not be
+EVIDENCE_GIVE_UP_S = 600.0  # a post is indexed before its keys are linked: one missing this long never will be
 
 SendAlert = Callable[[dict[str, Any]], Awaitable[None]]
 PublishAlerts = Callable[[list[dict[str, Any]]], Awaitable[None]]
@@ -460,7 +460,8 @@ class Linkage:
                 if post_key in captured:
                     stored[cluster_id].evidence.add(post_key)
                 else:  # not in the posts index yet: the evidence timer tries again
-                    self.pending_evidence.setdefault(post_key, (cluster_id, posted_at, now))
+                    since = self.pending_evidence.get(post_key, (cluster_id, posted_at, now))[2]
+                    self.pending_evidence[post_key] = (cluster_id, posted_at, since)  # its cluster as of now
             await self._bulk(operations + [op for cid in {c for c, _, _ in capture} for op in (
                 {"update": {"_index": self.settings.index("clusters"), "_id": cid}},
                 {"doc": {"evidence": sorted(stored[cid].evidence)}})])  # one request: the records, then the marks

@@ -47,6 +47,7 @@ __all__ = ["LinkageProcess", "worker_elasticsearch"]
 log = logging.getLogger(__name__)
 
 LAG_EVERY_S = 5.0
+STALE_LAGS_S = 4 * LAG_EVERY_S
 STOP_GRACE_S = 30.0
 _PR_SET_PDEATHSIG = 1
 
@@ -64,6 +65,8 @@ class LinkageProcess:
         self.settings = settings
         self.metrics = metrics
         self.lags: dict[tuple[str, int], int] = {}  # the process's consumer lags, as last reported
+        self.lags_at = 0.0  # when (time.monotonic()): lags older than a few reports are not served
+        self._stopped = False
         self._timers: dict[str, StageTimer] = {}
         self._process: multiprocessing.process.BaseProcess | None = None
         self._pipe: Connection | None = None
@@ -72,6 +75,8 @@ class LinkageProcess:
 
     def start(self, labels: dict[str, str], on_exit: Callable[[BaseException], Awaitable[None]]) -> None:
         """Start the process; ``on_exit`` is awaited if it ends before :meth:`stop` (the worker then stops)."""
+        if self._stopped:  # the worker began stopping before it was prepared
+            return
         ours, theirs = multiprocessing.Pipe()
         context = multiprocessing.get_context("spawn")  # no copy of the worker's threads and Kafka clients
         self._process = context.Process(target=_main, name="trailhound-linkage", daemon=True,
@@ -98,7 +103,9 @@ class LinkageProcess:
                     timer = self._timers.get(stage) or self._timers.setdefault(stage, StageTimer(self.metrics, stage))
                     timer.finished_stamps(stamps, taken_at, finished_at)
                 elif kind == "lags":
-                    self.lags = dict(rest[0])
+                    self.lags, self.lags_at = dict(rest[0]), time.monotonic()
+                elif kind == "rejected":
+                    self.metrics.posts_rejected.labels(stage=rest[0]).inc()
         except (EOFError, OSError):
             self._closed(RuntimeError("the linkage process exited"))
 
@@ -112,8 +119,13 @@ class LinkageProcess:
         if self._on_exit is not None:
             asyncio.ensure_future(self._on_exit(why))
 
+    def current_lags(self) -> dict[tuple[str, int], int]:
+        """The lags last reported, unless they are stale (a process that stopped reporting is not up to date)."""
+        return self.lags if time.monotonic() - self.lags_at < STALE_LAGS_S else {}
+
     async def stop(self) -> None:
         """Stop the process (SIGTERM, then SIGKILL after 30 s) and wait for it."""
+        self._stopped = True
         process, pipe = self._process, self._pipe
         self._on_exit = None
         if pipe is not None:
@@ -151,6 +163,7 @@ def _die_with(parent: int) -> None:
 
 def _main(settings: Settings, pipe: Connection, parent: int, labels: dict[str, str], loglevel: int) -> None:
     _die_with(parent)
+    os.setpgrp()  # a signal to the worker's group (a supervisor's stop) reaches the worker, which stops this one
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the worker, which stops this process
     logging.basicConfig(level=loglevel, format="%(asctime)s %(levelname)s %(name)s[linkage]: %(message)s")
     asyncio.run(_serve(settings, pipe, labels))
@@ -167,7 +180,12 @@ async def _serve(settings: Settings, pipe: Connection, labels: dict[str, str]) -
     await producer.start()
     linkage = Linkage(settings, es, None)
     linkage.labels = labels
-    publisher = Publisher(*(PlainTopic(producer, settings.topic(name)) for name in ("alerts", "posts.dlq")))
+    def rejected(stage: str) -> None:
+        with contextlib.suppress(OSError):
+            pipe.send(("rejected", stage))
+
+    publisher = Publisher(*(PlainTopic(producer, settings.topic(name)) for name in ("alerts", "posts.dlq")),
+                          on_rejected=rejected)
     stages = linkage_stages(settings, linkage, PlainTopic(producer, settings.topic("linkage.links")),
                             publisher.publish_alerts, lambda stage: _RelayedTimer(pipe, stage))
 

@@ -201,14 +201,22 @@ class ClusterBook:
         (:attr:`repaired` names it, so its stored membership is written again): stored clusters sharing a
         post would otherwise break every batch that touches them, a stage stalled for good."""
         self.clusters[cluster.cluster_id] = cluster
+        repaired = False
         for post_key in list(cluster.members):
             held = self.cluster_of.get(post_key)
             if held is not None and held != cluster.cluster_id and held in self.clusters:
                 del cluster.members[post_key]
                 self.repaired.add(post_key)
                 self.changed.update((cluster.cluster_id, held))  # both written: the keeper with the membership
+                repaired = True
             else:
                 self.cluster_of[post_key] = cluster.cluster_id
+        if repaired and len(cluster.members) < 2:  # what is left is no cluster: dissolved, its document deleted
+            for post_key in cluster.members:
+                self.cluster_of.pop(post_key, None)
+            del self.clusters[cluster.cluster_id]
+            self.changed.discard(cluster.cluster_id)
+            self.retired[cluster.cluster_id] = ""
 
     def link(self, link: Link) -> str | None:
         """Apply one link; return the id of the cluster now holding both posts (None if the key is a hub, or

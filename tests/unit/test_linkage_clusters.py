@@ -85,15 +85,32 @@ def test_clusters_stored_with_a_shared_post_are_repaired_not_a_stalled_stage() -
     a, b, c, d = (summary(day=day) for day in range(4))
     first, second = ClusterBook(), ClusterBook()
     first.link(link(a, b))
-    second.link(link(b, c))  # b in both
+    second.link(link(b, c))
+    second.link(link(c, d))  # b in both
     book = ClusterBook([*first.clusters.values(), *second.clusters.values()])
     kept, lost = (cluster_id_for(a.post_key), cluster_id_for(b.post_key))
     assert book.repaired == {b.post_key} and book.cluster_of[b.post_key] == kept
-    assert b.post_key not in book.clusters[lost].members
+    assert b.post_key not in book.clusters[lost].members and len(book.clusters[lost].members) == 2
     assert book.changed == {kept, lost}  # the keeper is written too, with the post's membership
-    assert book.link(link(b, d)) == kept
+    assert book.link(link(b, d)) == kept  # links through the repaired post work
     changed, _ = book.take_changes()
-    assert {cluster.cluster_id for cluster in changed} == {kept, lost}
+    assert {cluster.cluster_id for cluster in changed} == {kept}  # d's cluster merged into the keeper
+
+
+def test_a_stored_cluster_left_with_fewer_than_two_posts_by_a_repair_is_dissolved() -> None:
+    """Two stored clusters holding the same two posts: the second keeps nothing, so it is deleted, not written
+    empty (writing it failed every batch that touched it)."""
+    a, b = summary(day=0), summary(day=1)
+    first, second = ClusterBook(), ClusterBook()
+    first.link(link(a, b))
+    second.link(link(b, a))
+    twin = next(iter(second.clusters.values()))
+    twin.cluster_id = "cl-twin"
+    book = ClusterBook([*first.clusters.values(), twin])
+    changed, retired = book.take_changes()
+    assert [cluster.cluster_id for cluster in changed] == [cluster_id_for(a.post_key)]
+    assert retired == {"cl-twin": ""}
+    assert book.cluster_of == {a.post_key: cluster_id_for(a.post_key), b.post_key: cluster_id_for(a.post_key)}
 
 
 def test_a_hub_notice_splits_what_the_hub_alone_held_together() -> None:
