@@ -7,7 +7,8 @@ hundreds of milliseconds while content alerts waited behind it. Run here, they u
 worker's loop is left to enrich, detect and record alerts.
 
 The worker starts this process once it is prepared (:class:`LinkageProcess`) and stops it when it stops;
-the process dies with the worker even when the worker is killed (``PR_SET_PDEATHSIG``), and a linkage
+the process dies with the worker even when the worker is killed (``PR_SET_PDEATHSIG``), is in a process
+group of its own (a supervisor's stop signals the worker, which stops it), and a linkage
 process that exits stops the worker, as a failed reader of the worker's own does, so whatever supervises
 the worker restarts both. Nothing is lost either way: the stages commit a batch's offsets only after its
 outputs are written, so a batch cut short is read again. The two processes talk over a pipe: the worker
@@ -91,7 +92,8 @@ class LinkageProcess:
         """Tell the process the categories' names, if they changed (a pattern library was published)."""
         if self._pipe is not None and labels != self._labels:
             self._labels = dict(labels)
-            self._pipe.send(("labels", self._labels))
+            with contextlib.suppress(OSError):  # the process is gone: _receive reports it
+                self._pipe.send(("labels", self._labels))
 
     def _receive(self) -> None:
         pipe = self._pipe

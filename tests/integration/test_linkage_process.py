@@ -75,3 +75,13 @@ def test_switched_off_the_worker_finds_the_same_network_in_its_own_process(setti
     assert alert["trailhound"]["post_ids"] == [f"linkage.example:c{n}" for n in (1, 2, 3)]
     assert _linkage_processes(worker.process.pid) == []
     assert _stage_batches(worker.metrics(), "build_clusters") >= 1
+
+
+def test_a_worker_told_to_stop_stops_its_linkage_process_and_exits_cleanly(settings, start_worker):
+    worker = start_worker(settings)
+    (linkage,) = wait_for(lambda: _linkage_processes(worker.process.pid) or None, timeout_s=30,
+                          what="the worker's linkage process")
+    worker.process.terminate()
+    assert worker.process.wait(timeout=90) == 0, worker.log_tail()
+    assert not _alive(linkage)
+    assert "the linkage process exited" not in worker.log_path.read_text(errors="replace")
