@@ -43,6 +43,8 @@ from trailhound.streams.alert_stage import AlertStage
 from trailhound.streams.batching import (
     JOINED_BATCH_RECORDS,
     JOINED_BUFFER_RECORDS,
+    PRODUCER_BATCH_BYTES,
+    PRODUCER_LINGER_MS,
     Deliveries,
     Outgoing,
     default_partition,
@@ -69,8 +71,6 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 DETECT_CONCURRENCY = 2
-PRODUCER_LINGER_MS = 5  # a batch's sends leave in a few large produce requests, not one request per record
-PRODUCER_BATCH_BYTES = 1024 * 1024
 ALERT_FETCH_BYTES = 1024 * 1024  # a partition's alerts fetched ahead: hundreds, not a backlog of thousands
 
 

@@ -41,9 +41,10 @@ from faust.types import EventT
 from trailhound.retrying import wait_out
 from trailhound.streams.stage_timing import StageTimer
 
-__all__ = ["JOINED_BATCH_RECORDS", "JOINED_BUFFER_RECORDS", "JOINED_BATCH_BYTES", "JOINED_FETCH_BYTES", "Deliveries",
-           "Destination", "Outgoing", "PlainTopic", "default_partition", "held_batches", "is_retriable_send_error",
-           "joined_groups", "joined_items", "joined_records"]
+__all__ = ["JOINED_BATCH_RECORDS", "JOINED_BUFFER_RECORDS", "JOINED_BATCH_BYTES", "JOINED_FETCH_BYTES",
+           "PRODUCER_BATCH_BYTES", "PRODUCER_LINGER_MS", "Deliveries", "Destination", "Outgoing", "PlainTopic",
+           "default_partition", "held_batches", "is_retriable_send_error", "joined_groups", "joined_items",
+           "joined_records"]
 
 # The detect stage's Faust stream of joined records buffers this many, not faust's 16,384: each holds up
 # to a batch of posts, so a stage running behind would otherwise hold a backlog of millions of posts.
@@ -52,6 +53,10 @@ JOINED_BUFFER_RECORDS = 64
 # behind took a batch of up to 500 records of up to 512 KiB each and worked through it for minutes in one
 # go (the soak's worker held 330 MB of such records while every other stage waited).
 JOINED_BATCH_RECORDS = 16
+# How a worker's producers send (the Faust app's and the linkage process's): a batch's sends leave in a few
+# large produce requests, not one request per record.
+PRODUCER_LINGER_MS = 5
+PRODUCER_BATCH_BYTES = 1024 * 1024
 MAX_JOINED_RECORD_BYTES = 512 * 1024  # well under the topics' MAX_RECORD_BYTES; see joined_groups
 # What a reader of joined records fetches ahead a partition, and the most a batch of them holds
 # (:mod:`~trailhound.streams.topic_batches`): bytes, not records, bound the link-keys and cluster stages'

@@ -576,20 +576,17 @@ def linkage_stages(settings: Settings, linkage: Linkage, links_topic: Destinatio
 
 async def linkage_upkeep(linkage: Linkage) -> None:
     """The cluster stage's timers, beside its reader: late evidence captured, clusters past the window deleted."""
-    since_cleanup = 0.0
+    await asyncio.gather(_every(EVIDENCE_RETRY_S, "evidence capture", linkage.retry_evidence),
+                         _every(CLEANUP_EVERY_S, "linkage clean-up", linkage.cleanup))
+
+
+async def _every(seconds: float, what: str, action: Callable[[], Awaitable[None]]) -> None:
     while True:
-        await asyncio.sleep(EVIDENCE_RETRY_S)
-        since_cleanup += EVIDENCE_RETRY_S
+        await asyncio.sleep(seconds)
         try:
-            await linkage.retry_evidence()
+            await action()
         except Exception:  # retried on the next tick
-            log.exception("evidence capture failed")
-        if since_cleanup >= CLEANUP_EVERY_S:
-            since_cleanup = 0.0
-            try:
-                await linkage.cleanup()
-            except Exception:  # retried on the next tick
-                log.exception("linkage clean-up failed")
+            log.exception("%s failed", what)
 
 
 def add_alert(sink: ElasticsearchSink, index: str, alert: dict[str, Any]) -> None:

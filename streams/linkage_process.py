@@ -36,7 +36,7 @@ from elasticsearch import AsyncElasticsearch
 from trailhound.config import Settings
 from trailhound.connections import es_options, kafka_options
 from trailhound.es_json import orjson_serializers
-from trailhound.streams.batching import PlainTopic
+from trailhound.streams.batching import PRODUCER_BATCH_BYTES, PRODUCER_LINGER_MS, PlainTopic
 from trailhound.streams.linkage import Linkage, linkage_stages, linkage_upkeep
 from trailhound.streams.metrics import PipelineMetrics, partition_lags
 from trailhound.streams.publishing import Publisher
@@ -176,8 +176,8 @@ async def _serve(settings: Settings, pipe: Connection, labels: dict[str, str]) -
     stopping = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stopping.set)
     es = worker_elasticsearch(settings)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5,
-                                max_batch_size=1024 * 1024, max_request_size=MAX_RECORD_BYTES,
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=PRODUCER_LINGER_MS,
+                                max_batch_size=PRODUCER_BATCH_BYTES, max_request_size=MAX_RECORD_BYTES,
                                 client_id="trailhound-linkage", **kafka_options(settings))
     await producer.start()
     linkage = Linkage(settings, es, None)
