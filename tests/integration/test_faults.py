@@ -30,7 +30,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from tests.conftest import WorkerProcess
-from tests.helpers import BENIGN_BODY, RISKY_BODY, free_port, jsonl, post, posts_indexed, run_cli, wait_for
+from tests.helpers import BENIGN_BODY, RISKY_BODY, free_port, jsonl, post, posts_indexed, read_topic, run_cli, wait_for
 from trailhound.config import Settings
 from trailhound.provision import prepare_servers
 from trailhound.stack import manager
@@ -176,10 +176,30 @@ def _content_alerts(es: Elasticsearch, settings: Settings) -> Counter[str]:
 def _assert_complete(es: Elasticsearch, settings: Settings, n: int, risky: set[str], timeout_s: float = 600) -> None:
     wait_for(lambda: posts_indexed(es, settings) >= n, timeout_s=timeout_s, interval_s=2, what=f"{n} posts indexed")
     assert posts_indexed(es, settings) == n, "every accepted post indexed once (ids are deterministic)"
-    alerts = wait_for(lambda: (found := _content_alerts(es, settings)) and len(found) >= len(risky) and found,
-                      timeout_s=120, interval_s=2, what="every expected alert")
+    alerts = _wait_for_alerts(es, settings, risky)
     assert set(alerts) == risky, "exactly the risky posts alerted"
     assert set(alerts.values()) == {1}, "no post alerted twice"
+
+
+def _wait_for_alerts(es: Elasticsearch, settings: Settings, risky: set[str], stall_s: float = 120) -> Counter[str]:
+    """The feed's alerts once every risky post has one; fails after ``stall_s`` without a new one, saying which
+    are missing and whether their alerts reached the ``alerts`` topic (lost before it, or not recorded after)."""
+    found: Counter[str] = Counter()
+    progress_at = time.monotonic()
+    while time.monotonic() - progress_at < stall_s:
+        latest = _content_alerts(es, settings)
+        if len(latest) >= len(risky):
+            return latest
+        if len(latest) > len(found):
+            progress_at = time.monotonic()
+        found = latest
+        time.sleep(2)
+    missing = sorted(risky - set(found))
+    content = [alert for record in read_topic(settings, "alerts")
+               if (alert := json.loads(record.value)).get("rule", {}).get("category") != "network"]
+    published = {key for alert in content for key in alert["trailhound"].get("post_ids", []) if key in missing}
+    raise AssertionError(f"{len(missing)} of {len(risky)} expected alerts not indexed after {stall_s:.0f}s without "
+                         f"progress, {len(published)} of them on the alerts topic; first missing: {missing[:5]}")
 
 
 def _models_version(worker: WorkerProcess) -> str:
