@@ -300,6 +300,7 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
             for tp, lag in (await partition_lags(consumer, assigned)).items():
                 metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(lag)
         if linkage_process is not None:
+            linkage_process.check_alive()
             for (topic, partition), lag in linkage_process.current_lags().items():
                 metrics.consumer_lag.labels(topic=topic, partition=str(partition)).set(lag)
             linkage_process.send_labels(detectors.category_labels)  # changed if a library was published

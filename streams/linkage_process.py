@@ -10,10 +10,12 @@ The worker starts this process once it is prepared (:class:`LinkageProcess`) and
 the process dies with the worker even when the worker is killed (``PR_SET_PDEATHSIG``), is in a process
 group of its own (a supervisor's stop signals the worker, which stops it), and a linkage
 process that exits stops the worker, as a failed reader of the worker's own does, so whatever supervises
-the worker restarts both. Nothing is lost either way: the stages commit a batch's offsets only after its
-outputs are written, so a batch cut short is read again. The two processes talk over a pipe: the worker
-sends the categories' readable names (for cluster alerts; they change when a pattern library is
-published) and the process sends back its stages' batch timings and consumer lags, which the worker
+the worker restarts both. A process that hangs (it reports every few seconds; silent for
+``TRAILHOUND_LINKAGE_SILENT_S``) is killed and the worker stops the same way: otherwise networks would stop
+being found while everything else looked well. Nothing is lost either way: the stages commit a batch's
+offsets only after its outputs are written, so a batch cut short is read again. The two processes talk
+over a pipe: the worker sends the categories' readable names (for cluster alerts; they change when a
+pattern library is published) and the process sends back its stages' batch timings and consumer lags, which the worker
 serves on its ``/metrics`` with its own, so Prometheus and the dashboards see one worker as before.
 """
 
@@ -67,6 +69,7 @@ class LinkageProcess:
         self.metrics = metrics
         self.lags: dict[tuple[str, int], int] = {}  # the process's consumer lags, as last reported
         self.lags_at = 0.0  # when (time.monotonic()): lags older than a few reports are not served
+        self.heard_at = 0.0  # when the process last reported anything (it reports every LAG_EVERY_S)
         self._stopped = False
         self._timers: dict[str, StageTimer] = {}
         self._process: multiprocessing.process.BaseProcess | None = None
@@ -85,6 +88,7 @@ class LinkageProcess:
         self._process.start()
         theirs.close()
         self._pipe, self._labels, self._on_exit = ours, dict(labels), on_exit
+        self.heard_at = time.monotonic()
         asyncio.get_running_loop().add_reader(ours.fileno(), self._receive)
         log.info("linkage stages started in process %d", self._process.pid)
 
@@ -100,6 +104,7 @@ class LinkageProcess:
         try:
             while pipe is not None and pipe.poll():
                 kind, *rest = pipe.recv()
+                self.heard_at = time.monotonic()
                 if kind == "batch":
                     stage, stamps, taken_at, finished_at = rest
                     timer = self._timers.get(stage) or self._timers.setdefault(stage, StageTimer(self.metrics, stage))
@@ -120,6 +125,15 @@ class LinkageProcess:
         log.error("%s (exit code %s); the worker stops", why, self._process.exitcode if self._process else None)
         if self._on_exit is not None:
             asyncio.ensure_future(self._on_exit(why))
+
+    def check_alive(self) -> None:
+        """Kill a process silent for over ``linkage_silent_s`` (hung); that stops the worker, as its exit does."""
+        self._receive()  # what arrived while the worker's own loop was busy counts
+        silent = time.monotonic() - self.heard_at
+        if self._pipe is None or self._process is None or silent <= self.settings.linkage_silent_s:
+            return
+        self._process.kill()
+        self._closed(RuntimeError(f"the linkage process said nothing for {silent:.0f} s and was killed as hung"))
 
     def current_lags(self) -> dict[tuple[str, int], int]:
         """The lags last reported, unless they are stale (a process that stopped reporting is not up to date)."""
@@ -207,6 +221,7 @@ async def _serve(settings: Settings, pipe: Connection, labels: dict[str, str]) -
             await asyncio.sleep(LAG_EVERY_S)
             lags: list[tuple[tuple[str, int], int]] = []
             try:
+                pipe.send(("alive",))  # whatever the lags: the worker takes a silent process for hung
                 for reader, _ in stages:
                     if reader.assignment():
                         lags += [((tp.topic, tp.partition), lag) for tp, lag in

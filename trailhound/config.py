@@ -114,6 +114,7 @@ class Settings:
     worker_url: str = ""
     enrich_processes: int = 0
     linkage_process: bool = True
+    linkage_silent_s: float = 120.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -170,6 +171,7 @@ class Settings:
             worker_url=env.get("TRAILHOUND_WORKER_URL", "").rstrip("/"),
             enrich_processes=_int(env, "TRAILHOUND_ENRICH_PROCESSES", cls.enrich_processes),
             linkage_process=_switch(env, "TRAILHOUND_LINKAGE_PROCESS", cls.linkage_process),
+            linkage_silent_s=_float(env, "TRAILHOUND_LINKAGE_SILENT_S", cls.linkage_silent_s),
         )
         settings.validate()
         return settings

@@ -68,6 +68,17 @@ def test_a_linkage_process_that_dies_stops_the_worker_for_its_supervisor_to_rest
     assert "the linkage process exited" in worker.log_path.read_text(errors="replace")
 
 
+def test_a_hung_linkage_process_is_killed_and_the_worker_stops_for_its_supervisor_to_restart(settings, start_worker):
+    worker = start_worker(settings, extra_env={"TRAILHOUND_LINKAGE_SILENT_S": "10"})
+    (linkage,) = wait_for(lambda: _linkage_processes(worker.process.pid) or None, timeout_s=30,
+                          what="the worker's linkage process")
+    os.kill(linkage, signal.SIGSTOP)  # alive, but it never says anything again
+    code = wait_for(lambda: worker.process.poll(), timeout_s=90, what="the worker to stop")
+    assert code != 0
+    assert "killed as hung" in worker.log_path.read_text(errors="replace")
+    wait_for(lambda: not _alive(linkage) or None, timeout_s=30, what="the hung linkage process gone")
+
+
 def test_switched_off_the_worker_finds_the_same_network_in_its_own_process(settings, start_worker, es, tmp_path):
     worker = start_worker(settings, extra_env={"TRAILHOUND_LINKAGE_PROCESS": "off"})
     ingest(settings, tmp_path, "circuit.jsonl", *(circuit_post(n, n) for n in range(3)))
