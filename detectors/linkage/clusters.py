@@ -350,9 +350,15 @@ class ClusterBook:
 
 
 def _kept_encoding(item: Member | Edge) -> orjson.Fragment:
-    """``item.to_json()`` encoded the first time it is asked for, then kept on the (frozen) item."""
+    """``item.to_json()`` encoded the first time it is asked for, then kept on the (frozen) item.
+
+    Kept as a right-sized copy: orjson (3.12 on) hands back its output in a buffer of at least 4 KB, which
+    ``bytes`` reports by its length but keeps whole. Kept as it came, each of the cached clusters' members and
+    links held 4 KB for about 150 bytes of JSON, and the cluster stage's memory grew by hundreds of megabytes
+    until its cache was full (``bench/soak.py``).
+    """
     if item._encoded is None:
-        object.__setattr__(item, "_encoded", orjson.Fragment(orjson.dumps(item.to_json())))
+        object.__setattr__(item, "_encoded", orjson.Fragment(bytes(memoryview(orjson.dumps(item.to_json())))))
     return item._encoded  # type: ignore[return-value]  # set just above
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import random
+import sys
+import tracemalloc
 
 import orjson
 
@@ -78,6 +80,24 @@ def test_the_encoded_state_written_to_elasticsearch_is_the_json_state_also_after
     for cluster in book.clusters.values():
         assert orjson.loads(cluster.encoded()) == cluster.to_json()
         assert Cluster.from_json(orjson.loads(cluster.encoded())).to_json() == cluster.to_json()
+
+
+def test_a_cluster_kept_in_memory_costs_about_the_size_of_its_json_not_a_buffer_per_post_and_link() -> None:
+    """The cluster stage keeps up to 150,000 posts and links of clusters in memory with their encodings; a
+    buffer of several KB kept for each (orjson's, as it hands them back) made its memory grow by gigabytes."""
+    posts = [summary(day=day % 9) for day in range(200)]
+    book = ClusterBook()
+    for a, b in itertools.pairwise(posts):
+        book.link(link(a, b))
+    (cluster,) = book.clusters.values()
+    tracemalloc.start()
+    try:
+        encoded = cluster.encoded()  # every member's and link's encoding made and kept
+        kept = tracemalloc.get_traced_memory()[0] - sys.getsizeof(encoded)
+    finally:
+        tracemalloc.stop()
+    items = len(cluster.members) + len(cluster.edges)
+    assert kept / items < 2 * len(encoded) / items + 200  # each kept encoding about its own size
 
 
 def test_clusters_stored_with_a_shared_post_are_repaired_not_a_stalled_stage() -> None:
