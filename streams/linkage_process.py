@@ -15,8 +15,9 @@ the worker restarts both. A process that hangs (it reports every few seconds; si
 being found while everything else looked well. Nothing is lost either way: the stages commit a batch's
 offsets only after its outputs are written, so a batch cut short is read again. The two processes talk
 over a pipe: the worker sends the categories' readable names (for cluster alerts; they change when a
-pattern library is published) and the process sends back its stages' batch timings and consumer lags, which the worker
-serves on its ``/metrics`` with its own, so Prometheus and the dashboards see one worker as before.
+pattern library is published) and the process sends back its stages' batch timings and consumer lags,
+which the worker serves on its ``/metrics`` with its own, so Prometheus and the dashboards see one worker
+as before.
 """
 
 from __future__ import annotations

@@ -206,6 +206,8 @@ class Settings:
                 raise SettingsError(f"{name} must be positive")
         if self.group_window_s <= 0:
             raise SettingsError("TRAILHOUND_GROUP_WINDOW_S must be positive")
+        if self.linkage_silent_s < 10:
+            raise SettingsError("TRAILHOUND_LINKAGE_SILENT_S must be at least 10 (the process reports every 5 s)")
         self._validate_connections()
         if not 0.0 < self.linkage_retention_days <= 14.0:
             raise SettingsError("TRAILHOUND_LINKAGE_RETENTION_DAYS must be in (0, 14]: linkage topics keep two weeks")
