@@ -292,6 +292,16 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
         await es.close()
 
     @app.timer(5.0)
+    async def watch_linkage_process() -> None:
+        """A hung linkage process is killed, which stops the worker (:meth:`LinkageProcess.check_alive`)."""
+        if linkage_process is None:
+            return
+        try:
+            linkage_process.check_alive()
+        except Exception:  # a report that could not be read is logged; the next tick checks again
+            log.exception("checking the linkage process failed")
+
+    @app.timer(5.0)
     async def report_lag() -> None:
         metrics.consumer_lag.clear()  # partitions this worker lost in a rebalance must not linger
         consumers = [(app.consumer, app.consumer.assignment()),
@@ -300,7 +310,6 @@ def build_app(settings: Settings, detectors: DetectorSet, metrics: PipelineMetri
             for tp, lag in (await partition_lags(consumer, assigned)).items():
                 metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(lag)
         if linkage_process is not None:
-            linkage_process.check_alive()
             for (topic, partition), lag in linkage_process.current_lags().items():
                 metrics.consumer_lag.labels(topic=topic, partition=str(partition)).set(lag)
             linkage_process.send_labels(detectors.category_labels)  # changed if a library was published

@@ -1,23 +1,23 @@
 """The linkage stages (link_keys and build_clusters) in a process of their own, beside the worker's.
 
 Why it exists (issue 13): a worker is one Python process, so one core. The linkage stages read their own
-topics (``linkage.keys``, ``linkage.links``) in consumer groups of their own and share nothing in memory with
-detection, yet they were a third of a busy worker's time, and a cluster batch held the event loop for
+topics (``linkage.keys``, ``linkage.links``) in consumer groups of their own and share nothing in memory
+with detection, yet they were a third of a busy worker's time, and a cluster batch held the event loop for
 hundreds of milliseconds while content alerts waited behind it. Run here, they use another core, and the
 worker's loop is left to enrich, detect and record alerts.
 
-The worker starts this process once it is prepared (:class:`LinkageProcess`) and stops it when it stops;
-the process dies with the worker even when the worker is killed (``PR_SET_PDEATHSIG``), is in a process
-group of its own (a supervisor's stop signals the worker, which stops it), and a linkage
-process that exits stops the worker, as a failed reader of the worker's own does, so whatever supervises
-the worker restarts both. A process that hangs (it reports every few seconds; silent for
-``TRAILHOUND_LINKAGE_SILENT_S``) is killed and the worker stops the same way: otherwise networks would stop
-being found while everything else looked well. Nothing is lost either way: the stages commit a batch's
-offsets only after its outputs are written, so a batch cut short is read again. The two processes talk
-over a pipe: the worker sends the categories' readable names (for cluster alerts; they change when a
-pattern library is published) and the process sends back its stages' batch timings and consumer lags,
-which the worker serves on its ``/metrics`` with its own, so Prometheus and the dashboards see one worker
-as before.
+The worker starts this process once it is prepared (:class:`LinkageProcess`) and stops it when it stops; the
+process dies with the worker even when the worker is killed (``PR_SET_PDEATHSIG``), is in a process group of
+its own (a supervisor's stop signals the worker, which stops it), and a linkage process that exits stops the
+worker, as a failed reader of the worker's own does, so whatever supervises the worker restarts both. A
+process whose event loop hangs (it says it is alive every 5 s; silent for ``TRAILHOUND_LINKAGE_SILENT_S``,
+or a minute more before its first word) is killed and the worker stops the same way: otherwise networks
+would stop being found while everything else looked well. Nothing is lost either way: the stages commit a
+batch's offsets only after its outputs are written, so a batch cut short is read again. The two processes
+talk over a pipe: the worker sends the categories' readable names (for cluster alerts; they change when a
+pattern library is published) and the process sends back its stages' batch timings and consumer lags, which
+the worker serves on its ``/metrics`` with its own, so Prometheus and the dashboards see one worker as
+before.
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ __all__ = ["LinkageProcess", "worker_elasticsearch"]
 log = logging.getLogger(__name__)
 
 LAG_EVERY_S = 5.0
+ALIVE_EVERY_S = 5.0
+START_GRACE_S = 60.0  # importing and connecting before the first word may take a while on a busy machine
 STALE_LAGS_S = 4 * LAG_EVERY_S
 STOP_GRACE_S = 30.0
 _PR_SET_PDEATHSIG = 1
@@ -70,7 +72,8 @@ class LinkageProcess:
         self.metrics = metrics
         self.lags: dict[tuple[str, int], int] = {}  # the process's consumer lags, as last reported
         self.lags_at = 0.0  # when (time.monotonic()): lags older than a few reports are not served
-        self.heard_at = 0.0  # when the process last reported anything (it reports every LAG_EVERY_S)
+        self.heard_at = 0.0  # when the process last said anything (it says it is alive every ALIVE_EVERY_S)
+        self._heard_from = False  # whether it said anything yet (until then START_GRACE_S more is allowed)
         self._stopped = False
         self._timers: dict[str, StageTimer] = {}
         self._process: multiprocessing.process.BaseProcess | None = None
@@ -105,7 +108,7 @@ class LinkageProcess:
         try:
             while pipe is not None and pipe.poll():
                 kind, *rest = pipe.recv()
-                self.heard_at = time.monotonic()
+                self.heard_at, self._heard_from = time.monotonic(), True
                 if kind == "batch":
                     stage, stamps, taken_at, finished_at = rest
                     timer = self._timers.get(stage) or self._timers.setdefault(stage, StageTimer(self.metrics, stage))
@@ -131,9 +134,11 @@ class LinkageProcess:
         """Kill a process silent for over ``linkage_silent_s`` (hung); that stops the worker, as its exit does."""
         self._receive()  # what arrived while the worker's own loop was busy counts
         silent = time.monotonic() - self.heard_at
-        if self._pipe is None or self._process is None or silent <= self.settings.linkage_silent_s:
+        allowed = self.settings.linkage_silent_s + (0.0 if self._heard_from else START_GRACE_S)
+        if self._pipe is None or self._process is None or silent <= allowed:
             return
         self._process.kill()
+        self._process.join(1.0)  # reaped at once after SIGKILL, so its exit code is known for the log
         self._closed(RuntimeError(f"the linkage process said nothing for {silent:.0f} s and was killed as hung"))
 
     def current_lags(self) -> dict[tuple[str, int], int]:
@@ -217,12 +222,20 @@ async def _serve(settings: Settings, pipe: Connection, labels: dict[str, str]) -
 
     loop.add_reader(pipe.fileno(), receive)
 
+    async def say_alive() -> None:
+        """Tell the worker this loop runs, on its own clock (a lag read may wait for the broker)."""
+        while True:
+            try:
+                pipe.send(("alive",))
+            except OSError:  # the worker is gone: this process is about to be stopped too
+                return
+            await asyncio.sleep(ALIVE_EVERY_S)
+
     async def report_lags() -> None:
         while True:
             await asyncio.sleep(LAG_EVERY_S)
             lags: list[tuple[tuple[str, int], int]] = []
             try:
-                pipe.send(("alive",))  # whatever the lags: the worker takes a silent process for hung
                 for reader, _ in stages:
                     if reader.assignment():
                         lags += [((tp.topic, tp.partition), lag) for tp, lag in
@@ -234,7 +247,7 @@ async def _serve(settings: Settings, pipe: Connection, labels: dict[str, str]) -
                 log.warning("linkage consumer lags not read", exc_info=True)
 
     tasks = [asyncio.ensure_future(reader.run(handle)) for reader, handle in stages]
-    tasks += [asyncio.ensure_future(linkage_upkeep(linkage)), asyncio.ensure_future(report_lags())]
+    tasks += [asyncio.ensure_future(task) for task in (linkage_upkeep(linkage), report_lags(), say_alive())]
     stop = asyncio.ensure_future(stopping.wait())
     failed: list[asyncio.Future[None]] = []
     try:

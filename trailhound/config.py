@@ -7,6 +7,7 @@ same code runs on a laptop demo, in CI and on a partner's servers. Nothing else 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -206,7 +207,7 @@ class Settings:
                 raise SettingsError(f"{name} must be positive")
         if self.group_window_s <= 0:
             raise SettingsError("TRAILHOUND_GROUP_WINDOW_S must be positive")
-        if self.linkage_silent_s < 10:
+        if not math.isfinite(self.linkage_silent_s) or self.linkage_silent_s < 10:
             raise SettingsError("TRAILHOUND_LINKAGE_SILENT_S must be at least 10 (the process reports every 5 s)")
         self._validate_connections()
         if not 0.0 < self.linkage_retention_days <= 14.0:

@@ -357,7 +357,7 @@ def _kept_encoding(item: Member | Edge) -> orjson.Fragment:
     links held 4 KB for about 150 bytes of JSON, and the cluster stage's memory grew by hundreds of megabytes
     until its cache was full (``bench/soak.py``).
     """
-    if item._encoded is None:
+    if item._encoded is None:  # bytes(memoryview(b)) copies; bytes(b) would hand back b itself, buffer and all
         object.__setattr__(item, "_encoded", orjson.Fragment(bytes(memoryview(orjson.dumps(item.to_json())))))
     return item._encoded  # type: ignore[return-value]  # set just above
 

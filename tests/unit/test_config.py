@@ -37,6 +37,7 @@ def test_overrides_and_analyst_list():
     ({"TRAILHOUND_FEEDBACK_KEY": "short"}, "at least 32"),
     ({"TRAILHOUND_LINKAGE_PROCESS": "maybe"}, "on or off"),
     ({"TRAILHOUND_LINKAGE_SILENT_S": "5"}, "at least 10"),
+    ({"TRAILHOUND_LINKAGE_SILENT_S": "nan"}, "at least 10"),
 ])
 def test_bad_values_are_refused_with_the_variable_named(env, message):
     with pytest.raises(SettingsError, match=None) as caught:

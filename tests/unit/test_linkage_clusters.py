@@ -84,7 +84,7 @@ def test_the_encoded_state_written_to_elasticsearch_is_the_json_state_also_after
 
 def test_a_cluster_kept_in_memory_costs_about_the_size_of_its_json_not_a_buffer_per_post_and_link() -> None:
     """The cluster stage keeps up to 150,000 posts and links of clusters in memory with their encodings; a
-    buffer of several KB kept for each (orjson's, as it hands them back) made its memory grow by gigabytes."""
+    buffer of 4 KB kept for each (orjson's, as it hands them back) made its memory grow by hundreds of MB."""
     posts = [summary(day=day % 9) for day in range(200)]
     book = ClusterBook()
     for a, b in itertools.pairwise(posts):
