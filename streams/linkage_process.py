@@ -73,7 +73,6 @@ class LinkageProcess:
         self.lags: dict[tuple[str, int], int] = {}  # the process's consumer lags, as last reported
         self.lags_at = 0.0  # when (time.monotonic()): lags older than a few reports are not served
         self.heard_at = 0.0  # when the process last said anything (it says it is alive every ALIVE_EVERY_S)
-        self._heard_from = False  # whether it said anything yet (until then START_GRACE_S more is allowed)
         self._stopped = False
         self._timers: dict[str, StageTimer] = {}
         self._process: multiprocessing.process.BaseProcess | None = None
@@ -92,7 +91,7 @@ class LinkageProcess:
         self._process.start()
         theirs.close()
         self._pipe, self._labels, self._on_exit = ours, dict(labels), on_exit
-        self.heard_at = time.monotonic()
+        self.heard_at = time.monotonic() + START_GRACE_S  # counted as heard a minute after its start
         asyncio.get_running_loop().add_reader(ours.fileno(), self._receive)
         log.info("linkage stages started in process %d", self._process.pid)
 
@@ -108,7 +107,7 @@ class LinkageProcess:
         try:
             while pipe is not None and pipe.poll():
                 kind, *rest = pipe.recv()
-                self.heard_at, self._heard_from = time.monotonic(), True
+                self.heard_at = time.monotonic()
                 if kind == "batch":
                     stage, stamps, taken_at, finished_at = rest
                     timer = self._timers.get(stage) or self._timers.setdefault(stage, StageTimer(self.metrics, stage))
@@ -134,8 +133,7 @@ class LinkageProcess:
         """Kill a process silent for over ``linkage_silent_s`` (hung); that stops the worker, as its exit does."""
         self._receive()  # what arrived while the worker's own loop was busy counts
         silent = time.monotonic() - self.heard_at
-        allowed = self.settings.linkage_silent_s + (0.0 if self._heard_from else START_GRACE_S)
-        if self._pipe is None or self._process is None or silent <= allowed:
+        if self._pipe is None or self._process is None or silent <= self.settings.linkage_silent_s:
             return
         self._process.kill()
         self._process.join(1.0)  # reaped at once after SIGKILL, so its exit code is known for the log
