@@ -13,10 +13,11 @@ returns the new document and a named reason, and the indexing stage does the I/O
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+import orjson
 
 from trailhound.alerts.transitions import CLOSED
 from trailhound.ids import stable_id
@@ -84,13 +85,20 @@ def _indicator_key(indicator: dict[str, Any]) -> tuple[str, str]:
 
 
 def _new_group(alert: dict[str, Any], key: str, generation: int) -> dict[str, Any]:
-    document = copy.deepcopy(alert)
+    document = _copied(alert)
     document["event"]["id"] = group_doc_id(key, generation)
     details = document["trailhound"]
     details["group"] = {"key": key, "generation": generation, "alert_ids": [alert["event"]["id"]],
                         "first_seen": alert.get("@timestamp"), "last_seen": alert.get("@timestamp")}
     details["status"] = details.get("status") or "new"
     return document
+
+
+def _copied(document: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of a JSON document; orjson's round trip is about ten times faster than ``copy.deepcopy``,
+    which the alert stage paid on every alert it grouped."""
+    copied: dict[str, Any] = orjson.loads(orjson.dumps(document))
+    return copied
 
 
 def merge_into_group(existing: dict[str, Any] | None, alert: dict[str, Any], key: str,
@@ -106,7 +114,7 @@ def merge_into_group(existing: dict[str, Any] | None, alert: dict[str, Any], key
         return Grouped(GroupReason.ALREADY_RECORDED, None)
     if held.get("status") in CLOSED:
         return Grouped(GroupReason.CLOSED, None)
-    document = copy.deepcopy(existing)
+    document = _copied(existing)
     details = document["trailhound"]
     details["post_ids"] = [*held.get("post_ids", []), *new_posts]
     group = details["group"]

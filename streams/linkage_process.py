@@ -4,7 +4,11 @@ Why it exists (issue 13): a worker is one Python process, so one core. The linka
 topics (``linkage.keys``, ``linkage.links``) in consumer groups of their own and share nothing in memory
 with detection, yet they were a third of a busy worker's time, and a cluster batch held the event loop for
 hundreds of milliseconds while content alerts waited behind it. Run here, they use another core, and the
-worker's loop is left to enrich, detect and record alerts.
+worker's loop is left to enrich, detect and record alerts. The process runs at a lower priority
+(``TRAILHOUND_LINKAGE_NICE``): where cores are short, as during a burst on a two-core server shared with
+Kafka and Elasticsearch, content alerts (a post that shows youth or control on its own) go first and the
+network stages catch up behind them, in larger batches that cost less per post; where cores are free, the
+priority changes nothing.
 
 The worker starts this process once it is prepared (:class:`LinkageProcess`) and stops it when it stops; the
 process dies with the worker even when the worker is killed (``PR_SET_PDEATHSIG``), is in a process group of
@@ -183,6 +187,7 @@ def _die_with(parent: int) -> None:
 
 def _main(settings: Settings, pipe: Connection, parent: int, labels: dict[str, str], loglevel: int) -> None:
     _die_with(parent)
+    os.nice(settings.linkage_nice)
     os.setpgrp()  # a signal to the worker's group (a supervisor's stop) reaches the worker, which stops this one
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the worker, which stops this process
     logging.basicConfig(level=loglevel, format="%(asctime)s %(levelname)s %(name)s[linkage]: %(message)s")

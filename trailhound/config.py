@@ -116,6 +116,7 @@ class Settings:
     enrich_processes: int = 0
     linkage_process: bool = True
     linkage_silent_s: float = 120.0
+    linkage_nice: int = 10
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -173,6 +174,7 @@ class Settings:
             enrich_processes=_int(env, "TRAILHOUND_ENRICH_PROCESSES", cls.enrich_processes),
             linkage_process=_switch(env, "TRAILHOUND_LINKAGE_PROCESS", cls.linkage_process),
             linkage_silent_s=_float(env, "TRAILHOUND_LINKAGE_SILENT_S", cls.linkage_silent_s),
+            linkage_nice=_int(env, "TRAILHOUND_LINKAGE_NICE", cls.linkage_nice),
         )
         settings.validate()
         return settings
@@ -209,6 +211,8 @@ class Settings:
             raise SettingsError("TRAILHOUND_GROUP_WINDOW_S must be positive")
         if not math.isfinite(self.linkage_silent_s) or self.linkage_silent_s < 10:
             raise SettingsError("TRAILHOUND_LINKAGE_SILENT_S must be at least 10 (the process reports every 5 s)")
+        if not 0 <= self.linkage_nice <= 19:
+            raise SettingsError("TRAILHOUND_LINKAGE_NICE must be a niceness from 0 (no lower priority) to 19")
         self._validate_connections()
         if not 0.0 < self.linkage_retention_days <= 14.0:
             raise SettingsError("TRAILHOUND_LINKAGE_RETENTION_DAYS must be in (0, 14]: linkage topics keep two weeks")

@@ -46,6 +46,9 @@ def test_a_network_is_found_by_the_linkage_process_and_reported_in_the_workers_m
     worker = start_worker(settings)
     (linkage,) = wait_for(lambda: _linkage_processes(worker.process.pid) or None, timeout_s=30,
                           what="the worker's linkage process")
+    # Lower priority than the worker's own process, so content alerts go first where cores are short.
+    wait_for(lambda: os.getpriority(os.PRIO_PROCESS, linkage) - os.getpriority(os.PRIO_PROCESS, worker.process.pid)
+             == settings.linkage_nice > 0 or None, timeout_s=30, what="the linkage process at its lower priority")
     ingest(settings, tmp_path, "circuit.jsonl", *(circuit_post(n, n) for n in range(3)))
     (alert,) = wait_for(lambda: network_alerts(es, settings) or None, timeout_s=90, what="a network alert")
     assert alert["trailhound"]["post_ids"] == [f"linkage.example:c{n}" for n in (1, 2, 3)]

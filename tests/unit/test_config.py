@@ -38,6 +38,8 @@ def test_overrides_and_analyst_list():
     ({"TRAILHOUND_LINKAGE_PROCESS": "maybe"}, "on or off"),
     ({"TRAILHOUND_LINKAGE_SILENT_S": "5"}, "at least 10"),
     ({"TRAILHOUND_LINKAGE_SILENT_S": "nan"}, "at least 10"),
+    ({"TRAILHOUND_LINKAGE_NICE": "-1"}, "from 0"),
+    ({"TRAILHOUND_LINKAGE_NICE": "20"}, "to 19"),
 ])
 def test_bad_values_are_refused_with_the_variable_named(env, message):
     with pytest.raises(SettingsError, match=None) as caught:
