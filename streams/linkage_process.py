@@ -44,6 +44,7 @@ from trailhound.config import Settings
 from trailhound.connections import es_options, kafka_options
 from trailhound.es_json import orjson_serializers
 from trailhound.streams.batching import PRODUCER_BATCH_BYTES, PRODUCER_LINGER_MS, PlainTopic
+from trailhound.streams.collector import settle_collector
 from trailhound.streams.linkage import Linkage, linkage_stages, linkage_upkeep
 from trailhound.streams.metrics import PipelineMetrics, partition_lags
 from trailhound.streams.publishing import Publisher
@@ -205,6 +206,7 @@ async def _serve(settings: Settings, pipe: Connection, labels: dict[str, str]) -
     await producer.start()
     linkage = Linkage(settings, es, None)
     linkage.labels = labels
+    settle_collector()
     def rejected(stage: str) -> None:
         with contextlib.suppress(OSError):
             pipe.send(("rejected", stage))

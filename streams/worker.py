@@ -6,7 +6,6 @@ between them, and each reads pattern updates and verdicts in full.
 
 from __future__ import annotations
 
-import gc
 import logging
 
 import faust
@@ -20,6 +19,7 @@ from trailhound.detectors.library import BUNDLED_PATTERNS, PatternLibrary
 from trailhound.detectors.online.ensemble import OnlineModels
 from trailhound.retrying import wait_out_blocking
 from trailhound.streams.app import build_app
+from trailhound.streams.collector import settle_collector
 from trailhound.streams.model_state import Checkpoint, load_checkpoint
 from trailhound.streams.warm_start import WARM_START_POSTS, WARM_START_SEED, warm_start_synthetic
 from trailhound.topics import ensure_topics
@@ -76,10 +76,6 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     checkpoint.models.set_retention(settings.verdict_window_days * 86_400, settings.contact_retention_days * 86_400)
     detectors.use_models(checkpoint.models)
     app = build_app(settings, detectors, next_feedback_offset=checkpoint.next_feedback_offset)
-    # The start-up's long-lived objects (pattern library, language tables, models) leave the collector's
-    # view: its scans then cost the stream only what the stream makes (about 20% of linkage's time was GC
-    # scans of such objects). Frozen objects are still freed by reference counting when replaced.
-    gc.collect()
-    gc.freeze()
+    settle_collector()
     worker = StreamWorker(app, loglevel=loglevel)
     worker.execute_from_commandline()
