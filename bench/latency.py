@@ -125,19 +125,20 @@ def first_alerted(records: list[tuple[str, list[str], float]], sent: dict[str, t
                   ) -> dict[str, tuple[str, float]]:
     """Post key → (alert id, time) of the first alert record caused by the post.
 
-    A record is caused by the newest of the posts it adds to its alert: a content alert adds its one
+    A record is caused by the newest of the posts it is the first to show: a content alert shows its one
     post; a network alert is re-published as its cluster grows, each time because a post joined. The
     older posts a new network alert lists were not late, they only became part of a network now, and a
-    record listing posts its alert already had says nothing of how long they took. Until session 4 a
+    record listing posts an alert already showed says nothing of how long they took. Until session 4 a
     record counted for the newest post it listed, so a post whose link came late (after a newer post of
-    its cluster) was never counted: exactly the slow ones.
+    its cluster) was never counted: exactly the slow ones. Until session 11 "already shown" meant by the
+    same alert, so when one network absorbed another, a post the absorbed network's alert had shown
+    minutes before could count again, with those minutes as its latency.
     """
     out: dict[str, tuple[str, float]] = {}
-    listed: dict[str, set[str]] = {}
+    shown: set[str] = set()
     for alert_id, post_ids, at in sorted(records, key=lambda r: r[2]):
-        before = listed.setdefault(alert_id, set())
-        added = [key for key in post_ids if key in sent and key not in before]
-        before.update(post_ids)
+        added = [key for key in post_ids if key in sent and key not in shown]
+        shown.update(post_ids)
         if added:
             out.setdefault(max(added, key=lambda key: sent[key][1]), (alert_id, at))
     return out

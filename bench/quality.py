@@ -17,8 +17,8 @@ more pass with a clock around each stage).
 The throughput passes run the worker's path: its enrichment stage enriches a batch of posts at a time
 (``streams.enrich.enrich_posts``, which detects the batch's languages together) and its detect stage
 then judges the batch's posts one by one. The passes take the evaluation posts :data:`BATCH` at a time.
-A worker takes up to 500 posts a batch (``streams.app.BATCH_SIZE``) or what arrived within 100 ms; 100
-is what those 100 ms bring at 1,000 posts/s, so it is a batch a busy worker sees, not its largest.
+A worker takes up to 500 posts a batch (``streams.app.BATCH_SIZE``) or what arrived within its batch window; 100
+is what 100 ms bring at 1,000 posts/s, so it is a batch a busy worker sees, not its largest.
 
 ``--no-tolerant`` switches off approximate (edit-distance)
 matching, to measure the false alarms it adds. The last line is one JSON object with the figures.

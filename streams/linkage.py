@@ -93,7 +93,7 @@ __all__ = ["Linkage", "add_alert", "key_partition", "link_events", "linkage_stag
 log = logging.getLogger(__name__)
 
 JOINED_READER_RECORDS = 1000  # a linkage stage's batch is bounded by its bytes (JOINED_BATCH_BYTES)
-# A linkage stage's batch is what arrived within a second, not the 100 ms of the other stages: a cluster batch
+# A linkage stage's batch is what arrived within a second, not the 30 ms of the other stages: a cluster batch
 # rewrites each cluster it touches, and the stages on a core of their own (:mod:`~trailhound.streams.linkage_process`)
 # kept up in batches of 100 ms that cost 1.6 times the CPU a post (Elasticsearch's too) of what they cost when
 # running behind. A network alert waits up to a second longer; the worker does about a fifth more posts a second.

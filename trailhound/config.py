@@ -89,7 +89,7 @@ class Settings:
     max_contacts: int = 20
     max_text_chars: int = 10_000
     match_budget_ms: float = 50.0
-    batch_within_ms: float = 100.0
+    batch_within_ms: float = 30.0
     verdict_window_days: float = 90.0
     contact_retention_days: float = 7.0
     kafka_sasl_username: str = ""
