@@ -72,6 +72,13 @@ with orjson, which main now has from the latency work). Paired against the sessi
 the new reader alone, 0.78 and 0.91 with every change. The whole
 bench at the end, at load 6-10: one worker 135 posts/s at 2.80 ms of CPU a post, two workers 241
 (1.78×) at 2.78 ms a post (last session, quiet: 2.35 and 2.87), the bare Faust relay 1,227.
+
+Session 11 (each process's CPU read from ``/proc``, 10,000 posts): the worker's own process spent 0.9 ms
+a post, its linkage process 0.7, Kafka 0.15 and Elasticsearch 0.6 while the posts went through, about
+2.3 ms on two cores, and the worker's process shared its core. With the linkage process at a lower
+priority, young collections every 20,000 allocations (the collector had taken 8% of the worker) and
+30 ms batch windows, one worker went from 742 to 991-1,095 posts/s, two from 781 to 1,259-1,317
+(``docs/performance-history.md``).
 """
 
 from __future__ import annotations
